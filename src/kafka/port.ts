@@ -1,0 +1,108 @@
+// The small Kafka surface ctrelay needs. Capture, apply, tail and tests depend on this port only;
+// src/kafka/kafkajs/ adapts it to kafkajs. Offsets are bigint throughout (Kafka offsets are int64).
+
+export interface OutRecord {
+  key: Buffer | null;
+  /** null = tombstone */
+  value: Buffer | null;
+  /** explicit partition; when absent the adapter picks one by hashing the key (murmur2, like Java) */
+  partition?: number;
+  headers?: Record<string, string>;
+}
+
+export interface InRecord {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+/** Offsets a transaction wrote to one partition: [first, last] inclusive, `count` records. */
+export interface WrittenRange {
+  topic: string;
+  partition: number;
+  first: bigint;
+  last: bigint;
+  count: number;
+}
+
+/**
+ * A transactional producer (idempotent, one in flight). init() fences any earlier producer with
+ * the same transactional id and aborts its open transaction, so after init() the log holds only
+ * committed or aborted data of earlier instances.
+ */
+export interface TransactionalProducer {
+  init(): Promise<void>;
+  /**
+   * Opens a transaction. Records sent through it are invisible to read-committed readers until
+   * commit(); abort() or a crash discards them. Throws KafkaError when fenced.
+   */
+  begin(): Promise<ProducerTransaction>;
+  close(): Promise<void>;
+}
+
+export interface ProducerTransaction {
+  /** Sends records (many per call: batching matters for throughput); returns the offsets written. */
+  send(topic: string, records: OutRecord[]): Promise<WrittenRange[]>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  /** extra topic configs, e.g. { 'cleanup.policy': 'compact' } */
+  config?: Record<string, string>;
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  /** log start offset */
+  low: bigint;
+  /** last stable offset for read-committed readers (no record at or after it is committed yet) */
+  stable: bigint;
+}
+
+export interface Admin {
+  /** Creates the topics that are absent; existing topics are left as they are. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /** Partition count of a topic, or null when the topic does not exist. */
+  partitionCount(topic: string): Promise<number | null>;
+  /** read-committed offsets of every partition of the topic */
+  offsets(topic: string): Promise<PartitionOffsets[]>;
+  close(): Promise<void>;
+}
+
+export interface Assignment {
+  topic: string;
+  partition: number;
+  /** first offset to read */
+  from: bigint;
+}
+
+/**
+ * A read-committed reader of explicitly assigned partitions (no consumer-group offsets are used or
+ * committed: ctrelay keeps its positions in the batch log and the standby). Records of aborted
+ * transactions and control records are never returned. Within a partition records come in offset
+ * order.
+ */
+export interface Reader {
+  /**
+   * Returns the next records of the partition, waiting up to `waitMs` for at least one; an empty
+   * array means none arrived in time.
+   */
+  poll(topic: string, partition: number, waitMs: number): Promise<InRecord[]>;
+  close(): Promise<void>;
+}
+
+export interface KafkaPort {
+  producer(transactionalId: string): TransactionalProducer;
+  admin(): Promise<Admin>;
+  /** Opens a reader positioned at the given assignments. */
+  reader(assignments: Assignment[]): Promise<Reader>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import type { Row, TableMeta } from '../core/model.ts';
+
+/**
+ * The applier's progress on one standby, stored in the standby's `ctrelay_state` table in the SAME
+ * transaction as the data it describes, so it is exactly as durable as the data.
+ */
+export interface ApplyState {
+  /** the capture source's id (config source.id) */
+  sourceId: string;
+  /** sequence number of the last batch whose changes are in the standby */
+  batchSeq: bigint;
+  /** the source version the standby now equals */
+  version: bigint;
+  /** offset of that batch's record in the batch-log topic */
+  batchOffset: bigint;
+  /** when the transaction was applied (set by the dialect on write; ignored on input) */
+  appliedAt?: Date;
+}
+
+/**
+ * One standby database engine. Table names: the applier passes TableMeta whose schema/table are
+ * already the TARGET names (a PostgreSQL schema, a MariaDB database). Values are canonical
+ * (src/core/model.ts); the dialect converts them to what its driver expects, without loss.
+ * Errors: StandbyError naming table (and key, for a row that cannot be written).
+ */
+export interface StandbyDialect {
+  readonly kind: string;
+  connect(): Promise<void>;
+  /** Creates `ctrelay_state` when absent. */
+  ensureStateTable(): Promise<void>;
+  readState(sourceId: string): Promise<ApplyState | null>;
+  /**
+   * Creates the table (with its primary key) when absent, and adds columns the standby lacks.
+   * Never drops or narrows anything.
+   */
+  ensureTable(table: TableMeta): Promise<void>;
+  /** Opens ONE standby transaction. */
+  begin(): Promise<StandbyTransaction>;
+  close(): Promise<void>;
+}
+
+export interface StandbyTransaction {
+  /**
+   * Inserts or replaces whole rows by primary key, set-based (multi-row upsert or COPY + merge).
+   * Idempotent: applying the same rows twice leaves the same state.
+   */
+  upsert(table: TableMeta, rows: Row[]): Promise<void>;
+  /** Deletes rows by primary key, set-based; absent keys are not an error. */
+  delete(table: TableMeta, keys: Row[]): Promise<void>;
+  /** Upserts the ctrelay_state row for state.sourceId. */
+  writeState(state: ApplyState): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
