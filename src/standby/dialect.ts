@@ -34,6 +34,12 @@ export interface StandbyDialect {
    * Never drops or narrows anything.
    */
   ensureTable(table: TableMeta): Promise<void>;
+  /**
+   * Reads rows in primary-key order, keys strictly greater than `afterKey` when given, at most
+   * `limit`, converted back to canonical values (used by verify, the demo and the tests).
+   * Returns [] when the table does not exist.
+   */
+  scan(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]>;
   /** Opens ONE standby transaction. */
   begin(): Promise<StandbyTransaction>;
   close(): Promise<void>;
