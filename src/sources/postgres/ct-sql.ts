@@ -1,0 +1,187 @@
+// ctrelay's change tracking for PostgreSQL, with SQL Server CT's semantics (DESIGN section 2).
+//
+// Versions: every writing transaction registers itself in ctrelay.txn; a DEFERRED constraint
+// trigger on that row assigns the version at commit time, under a transaction-scoped advisory lock.
+// The lock is held until the transaction has committed and become visible, so the next committer
+// draws the next version only after this one is visible: versions become visible in commit order
+// and a snapshot that sees version v sees every committed version below v. A long transaction that
+// commits late simply gets a late version; nothing can be skipped. The price is that the tail of
+// each writing commit (trigger to commit record flush) is serialised (see README, "PostgreSQL
+// change tracking").
+//
+// Changes: one side-table row per changed key (the key, the xid of its last change, the xid that
+// created it), written by statement-level triggers with transition tables, so a statement touching
+// a million rows costs one set-based upsert, not a million trigger calls. The row image is never
+// copied: the poller joins the live table, exactly like CHANGETABLE.
+
+/** The shared objects, installed once per database; idempotent. */
+export const INSTALL_SQL = `
+CREATE SCHEMA IF NOT EXISTS ctrelay;
+CREATE SEQUENCE IF NOT EXISTS ctrelay.version_seq MINVALUE 1;
+CREATE TABLE IF NOT EXISTS ctrelay.txn (
+  xid xid8 PRIMARY KEY,
+  version bigint UNIQUE,
+  commit_ts timestamptz
+);
+CREATE TABLE IF NOT EXISTS ctrelay.tables (
+  id serial PRIMARY KEY,
+  schema_name name NOT NULL,
+  table_name name NOT NULL,
+  side_table name NOT NULL,
+  key_columns name[] NOT NULL,
+  min_valid_version bigint NOT NULL,
+  reset_xid xid8,
+  enabled_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (schema_name, table_name)
+);
+CREATE TABLE IF NOT EXISTS ctrelay.meta (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  cleaned_up_to bigint NOT NULL DEFAULT 0
+);
+INSERT INTO ctrelay.meta (id) VALUES (true) ON CONFLICT DO NOTHING;
+
+CREATE OR REPLACE FUNCTION ctrelay.current_version() RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT greatest(
+    coalesce((SELECT max(version) FROM ctrelay.txn), 0),
+    (SELECT cleaned_up_to FROM ctrelay.meta))
+$$;
+
+CREATE OR REPLACE FUNCTION ctrelay.min_valid_version(p_schema name, p_table name) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT min_valid_version FROM ctrelay.tables WHERE schema_name = p_schema AND table_name = p_table
+$$;
+
+-- Registers the current transaction once (a transaction-local setting remembers it; it is undone
+-- with a rolled-back savepoint, together with the row it guards).
+CREATE OR REPLACE FUNCTION ctrelay.register_txn() RETURNS xid8
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE x xid8 := pg_current_xact_id();
+BEGIN
+  IF current_setting('ctrelay.txn', true) IS DISTINCT FROM x::text THEN
+    INSERT INTO ctrelay.txn (xid) VALUES (x) ON CONFLICT DO NOTHING;
+    PERFORM set_config('ctrelay.txn', x::text, true);
+  END IF;
+  RETURN x;
+END $$;
+
+CREATE OR REPLACE FUNCTION ctrelay.assign_version() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE v bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(7406011, 1);
+  v := nextval('ctrelay.version_seq');
+  UPDATE ctrelay.txn SET version = v, commit_ts = clock_timestamp() WHERE xid = NEW.xid;
+  -- a TRUNCATE in this transaction invalidates every older cursor of that table
+  UPDATE ctrelay.tables SET min_valid_version = v, reset_xid = NULL WHERE reset_xid = NEW.xid;
+  RETURN NULL;
+END $$;
+
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'ctrelay_assign_version'
+                 AND tgrelid = 'ctrelay.txn'::regclass) THEN
+    CREATE CONSTRAINT TRIGGER ctrelay_assign_version AFTER INSERT ON ctrelay.txn
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ctrelay.assign_version();
+  END IF;
+END $$;
+
+-- Retention cleanup: forgets changes whose transaction committed before now() - retention and
+-- raises every table's min valid version to the newest version forgotten, as SQL Server's cleanup
+-- does. Keeps the newest transaction so the current version never goes back.
+CREATE OR REPLACE FUNCTION ctrelay.cleanup(retention interval) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE cutoff bigint; t record;
+BEGIN
+  SELECT max(version) INTO cutoff FROM ctrelay.txn WHERE commit_ts < now() - retention;
+  IF cutoff IS NULL THEN RETURN NULL; END IF;
+  cutoff := least(cutoff, (SELECT max(version) FROM ctrelay.txn));
+  FOR t IN SELECT side_table FROM ctrelay.tables LOOP
+    EXECUTE format('DELETE FROM ctrelay.%I s USING ctrelay.txn x WHERE x.xid = s.last_xid AND x.version <= $1', t.side_table)
+      USING cutoff;
+  END LOOP;
+  UPDATE ctrelay.tables SET min_valid_version = greatest(min_valid_version, cutoff);
+  UPDATE ctrelay.meta SET cleaned_up_to = greatest(cleaned_up_to, cutoff);
+  DELETE FROM ctrelay.txn WHERE version < cutoff;
+  RETURN cutoff;
+END $$;
+`;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+export interface TrackedTableSql {
+  schema: string;
+  table: string;
+  /** side table name inside schema ctrelay, e.g. ct_3 */
+  side: string;
+  /** key columns with their SQL types as format_type() spells them */
+  key: { name: string; sqlType: string }[];
+}
+
+/** DDL that enables tracking on one table: side table, trigger functions, triggers. */
+export function enableTableSql(t: TrackedTableSql): string {
+  const base = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+  const side = `ctrelay.${quoteIdent(t.side)}`;
+  const keys = t.key.map((k) => quoteIdent(k.name));
+  const keyList = keys.join(', ');
+  const keyDefs = t.key.map((k) => `${quoteIdent(k.name)} ${k.sqlType}`).join(', ');
+  const fn = (op: string) => `ctrelay.${quoteIdent(`${t.side}_${op}`)}`;
+  const trg = (op: string) => quoteIdent(`ctrelay_ct_${op}`);
+  const sameKey = (a: string, b: string) => t.key.map((k) => `${a}.${quoteIdent(k.name)} = ${b}.${quoteIdent(k.name)}`).join(' AND ');
+  // created_xid is set only when the key is new since tracking began or it is an INSERT: a key
+  // that existed before reads as U, like SQL Server's SYS_CHANGE_CREATION_VERSION logic.
+  const upsert = (source: string, created: string) => `
+    INSERT INTO ${side} AS s (${keyList}, last_xid, created_xid)
+      SELECT ${keyList}, x, ${created} FROM ${source}
+    ON CONFLICT (${keyList}) DO UPDATE SET last_xid = EXCLUDED.last_xid,
+      created_xid = coalesce(EXCLUDED.created_xid, s.created_xid);`;
+  const fnDef = (op: string, body: string) => `
+CREATE OR REPLACE FUNCTION ${fn(op)}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+DECLARE x xid8;
+BEGIN
+${body}
+  RETURN NULL;
+END $fn$;`;
+  return `
+CREATE TABLE IF NOT EXISTS ${side} (${keyDefs}, last_xid xid8 NOT NULL, created_xid xid8, PRIMARY KEY (${keyList}));
+CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.side}_last_xid`)} ON ${side} (last_xid);
+${fnDef('ins', `  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN RETURN NULL; END IF;
+  x := ctrelay.register_txn();${upsert('new_rows', 'x')}`)}
+${fnDef('upd', `  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN RETURN NULL; END IF;
+  x := ctrelay.register_txn();
+  -- keys that appear only among the new rows are key updates: the new key is an insert
+  -- (the old key, present only among the old rows, reads as a delete: the live row is gone)
+  ${upsert(`(SELECT ${keyList}, NOT EXISTS (SELECT 1 FROM old_rows o WHERE ${sameKey('o', 'n')}) AS is_new FROM new_rows n) n`, 'CASE WHEN n.is_new THEN x END')}
+  ${upsert(`(SELECT ${keyList} FROM old_rows EXCEPT SELECT ${keyList} FROM new_rows) o`, 'NULL::xid8')}`)}
+${fnDef('del', `  IF NOT EXISTS (SELECT 1 FROM old_rows) THEN RETURN NULL; END IF;
+  x := ctrelay.register_txn();${upsert('old_rows', 'NULL::xid8')}`)}
+${fnDef('trunc', `  x := ctrelay.register_txn();
+  DELETE FROM ${side};
+  UPDATE ctrelay.tables SET reset_xid = x WHERE schema_name = ${quoteLiteral(t.schema)} AND table_name = ${quoteLiteral(t.table)};`)}
+DROP TRIGGER IF EXISTS ${trg('ins')} ON ${base};
+DROP TRIGGER IF EXISTS ${trg('upd')} ON ${base};
+DROP TRIGGER IF EXISTS ${trg('del')} ON ${base};
+DROP TRIGGER IF EXISTS ${trg('trunc')} ON ${base};
+CREATE TRIGGER ${trg('ins')} AFTER INSERT ON ${base} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn('ins')}();
+CREATE TRIGGER ${trg('upd')} AFTER UPDATE ON ${base} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn('upd')}();
+CREATE TRIGGER ${trg('del')} AFTER DELETE ON ${base} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn('del')}();
+CREATE TRIGGER ${trg('trunc')} AFTER TRUNCATE ON ${base} FOR EACH STATEMENT EXECUTE FUNCTION ${fn('trunc')}();
+`;
+}
+
+export function disableTableSql(t: { schema: string; table: string; side: string }): string {
+  const base = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+  const drops = ['ins', 'upd', 'del', 'trunc']
+    .map((op) => `DROP TRIGGER IF EXISTS ${quoteIdent(`ctrelay_ct_${op}`)} ON ${base};
+DROP FUNCTION IF EXISTS ctrelay.${quoteIdent(`${t.side}_${op}`)}();`)
+    .join('\n');
+  return `${drops}
+DROP TABLE IF EXISTS ctrelay.${quoteIdent(t.side)};
+DELETE FROM ctrelay.tables WHERE schema_name = ${quoteLiteral(t.schema)} AND table_name = ${quoteLiteral(t.table)};`;
+}
