@@ -1,0 +1,254 @@
+// The PostgreSQL ChangeSource: reads ctrelay's own change tracking (ct-sql.ts) with the same
+// semantics and the same poll pattern as SQL Server CT: one REPEATABLE READ (snapshot) read-only
+// transaction per poll, current version, min valid version, net changes joined to the live row.
+import pg from 'pg';
+import type { ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
+import { SourceError } from '../../core/errors.ts';
+import { qualifiedName, type ColumnMeta, type Row, type TableMeta, type TableRef, type Value } from '../../core/model.ts';
+import { redact } from '../../core/redact.ts';
+import { quoteIdent } from './ct-sql.ts';
+import { pgColumnType, textConverter, toPgText, type TextConverter } from './types.ts';
+
+// Every value arrives as the server's text so that nothing is parsed lossily on the way.
+const rawText = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
+
+interface Compiled {
+  meta: TableMeta;
+  side: string;
+  keySqlTypes: string[];
+  convert: TextConverter[];
+  keyConvert: TextConverter[];
+  changesSql: string;
+  changesAfterSql: string;
+  chunkSql: string;
+  chunkAfterSql: string;
+}
+
+export class PostgresSource implements ChangeSource {
+  readonly kind = 'postgres';
+  private pool: pg.Pool;
+  private compiled = new Map<string, Compiled>();
+
+  constructor(private readonly url: string) {
+    // session settings travel in the startup packet, so every pooled connection has them from
+    // its first query: one exact text form per type (see types.ts)
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: 4,
+      types: rawText,
+      connectionTimeoutMillis: 10_000,
+      options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c bytea_output=hex -c extra_float_digits=3',
+    });
+    // idle-client errors (server restart) must not crash the process; the next query reports them
+    this.pool.on('error', () => undefined);
+  }
+
+  private fail(err: unknown, what: string): never {
+    if (err instanceof SourceError) throw err;
+    const msg = redact(String((err as Error)?.message ?? err));
+    throw new SourceError(`PostgreSQL source ${redact(this.url)}: ${what}: ${msg}`, { cause: err });
+  }
+
+  async connect(): Promise<void> {
+    let r: pg.QueryResult;
+    try {
+      r = await this.pool.query(`SELECT to_regclass('ctrelay.tables') IS NOT NULL AS ok`);
+    } catch (err) {
+      this.fail(err, 'cannot connect');
+    }
+    if (r.rows[0].ok !== 't') {
+      throw new SourceError(`PostgreSQL source ${redact(this.url)}: change tracking is not installed (run \`ctrelay ct enable\` for the tables)`);
+    }
+  }
+
+  async describe(tables: TableRef[], exclude = new Map<string, Set<string>>()): Promise<TableMeta[]> {
+    const out: TableMeta[] = [];
+    for (const t of tables) {
+      const name = qualifiedName(t);
+      const regclass = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+      const exists = await this.pool.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [regclass]);
+      if (exists.rows[0].ok !== 't') throw new SourceError(`source table ${name} does not exist`);
+      const tracked = await this.pool.query(
+        `SELECT side_table FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2`, [t.schema, t.table]);
+      const cols = await this.pool.query(
+        `SELECT a.attname, t.typname, a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS fmt,
+                (SELECT k.ord FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                  WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum) AS key_ord
+           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY a.attnum`, [regclass]);
+      const keyed = cols.rows.filter((c) => c.key_ord !== null).sort((a, b) => Number(a.key_ord) - Number(b.key_ord));
+      if (keyed.length === 0) throw new SourceError(`source table ${name} has no primary key: ctrelay needs one to key its events`);
+      if (tracked.rows.length === 0) throw new SourceError(`source table ${name} is not change-tracked (run \`ctrelay ct enable ${name}\`)`);
+      const skip = exclude.get(name) ?? new Set<string>();
+      const columns: ColumnMeta[] = [];
+      const keySqlTypes: string[] = [];
+      for (const c of cols.rows) {
+        const isKey = c.key_ord !== null;
+        if (skip.has(c.attname)) {
+          if (isKey) throw new SourceError(`source.tables: ${name}: key column "${c.attname}" cannot be excluded`);
+          continue;
+        }
+        const type = pgColumnType(c.typname, Number(c.atttypmod));
+        if (!type) {
+          throw new SourceError(`source table ${name}, column "${c.attname}": type ${c.fmt} is not supported` +
+            (isKey ? '' : ` (list it under source.tables[].excludeColumns to skip it)`));
+        }
+        columns.push({ name: c.attname, type, nullable: c.attnotnull !== 't', sourceType: c.fmt });
+      }
+      for (const k of keyed) keySqlTypes.push(k.fmt);
+      for (const s of skip) {
+        if (!cols.rows.some((c) => c.attname === s)) throw new SourceError(`source.tables: ${name}: excluded column "${s}" does not exist`);
+      }
+      const meta: TableMeta = { schema: t.schema, table: t.table, columns, key: keyed.map((k) => k.attname) };
+      this.compiled.set(name, compile(meta, tracked.rows[0].side_table, keySqlTypes));
+      out.push(meta);
+    }
+    return out;
+  }
+
+  private table(meta: TableMeta): Compiled {
+    const c = this.compiled.get(qualifiedName(meta));
+    if (!c) throw new Error(`table ${qualifiedName(meta)} was not described`);
+    return c;
+  }
+
+  async beginPoll(): Promise<PollSession> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      this.fail(err, 'cannot connect');
+    }
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const r = await client.query(`SELECT ctrelay.current_version()::text AS v`);
+      return new PgPoll(client, BigInt(r.rows[0].v), (m) => this.table(m));
+    } catch (err) {
+      client.release(true);
+      this.fail(err, 'cannot start a poll transaction');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+class PgPoll implements PollSession {
+  constructor(
+    private readonly client: pg.PoolClient,
+    readonly currentVersion: bigint,
+    private readonly table: (m: TableMeta) => Compiled,
+  ) {}
+
+  async minValidVersion(meta: TableMeta): Promise<bigint> {
+    const r = await this.client.query(`SELECT ctrelay.min_valid_version($1, $2)::text AS v`, [meta.schema, meta.table]);
+    if (r.rows[0].v === null) throw new SourceError(`source table ${qualifiedName(meta)} is no longer change-tracked`);
+    return BigInt(r.rows[0].v);
+  }
+
+  async changes(meta: TableMeta, since: bigint, after: ChangePosition | null, limit: number): Promise<ChangeRow[]> {
+    const c = this.table(meta);
+    const params: unknown[] = [String(since), limit];
+    if (after) {
+      params.push(String(after.version));
+      for (let i = 0; i < meta.key.length; i++) params.push(toPgText(keyType(meta, i), after.key[meta.key[i]]));
+    }
+    const r = await this.client.query({ text: after ? c.changesAfterSql : c.changesSql, values: params, rowMode: 'array' });
+    const nk = meta.key.length;
+    const out: ChangeRow[] = new Array(r.rows.length);
+    for (let i = 0; i < r.rows.length; i++) {
+      const a = r.rows[i] as (string | null)[];
+      const key: Row = {};
+      for (let k = 0; k < nk; k++) key[meta.key[k]] = c.keyConvert[k](a[4 + k] as string);
+      const present = a[2] === 'true';
+      let row: Row | null = null;
+      if (present) row = toRow(meta, c.convert, a, 4 + nk);
+      out[i] = {
+        op: !present ? 'D' : a[3] === 'true' ? 'I' : 'U',
+        version: BigInt(a[0] as string),
+        key,
+        row,
+        changedColumns: null,
+        commitTs: a[1] === null ? null : commitTs(a[1]),
+      };
+    }
+    return out;
+  }
+
+  async snapshotChunk(meta: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
+    const c = this.table(meta);
+    const params: unknown[] = [limit];
+    if (afterKey) for (let i = 0; i < meta.key.length; i++) params.push(toPgText(keyType(meta, i), afterKey[meta.key[i]]));
+    const r = await this.client.query({ text: afterKey ? c.chunkAfterSql : c.chunkSql, values: params, rowMode: 'array' });
+    const out: Row[] = new Array(r.rows.length);
+    for (let i = 0; i < r.rows.length; i++) out[i] = toRow(meta, c.convert, r.rows[i] as (string | null)[], 0);
+    return out;
+  }
+
+  async end(): Promise<void> {
+    try {
+      await this.client.query('COMMIT');
+      this.client.release();
+    } catch (err) {
+      this.client.release(true);
+      throw err;
+    }
+  }
+}
+
+function keyType(meta: TableMeta, i: number) {
+  return meta.columns.find((c) => c.name === meta.key[i])!.type;
+}
+
+function toRow(meta: TableMeta, convert: TextConverter[], a: (string | null)[], offset: number): Row {
+  const row: Row = {};
+  const cols = meta.columns;
+  for (let j = 0; j < cols.length; j++) {
+    const v = a[offset + j];
+    row[cols[j].name] = v === null ? null : (convert[j](v) as Value);
+  }
+  return row;
+}
+
+const commitTsConvert = textConverter({ kind: 'timestamptz', precision: 6 });
+function commitTs(text: string): string {
+  return commitTsConvert(text) as string;
+}
+
+function compile(meta: TableMeta, side: string, keySqlTypes: string[]): Compiled {
+  const base = `${quoteIdent(meta.schema)}.${quoteIdent(meta.table)}`;
+  const sideRef = `ctrelay.${quoteIdent(side)}`;
+  const k = meta.key.map(quoteIdent);
+  const cols = meta.columns.map((c) => `b.${quoteIdent(c.name)}::text`).join(', ');
+  const join = k.map((q) => `b.${q} = s.${q}`).join(' AND ');
+  const sKeys = k.map((q) => `s.${q}::text`).join(', ');
+  const order = ['t.version', ...k.map((q) => `s.${q}`)].join(', ');
+  // $1 = since, $2 = limit, $3 = after version, $4.. = after key
+  const afterTuple = `(${['$3::bigint', ...keySqlTypes.map((t, i) => `$${4 + i}::${t}`)].join(', ')})`;
+  const changes = (extra: string) => `
+    SELECT t.version::text, t.commit_ts::text, (b.${k[0]} IS NOT NULL)::text,
+           (c.version IS NOT NULL AND c.version > $1::bigint)::text, ${sKeys}${cols ? ', ' + cols : ''}
+      FROM ctrelay.txn t
+      JOIN ${sideRef} s ON s.last_xid = t.xid
+      LEFT JOIN ctrelay.txn c ON c.xid = s.created_xid
+      LEFT JOIN ${base} b ON ${join}
+     WHERE t.version > $1::bigint ${extra}
+     ORDER BY ${order}
+     LIMIT $2`;
+  const chunkTuple = `(${keySqlTypes.map((t, i) => `$${2 + i}::${t}`).join(', ')})`;
+  const bKeys = k.map((q) => `b.${q}`);
+  const chunk = (extra: string) => `SELECT ${cols} FROM ${base} b ${extra} ORDER BY ${bKeys.join(', ')} LIMIT $1`;
+  return {
+    meta,
+    side,
+    keySqlTypes,
+    convert: meta.columns.map((c) => textConverter(c.type)),
+    keyConvert: meta.key.map((name) => textConverter(meta.columns.find((c) => c.name === name)!.type)),
+    changesSql: changes(''),
+    changesAfterSql: changes(`AND (${order}) > ${afterTuple}`),
+    chunkSql: chunk(''),
+    chunkAfterSql: chunk(`WHERE (${bKeys.join(', ')}) > ${chunkTuple}`),
+  };
+}
