@@ -1,0 +1,250 @@
+// The capture agent: poll the source in one snapshot transaction, publish each page of the window
+// in one Kafka transaction together with its batch-log record, repeat. The batch log is the only
+// checkpoint: after any failure the agent re-initialises its producer (fencing, aborting what was
+// open) and resumes from the last committed batch record, so nothing is lost or published twice.
+import type { Logger } from 'pino';
+import type { BatchRecord } from '../core/batch.ts';
+import type { ChangeSource } from '../core/change-source.ts';
+import { CtrelayError } from '../core/errors.ts';
+import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
+import { assertDistinctTopics, batchesTopic, dataTopic, schemasTopic } from '../core/topics.ts';
+import type { KafkaPort, OutRecord, TransactionalProducer, WrittenRange } from '../kafka/port.ts';
+import { readLastBatch } from './checkpoint.ts';
+import type { CaptureCodecs, TableCodec } from './codec.ts';
+import type { CaptureMetrics } from './metrics.ts';
+import { emptyState, isNoop, readWindow, type CaptureState, type Page } from './window.ts';
+
+export interface CaptureOptions {
+  sourceId: string;
+  db: string;
+  tables: TableRef[];
+  exclude?: Map<string, Set<string>>;
+  topicPrefix: string;
+  partitions: number;
+  replicationFactor: number;
+  pollIntervalMs: number;
+  maxBatchRows: number;
+  snapshotChunkRows: number;
+  mode: 'async' | 'sync';
+  /** exit the loop after this many consecutive failures (0 = retry for ever) */
+  maxConsecutiveFailures?: number;
+}
+
+/** Sync mode: capture publishes window N+1 only once the standby acknowledged window N. */
+export interface SyncGate {
+  /** resolves when the window ending at `seq` may be considered protected (or policy allows going on) */
+  awaitAck(seq: bigint, version: bigint): Promise<void>;
+}
+
+export interface CaptureDeps {
+  source: ChangeSource;
+  kafka: KafkaPort;
+  codecs: CaptureCodecs;
+  log: Logger;
+  metrics: CaptureMetrics;
+  sync?: SyncGate;
+}
+
+export class CaptureAgent {
+  private metas: TableMeta[] = [];
+  private codecs = new Map<string, TableCodec>();
+  private producer: TransactionalProducer | null = null;
+  private state: CaptureState = emptyState();
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private schemasPublished = false;
+  /** true once the agent resumed and completed a poll: /readyz */
+  ready = false;
+  lastPollAt = 0;
+
+  constructor(private readonly opts: CaptureOptions, private readonly deps: CaptureDeps) {}
+
+  get currentState(): CaptureState {
+    return this.state;
+  }
+
+  /** Connects, reads the catalog, creates topics. User errors surface here, before any loop. */
+  async start(): Promise<void> {
+    const { source, kafka, codecs } = this.deps;
+    assertDistinctTopics(this.opts.topicPrefix, this.opts.tables);
+    await source.connect();
+    this.metas = await source.describe(this.opts.tables, this.opts.exclude);
+    for (const m of this.metas) this.codecs.set(qualifiedName(m), codecs.table(m, this.opts.topicPrefix));
+    const admin = await kafka.admin();
+    try {
+      const { partitions, replicationFactor } = this.opts;
+      await admin.ensureTopics([
+        ...this.metas.map((m) => ({ topic: dataTopic(this.opts.topicPrefix, m), partitions, replicationFactor })),
+        { topic: batchesTopic(this.opts.topicPrefix), partitions: 1, replicationFactor },
+        { topic: schemasTopic(this.opts.topicPrefix), partitions: 1, replicationFactor, config: { 'cleanup.policy': 'compact' } },
+      ]);
+    } finally {
+      await admin.close();
+    }
+    await this.resume();
+  }
+
+  private async resume(): Promise<void> {
+    const { kafka, codecs, log } = this.deps;
+    if (this.producer) await this.producer.close().catch(() => undefined);
+    this.producer = kafka.producer(`ctrelay-capture-${this.opts.sourceId}`);
+    await this.producer.init();
+    const last = await readLastBatch(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, (b) => codecs.decodeBatch(b));
+    this.state = emptyState();
+    if (last) {
+      const b = last.batch;
+      this.state = {
+        seq: b.seq,
+        version: b.complete ? b.version : b.previousVersion,
+        tables: new Map(b.tables.map((t) => [t.table, { ...t, rows: 0 }])),
+      };
+    }
+    this.schemasPublished = false;
+    log.info({ seq: this.state.seq.toString(), version: this.state.version.toString() }, last ? 'resumed from the batch log' : 'no batch log yet: starting with snapshots');
+  }
+
+  /** Runs until stop(); a failed poll or publish leads to a resume from the batch log. */
+  async run(): Promise<void> {
+    const { log, metrics } = this.deps;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const published = await this.pollOnce();
+        failures = 0;
+        this.ready = true;
+        if (!published && !this.stopping) await this.sleep(this.opts.pollIntervalMs);
+      } catch (err) {
+        if (this.stopping) break;
+        failures++;
+        metrics.errors.inc();
+        this.ready = false;
+        if (err instanceof CtrelayError && err.exitCode === 2) throw err;
+        const max = this.opts.maxConsecutiveFailures ?? 0;
+        if (max > 0 && failures >= max) throw err;
+        log.error({ err, failures }, 'capture failed; resuming from the batch log');
+        await this.sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+        if (this.stopping) break;
+        try {
+          await this.resume();
+        } catch (e) {
+          log.error({ err: e }, 'resume failed');
+        }
+      }
+    }
+    await this.producer?.close().catch(() => undefined);
+    await this.deps.source.close().catch(() => undefined);
+  }
+
+  /** Graceful stop: the current page finishes (or its transaction is abandoned), then run() returns. */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = null; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = null; resolve(); };
+    });
+  }
+
+  /** One window. Returns true when something was published. */
+  async pollOnce(): Promise<boolean> {
+    const { source, metrics } = this.deps;
+    // sync mode: at most one window is ever unprotected
+    if (this.deps.sync && this.state.seq >= 0n) await this.deps.sync.awaitAck(this.state.seq, this.state.version);
+    const session = await source.beginPoll();
+    let published = false;
+    try {
+      this.lastPollAt = Date.now();
+      metrics.sourceVersion.set(Number(session.currentVersion));
+      if (this.state.version >= 0n) metrics.lagVersions.set(Number(session.currentVersion - this.state.version));
+      const pages = readWindow(session, this.metas, this.state, {
+        maxBatchRows: this.opts.maxBatchRows,
+        snapshotChunkRows: this.opts.snapshotChunkRows,
+        db: this.opts.db,
+        topicOf: (t) => dataTopic(this.opts.topicPrefix, t),
+      });
+      for await (const page of pages) {
+        if (isNoop(page, this.state)) break;
+        // a stop request abandons the window between pages: its pages stay incomplete and are
+        // discarded by consumers; the next start re-reads the window
+        if (this.stopping && !page.complete) return published;
+        await this.publish(page);
+        published = true;
+      }
+    } finally {
+      await session.end().catch(() => undefined);
+    }
+    return published;
+  }
+
+  private async publish(page: Page): Promise<void> {
+    const { codecs, metrics, log } = this.deps;
+    for (const r of page.resnapshots) {
+      log.warn({ table: r.table, seq: page.seq.toString(), reason: r.reason }, 'snapshot started');
+      metrics.resnapshots.inc({ table: r.table });
+    }
+    const byTopic = new Map<string, OutRecord[]>();
+    let oldestCommit = Infinity;
+    for (const { table, event } of page.events) {
+      const name = qualifiedName(table);
+      const codec = this.codecs.get(name)!;
+      const topic = dataTopic(this.opts.topicPrefix, table);
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, (list = []));
+      const key = codec.encodeKey(event.key);
+      list.push({ key, value: codec.encodeEvent(event) });
+      // a tombstone after each delete lets the topic be compacted
+      if (event.op === 'd') list.push({ key, value: null });
+      metrics.events.inc({ table: name, op: event.op });
+      if (event.op === 'r') metrics.snapshotRows.inc({ table: name });
+      if (event.source.commitTs) oldestCommit = Math.min(oldestCommit, Date.parse(event.source.commitTs));
+    }
+    const producer = this.producer!;
+    const tx = await producer.begin();
+    try {
+      if (!this.schemasPublished) {
+        const seen = new Set<string>();
+        const schemas: OutRecord[] = [];
+        for (const s of [...codecs.batchSchemas, ...[...this.codecs.values()].flatMap((c) => c.schemas)]) {
+          if (seen.has(s.fingerprint)) continue;
+          seen.add(s.fingerprint);
+          schemas.push({ key: Buffer.from(s.fingerprint), value: Buffer.from(s.json), partition: 0 });
+        }
+        await tx.send(schemasTopic(this.opts.topicPrefix), schemas);
+      }
+      const ranges: WrittenRange[] = [];
+      for (const [topic, records] of byTopic) ranges.push(...(await tx.send(topic, records)));
+      const batch: BatchRecord = {
+        sourceId: this.opts.sourceId,
+        seq: page.seq,
+        windowSeq: page.windowSeq,
+        version: page.version,
+        previousVersion: this.state.version,
+        complete: page.complete,
+        ranges,
+        tables: page.tables,
+        captureTsMs: Date.now(),
+        commitTsMs: Number.isFinite(oldestCommit) ? oldestCommit : null,
+        mode: this.opts.mode,
+      };
+      await tx.send(batchesTopic(this.opts.topicPrefix), [{ key: Buffer.from(this.opts.sourceId), value: codecs.encodeBatch(batch), partition: 0 }]);
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
+    this.schemasPublished = true;
+    this.state = page.complete
+      ? { seq: page.seq, version: page.version, tables: new Map(page.tables.map((t) => [t.table, { ...t, rows: 0 }])) }
+      : { ...this.state, seq: page.seq };
+    metrics.batches.inc();
+    metrics.batchSeq.set(Number(page.seq));
+    metrics.batchEvents.observe(page.events.length);
+    if (page.complete) {
+      metrics.publishedVersion.set(Number(page.version));
+      metrics.lagSeconds.set(Number.isFinite(oldestCommit) ? Math.max(0, (Date.now() - oldestCommit) / 1000) : 0);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+// Batches, their log records and the change events they carry (DESIGN sections 2-3). Pure data and
+// pure functions: the capture agent builds these, the applier, tail and tests read them.
+import type { Row } from './model.ts';
+
+export type Op = 'c' | 'u' | 'd' | 'r';
+
+/** One change event: the envelope of DESIGN section 3, in canonical values. */
+export interface ChangeEvent {
+  op: Op;
+  /** the row at the batch's version; null for d */
+  after: Row | null;
+  key: Row;
+  source: {
+    db: string;
+    schema: string;
+    table: string;
+    /** CT version of the change (for r: the version the snapshot read at) */
+    version: bigint;
+    /** commit time of `version`, ISO-8601 UTC, where the source has one */
+    commitTs: string | null;
+    batch: bigint;
+    snapshot: boolean;
+  };
+  changedColumns: string[] | null;
+  tsMs: number;
+}
+
+/** Progress of a table's (re-)snapshot, carried in every batch record so capture can resume it. */
+export interface SnapshotState {
+  /** 1 for the initial snapshot, +1 for every re-snapshot */
+  epoch: number;
+  /** JSON of the last key read (see encodeKeyJson), null before the first chunk */
+  lastKey: string | null;
+  done: boolean;
+  /** seq of the batch that began this snapshot epoch */
+  startedSeq: bigint;
+}
+
+export interface TableState {
+  /** "schema.table" */
+  table: string;
+  topic: string;
+  /** version this table's changes are captured up to; -1 = nothing captured yet */
+  cursor: bigint;
+  snapshot: SnapshotState | null;
+  /** events of this table in this batch */
+  rows: number;
+}
+
+export interface OffsetRange {
+  topic: string;
+  partition: number;
+  first: bigint;
+  last: bigint;
+  count: number;
+}
+
+/**
+ * The batch-log record: one per batch, in the single-partition `<prefix>.batches` topic, written in
+ * the same Kafka transaction as the batch's events. It is the capture checkpoint.
+ *
+ * A window is everything read in one source snapshot at one version V; a large window is split
+ * into several batches (pages) sharing V, only the last `complete`. A consumer applies a window
+ * when its complete batch arrives; pages of a window that never completes (the agent died
+ * mid-window) are followed by a batch with a new window_seq and must be discarded.
+ */
+export interface BatchRecord {
+  sourceId: string;
+  seq: bigint;
+  windowSeq: bigint;
+  version: bigint;
+  /** version of the previous complete window; -1 when none */
+  previousVersion: bigint;
+  complete: boolean;
+  ranges: OffsetRange[];
+  /**
+   * The state to resume from: for a complete batch the state after its window; for an incomplete
+   * page the state before its window. `rows` counts this batch's events.
+   */
+  tables: TableState[];
+  captureTsMs: number;
+  commitTsMs: number | null;
+  mode: 'async' | 'sync';
+}
+
+/** Keys travel inside batch records as JSON; bigint and Buffer need tags to come back exactly. */
+export function encodeKeyJson(key: Row): string {
+  return JSON.stringify(key, (_k, v) => {
+    if (typeof v === 'bigint') return { $big: v.toString() };
+    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return { $hex: Buffer.from(v.data).toString('hex') };
+    return v;
+  });
+}
+
+export function decodeKeyJson(json: string): Row {
+  return JSON.parse(json, (_k, v) => {
+    if (v && typeof v === 'object' && typeof v.$big === 'string') return BigInt(v.$big);
+    if (v && typeof v === 'object' && typeof v.$hex === 'string') return Buffer.from(v.$hex, 'hex');
+    return v;
+  });
+}
+
+/** Stable identity of a key for maps and sets (column order fixed by the table's key order). */
+export function keyId(key: Row, keyColumns: string[]): string {
+  let s = '';
+  for (const c of keyColumns) {
+    const v = key[c];
+    s += (Buffer.isBuffer(v) ? 'x' + v.toString('hex') : typeof v === 'bigint' ? 'n' + v : typeof v + ':' + String(v)) + '\u0000';
+  }
+  return s;
+}
