@@ -1,0 +1,188 @@
+// The replica applier: complete windows from Kafka -> ONE standby transaction each (or several
+// consecutive windows merged, in async mode), together with the ctrelay_state row that records
+// the last applied batch. The state row is the only checkpoint: after a crash the applier resumes
+// from it, so a window is applied exactly once and the standby never shows half a window.
+import type { Logger } from 'pino';
+import { keyId, type BatchRecord } from '../core/batch.ts';
+import { StandbyError, CtrelayError } from '../core/errors.ts';
+import { qualifiedName, type Row, type TableMeta } from '../core/model.ts';
+import { acksTopic, batchesTopic } from '../core/topics.ts';
+import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
+import type { StandbyDialect } from '../standby/dialect.ts';
+import type { ApplyMetrics } from './metrics.ts';
+import { WindowReader, type CompleteWindow, type DecodedEvent, type EventDecoder } from './window-reader.ts';
+
+export interface ApplyOptions {
+  sourceId: string;
+  standbyId: string;
+  topicPrefix: string;
+  /** async mode: merge up to this many ready windows into one standby transaction */
+  mergeWindows: number;
+  /** maps a source table to its standby name (schema = PostgreSQL schema or MariaDB database) */
+  target: (source: TableMeta) => { schema: string; table: string };
+}
+
+export interface AckCodec {
+  encodeAck(ack: { sourceId: string; standbyId: string; seq: bigint; version: bigint; appliedAtMs: number; rows: bigint }): Buffer;
+}
+
+export interface ApplyDeps {
+  kafka: KafkaPort;
+  dialect: StandbyDialect;
+  decoder: EventDecoder;
+  acks: AckCodec;
+  log: Logger;
+  metrics: ApplyMetrics;
+}
+
+interface TablePlan {
+  target: TableMeta;
+  upserts: Map<string, Row>;
+  deletes: Map<string, Row>;
+}
+
+export class Applier {
+  private stopping = false;
+  private reader: WindowReader | null = null;
+  private ackProducer: TransactionalProducer | null = null;
+  private ensured = new Map<string, string>();
+  appliedSeq = -1n;
+  appliedVersion = -1n;
+  ready = false;
+
+  constructor(private readonly opts: ApplyOptions, private readonly deps: ApplyDeps) {}
+
+  async start(): Promise<void> {
+    const { dialect, kafka, log } = this.deps;
+    await dialect.connect();
+    await dialect.ensureStateTable();
+    const state = await dialect.readState(this.opts.sourceId);
+    this.appliedSeq = state?.batchSeq ?? -1n;
+    this.appliedVersion = state?.version ?? -1n;
+    const admin = await kafka.admin();
+    try {
+      await admin.ensureTopics([{ topic: acksTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: 1 }]);
+    } finally {
+      await admin.close();
+    }
+    // one applier per standby: a second one with the same id fences this one's acks
+    this.ackProducer = kafka.producer(`ctrelay-apply-${this.opts.standbyId}`);
+    await this.ackProducer.init();
+    const from = state ? state.batchOffset + 1n : 0n;
+    this.reader = new WindowReader(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, this.deps.decoder, from);
+    this.ready = true;
+    log.info({ seq: this.appliedSeq.toString(), version: this.appliedVersion.toString() }, state ? 'resuming after the last applied batch' : 'no state on the standby: applying from the start of the batch log');
+  }
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Applies windows until stop(); stops with an error on a window that cannot be applied. */
+  async run(): Promise<void> {
+    try {
+      while (!this.stopping) await this.applyNext(500);
+    } finally {
+      await this.reader?.close();
+      await this.ackProducer?.close().catch(() => undefined);
+      await this.deps.dialect.close().catch(() => undefined);
+    }
+  }
+
+  /** Applies the next ready window(s); returns false if none arrived within waitMs. */
+  async applyNext(waitMs: number): Promise<boolean> {
+    const first = await this.reader!.next(this.appliedSeq, waitMs);
+    if (!first) return false;
+    const windows: CompleteWindow[] = [first];
+    let last = first;
+    while (windows.length < this.opts.mergeWindows && !this.stopping) {
+      const more = await this.reader!.next(last.batches[last.batches.length - 1].seq, 0);
+      if (!more) break;
+      windows.push(more);
+      last = more;
+    }
+    await this.apply(windows);
+    return true;
+  }
+
+  private async apply(windows: CompleteWindow[]): Promise<void> {
+    const { dialect, metrics, log } = this.deps;
+    const started = Date.now();
+    const final = windows[windows.length - 1];
+    const finalBatch = final.batches[final.batches.length - 1];
+    const plans = new Map<string, TablePlan>();
+    let rows = 0;
+    for (const w of windows) for (const e of w.events) this.plan(plans, e), rows++;
+    for (const p of plans.values()) await this.ensureTable(p.target);
+    const tx = await dialect.begin();
+    try {
+      for (const [name, p] of plans) {
+        try {
+          if (p.deletes.size > 0) await tx.delete(p.target, [...p.deletes.values()]);
+          if (p.upserts.size > 0) await tx.upsert(p.target, [...p.upserts.values()]);
+        } catch (err) {
+          const seqs = windows.flatMap((w) => w.batches.map((b) => b.seq)).join(',');
+          const msg = err instanceof Error ? err.message : String(err);
+          throw new StandbyError(`cannot apply batch ${seqs} (source table ${name}) to the standby: ${msg}`, { cause: err });
+        }
+      }
+      await tx.writeState({ sourceId: this.opts.sourceId, batchSeq: finalBatch.seq, version: finalBatch.version, batchOffset: final.offset });
+      await tx.commit();
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      throw err;
+    }
+    this.appliedSeq = finalBatch.seq;
+    this.appliedVersion = finalBatch.version;
+    metrics.observeApplied(finalBatch, rows, windows.length, Date.now() - started);
+    await this.ack(finalBatch, rows).catch((err) => log.warn({ err }, 'could not publish the ack (the standby state is already committed)'));
+  }
+
+  /** Net effect per key: the last event of a key within the merged windows wins. */
+  private plan(plans: Map<string, TablePlan>, d: DecodedEvent): void {
+    const name = qualifiedName(d.table);
+    let p = plans.get(name);
+    if (!p) {
+      p = { target: { ...d.table, ...this.opts.target(d.table) }, upserts: new Map(), deletes: new Map() };
+      plans.set(name, p);
+    } else if (d.table.columns.length > p.target.columns.length) {
+      // the source added a column mid-stream: the newer schema describes the table
+      p.target = { ...d.table, ...this.opts.target(d.table) };
+    }
+    const id = keyId(d.event.key, d.table.key);
+    if (d.event.op === 'd') {
+      p.upserts.delete(id);
+      p.deletes.set(id, d.event.key);
+    } else {
+      p.deletes.delete(id);
+      p.upserts.set(id, d.event.after!);
+    }
+  }
+
+  private async ensureTable(t: TableMeta): Promise<void> {
+    const name = qualifiedName(t);
+    const sig = t.columns.map((c) => c.name).join('\u0000');
+    if (this.ensured.get(name) === sig) return;
+    await this.deps.dialect.ensureTable(t);
+    this.ensured.set(name, sig);
+  }
+
+  private async ack(batch: BatchRecord, rows: number): Promise<void> {
+    const tx = await this.ackProducer!.begin();
+    try {
+      await tx.send(acksTopic(this.opts.topicPrefix), [{
+        key: Buffer.from(this.opts.standbyId),
+        value: this.deps.acks.encodeAck({ sourceId: this.opts.sourceId, standbyId: this.opts.standbyId, seq: batch.seq, version: batch.version, appliedAtMs: Date.now(), rows: BigInt(rows) }),
+        partition: 0,
+      }]);
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+export function isUserError(err: unknown): boolean {
+  return err instanceof CtrelayError;
+}

@@ -1,0 +1,128 @@
+// Reads complete windows from Kafka in batch-log order: the batch records from `<prefix>.batches`,
+// then each batch's events from the data partitions at exactly the offsets the record lists.
+// Pages of a window that never completed (the capture agent died mid-window) are dropped.
+import type { BatchRecord, ChangeEvent } from '../core/batch.ts';
+import { KafkaError } from '../core/errors.ts';
+import type { TableMeta } from '../core/model.ts';
+import type { InRecord, KafkaPort, Reader } from '../kafka/port.ts';
+
+export interface DecodedEvent {
+  event: ChangeEvent;
+  table: TableMeta;
+}
+
+/** Decodes data-topic values; `refresh` re-reads the schemas topic when a fingerprint is unknown. */
+export interface EventDecoder {
+  decodeEvent(value: Buffer, where: string): DecodedEvent | null;
+  refresh(): Promise<void>;
+  decodeBatch(value: Buffer): BatchRecord;
+}
+
+export interface CompleteWindow {
+  /** the window's batches in seq order; the last is complete */
+  batches: BatchRecord[];
+  /** offset of the complete batch's record in the batch log */
+  offset: bigint;
+  events: DecodedEvent[];
+}
+
+const tp = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export class WindowReader {
+  private batchReader: Reader | null = null;
+  private dataReader: Reader | null = null;
+  /** next offset to read per data partition, for partitions the data reader is assigned */
+  private positions = new Map<string, { topic: string; partition: number; next: bigint }>();
+  private buffered = new Map<string, InRecord[]>();
+  private pending: BatchRecord[] = [];
+  private queue: { record: InRecord; batch: BatchRecord }[] = [];
+  /** windows dropped because they never completed */
+  discarded = 0;
+
+  constructor(
+    private readonly kafka: KafkaPort,
+    private readonly batchesTopic: string,
+    private readonly sourceId: string,
+    private readonly decoder: EventDecoder,
+    private readonly fromOffset: bigint,
+  ) {}
+
+  /** The next complete window with seq > afterSeq, or null if none arrived within waitMs. */
+  async next(afterSeq: bigint, waitMs: number): Promise<CompleteWindow | null> {
+    this.batchReader ??= await this.kafka.reader([{ topic: this.batchesTopic, partition: 0, from: this.fromOffset }]);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      while (this.queue.length > 0) {
+        const { record, batch } = this.queue.shift()!;
+        if (batch.sourceId !== this.sourceId || batch.seq <= afterSeq) continue;
+        if (this.pending.length > 0 && this.pending[0].windowSeq !== batch.windowSeq) {
+          this.pending = [];
+          this.discarded++;
+        }
+        this.pending.push(batch);
+        if (batch.complete) {
+          const batches = this.pending;
+          this.pending = [];
+          return { batches, offset: record.offset, events: await this.fetchEvents(batches) };
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      const records = await this.batchReader.poll(this.batchesTopic, 0, Math.min(left, 500));
+      for (const r of records) if (r.value) this.queue.push({ record: r, batch: this.decoder.decodeBatch(r.value) });
+    }
+  }
+
+  private async fetchEvents(batches: BatchRecord[]): Promise<DecodedEvent[]> {
+    const ranges = batches.flatMap((b) => b.ranges);
+    const missing = ranges.filter((r) => !this.positions.has(tp(r.topic, r.partition)));
+    if (missing.length > 0) {
+      // kafkajs cannot add partitions to a running consumer: re-open the data reader with every
+      // partition known so far at its current position
+      for (const r of missing) this.positions.set(tp(r.topic, r.partition), { topic: r.topic, partition: r.partition, next: r.first });
+      await this.dataReader?.close();
+      this.buffered.clear();
+      this.dataReader = await this.kafka.reader([...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, from: p.next })));
+    }
+    const out: DecodedEvent[] = [];
+    for (const r of ranges) {
+      const key = tp(r.topic, r.partition);
+      const pos = this.positions.get(key)!;
+      if (pos.next > r.first) {
+        throw new KafkaError(`batch log lists ${r.topic}[${r.partition}] offsets ${r.first}..${r.last}, but this reader is already at ${pos.next}: the batch log and data topics disagree`);
+      }
+      let buf = this.buffered.get(key) ?? [];
+      let seen = 0;
+      while (seen < r.count) {
+        if (buf.length === 0) {
+          buf = await this.dataReader!.poll(r.topic, r.partition, 5000);
+          if (buf.length === 0) {
+            throw new KafkaError(`events of ${r.topic}[${r.partition}] offsets ${r.first}..${r.last} are not readable (deleted by retention, or the broker is behind)`);
+          }
+        }
+        const rec = buf.shift()!;
+        if (rec.offset < r.first) continue;
+        if (rec.offset > r.last) {
+          throw new KafkaError(`${r.topic}[${r.partition}]: expected ${r.count} records in offsets ${r.first}..${r.last}, found ${seen}`);
+        }
+        seen++;
+        pos.next = rec.offset + 1n;
+        if (rec.value === null) continue; // tombstone
+        let decoded = this.decoder.decodeEvent(rec.value, `${r.topic}[${r.partition}]@${rec.offset}`);
+        if (!decoded) {
+          await this.decoder.refresh();
+          decoded = this.decoder.decodeEvent(rec.value, `${r.topic}[${r.partition}]@${rec.offset}`);
+        }
+        if (!decoded) throw new KafkaError(`${r.topic}[${r.partition}] offset ${rec.offset}: event written with a schema that is not in the schemas topic`);
+        out.push(decoded);
+      }
+      this.buffered.set(key, buf);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.batchReader?.close().catch(() => undefined);
+    await this.dataReader?.close().catch(() => undefined);
+  }
+}
