@@ -1,0 +1,266 @@
+// MariaDB (and MySQL) standby. Upserts are multi-row INSERT ... ON DUPLICATE KEY UPDATE with
+// escaped literals, chunked below max_allowed_packet; deletes are key lists.
+//
+// Every session runs with time_zone +00:00 and STRICT_ALL_TABLES: a value that does not fit is an
+// error that stops the applier, never a silent truncation or a warning.
+//
+// The TableMeta schema is the MariaDB database. The state table `ctrelay_state` lives in the
+// database named in the URL, or in a database `ctrelay` when the URL names none.
+import mysql from 'mysql2/promise';
+import type { Row, TableMeta } from '../../core/model.ts';
+import { StandbyError } from '../../core/errors.ts';
+import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
+import { driverMessage, silentLogger, tableName, type DialectLogger } from '../canonical-values.ts';
+import { redactText, redactUrl } from '../redact-url.ts';
+import { ddlType, fromMaria, quoteIdent } from './mariadb-types.ts';
+import { columnOf, qualified, scanStatement } from './mariadb-statements.ts';
+import { MariaTransaction } from './mariadb-transaction.ts';
+import { isConnectionError, isMissingTable } from './mariadb-errors.ts';
+
+export interface MariaDbDialectOptions {
+  /** database holding ctrelay_state; default: the URL's database, else `ctrelay` */
+  stateDatabase?: string;
+  logger?: DialectLogger;
+  /** default 4 */
+  poolSize?: number;
+}
+
+const SESSION_SQL =
+  "SET SESSION time_zone = '+00:00', " +
+  "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', " +
+  // DDL waiting on a metadata lock (e.g. the applier's own open transaction) fails instead of
+  // waiting a year, the server default.
+  'lock_wait_timeout = 60';
+const MARIADB_MAX_IDENTIFIER_CHARS = 64;
+
+export class MariaDbDialect implements StandbyDialect {
+  readonly kind = 'mariadb';
+  readonly server: string;
+  readonly stateTable: string;
+  readonly logger: DialectLogger;
+  /** bytes per statement, set from max_allowed_packet on connect */
+  maxStatementBytes = 4 << 20;
+  private pool: mysql.Pool | null = null;
+  private readonly initialised = new WeakSet<object>();
+  private readonly stateDatabase: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: MariaDbDialectOptions = {},
+  ) {
+    this.server = redactUrl(url);
+    let fromUrl = '';
+    try {
+      fromUrl = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+    } catch {
+      // an unparsable URL fails in connect() with a clear message
+    }
+    this.stateDatabase = options.stateDatabase ?? (fromUrl || 'ctrelay');
+    this.stateTable = `${quoteIdent(this.stateDatabase)}.ctrelay_state`;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  async connect(): Promise<void> {
+    if (this.pool) return;
+    let pool: mysql.Pool;
+    try {
+      pool = mysql.createPool({
+        uri: this.url,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+        decimalNumbers: false,
+        charset: 'utf8mb4',
+        multipleStatements: false,
+        connectionLimit: this.options.poolSize ?? 4,
+      });
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+    this.pool = pool;
+    try {
+      const packet = await this.withConnection('cannot read max_allowed_packet', async (c) => {
+        const [rows] = await c.query('SELECT @@max_allowed_packet AS p');
+        return Number((rows as { p: string }[])[0].p);
+      });
+      // Leave room for the statement head and protocol overhead; larger statements gain nothing.
+      this.maxStatementBytes = Math.max(64 << 10, Math.min(packet - (64 << 10), 8 << 20));
+    } catch (err) {
+      this.pool = null;
+      await pool.end().catch(() => {});
+      throw err;
+    }
+  }
+
+  connectionError(err: unknown): StandbyError {
+    return new StandbyError(`cannot reach MariaDB standby ${this.server}: ${redactText(driverMessage(err))}`, {
+      cause: err,
+    });
+  }
+
+  /** A pooled connection with ctrelay's session settings applied (once per physical connection). */
+  async acquire(): Promise<mysql.PoolConnection> {
+    if (!this.pool) throw new StandbyError(`MariaDB standby ${this.server}: connect() was not called`);
+    let c: mysql.PoolConnection;
+    try {
+      c = await this.pool.getConnection();
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+    const core = (c as unknown as { connection: object }).connection;
+    if (!this.initialised.has(core)) {
+      try {
+        await c.query(SESSION_SQL);
+      } catch (err) {
+        c.destroy();
+        throw this.connectionError(err);
+      }
+      this.initialised.add(core);
+    }
+    return c;
+  }
+
+  private async withConnection<T>(what: string, fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    const c = await this.acquire();
+    try {
+      return await fn(c);
+    } catch (err) {
+      if (err instanceof StandbyError) throw err;
+      if (isConnectionError(err)) throw this.connectionError(err);
+      throw new StandbyError(`${what} on MariaDB standby ${this.server}: ${driverMessage(err)}`, { cause: err });
+    } finally {
+      c.release();
+    }
+  }
+
+  async ensureStateTable(): Promise<void> {
+    await this.withConnection('cannot create the state table', async (c) => {
+      await c.query(
+        `CREATE DATABASE IF NOT EXISTS ${quoteIdent(this.stateDatabase)} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin`,
+      );
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${this.stateTable} (
+           source_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL PRIMARY KEY,
+           batch_seq BIGINT NOT NULL,
+           version BIGINT NOT NULL,
+           batch_offset BIGINT NOT NULL,
+           applied_at DATETIME(6) NOT NULL
+         ) ENGINE=InnoDB`,
+      );
+    });
+  }
+
+  async readState(sourceId: string): Promise<ApplyState | null> {
+    return this.withConnection('cannot read the apply state', async (c) => {
+      try {
+        const [rows] = await c.query(
+          `SELECT batch_seq AS b, version AS v, batch_offset AS o, applied_at AS a FROM ${this.stateTable} WHERE source_id = ?`,
+          [sourceId],
+        );
+        const row = (rows as { b: string; v: string; o: string; a: string }[])[0];
+        if (!row) return null;
+        return {
+          sourceId,
+          batchSeq: BigInt(row.b),
+          version: BigInt(row.v),
+          batchOffset: BigInt(row.o),
+          appliedAt: new Date(`${row.a.replace(' ', 'T')}Z`),
+        };
+      } catch (err) {
+        if (isMissingTable(err)) return null;
+        throw err;
+      }
+    });
+  }
+
+  async ensureTable(table: TableMeta): Promise<void> {
+    const defs = columnDefinitions(table);
+    await this.withConnection(`cannot create or alter table ${tableName(table)}`, async (c) => {
+      await c.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(table.schema)} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin`);
+      const [rows] = await c.query(
+        'SELECT column_name AS n FROM information_schema.columns WHERE table_schema = ? AND table_name = ?',
+        [table.schema, table.table],
+      );
+      // MariaDB column names are case-insensitive: compare that way, or ADD COLUMN would fail.
+      const existing = new Set((rows as { n: string }[]).map((r) => r.n.toLowerCase()));
+      if (existing.size === 0) {
+        const body = [...defs.values(), `PRIMARY KEY (${table.key.map(quoteIdent).join(', ')})`];
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${qualified(table)} (\n  ${body.join(',\n  ')}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin`,
+        );
+        this.logger.info({ table: tableName(table) }, 'created standby table');
+        return;
+      }
+      const missing = table.columns.filter((col) => !existing.has(col.name.toLowerCase()));
+      if (missing.length === 0) return;
+      // Added columns are nullable: rows already in the standby have no value for them.
+      const adds = missing.map((col) => `ADD COLUMN IF NOT EXISTS ${defs.get(col.name)!.replace(/ NOT NULL$/, ' NULL')}`);
+      await c.query(`ALTER TABLE ${qualified(table)} ${adds.join(', ')}`);
+      this.logger.info({ table: tableName(table), columns: missing.map((m) => m.name) }, 'added standby columns');
+    });
+  }
+
+  async scan(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
+    return this.withConnection(`cannot read table ${tableName(table)}`, async (c) => {
+      try {
+        const [rows] = await c.query({ sql: scanStatement(table, afterKey, limit), rowsAsArray: true });
+        return (rows as unknown[][]).map((values) => {
+          const row: Row = {};
+          table.columns.forEach((col, i) => {
+            row[col.name] = fromMaria(col.type, values[i]);
+          });
+          return row;
+        });
+      } catch (err) {
+        if (isMissingTable(err)) return [];
+        throw err;
+      }
+    });
+  }
+
+  async begin(): Promise<StandbyTransaction> {
+    const c = await this.acquire();
+    try {
+      await c.query('START TRANSACTION');
+    } catch (err) {
+      c.destroy();
+      throw this.connectionError(err);
+    }
+    return new MariaTransaction(this, c);
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.end();
+  }
+}
+
+/** `name -> "`name` TYPE [NOT NULL]"`, validating what MariaDB cannot hold, naming the column. */
+function columnDefinitions(table: TableMeta): Map<string, string> {
+  if (table.key.length === 0) throw new StandbyError(`table ${tableName(table)} has no primary key; ctrelay needs one`);
+  for (const k of table.key) columnOf(table, k);
+  const defs = new Map<string, string>();
+  for (const name of [table.schema, table.table]) checkIdentifier(table, name);
+  for (const col of table.columns) {
+    checkIdentifier(table, col.name);
+    const inKey = table.key.includes(col.name);
+    let type: string;
+    try {
+      type = ddlType(col.type, inKey);
+    } catch (err) {
+      throw new StandbyError(`table ${tableName(table)} column ${col.name} (${col.sourceType}): ${(err as Error).message}`);
+    }
+    defs.set(col.name, `${quoteIdent(col.name)} ${type}${col.nullable && !inKey ? ' NULL' : ' NOT NULL'}`);
+  }
+  return defs;
+}
+
+function checkIdentifier(table: TableMeta, name: string): void {
+  // MariaDB refuses longer names and trailing spaces; say which one instead of a bare syntax error.
+  if (name === '' || [...name].length > MARIADB_MAX_IDENTIFIER_CHARS || name.endsWith(' ') || name.includes('\0')) {
+    throw new StandbyError(
+      `table ${tableName(table)}: identifier "${name}" cannot be used on MariaDB (empty, NUL, trailing space, or longer than ${MARIADB_MAX_IDENTIFIER_CHARS} characters)`,
+    );
+  }
+}

@@ -1,0 +1,82 @@
+// SQL text for the set-based statements. Values are inlined as escaped literals rather than `?`
+// placeholders: one text-protocol round trip per chunk, no 65535-placeholder limit, and mysql2
+// never has to guess a type (bigint, decimal and binary go exactly as written).
+import type { ColumnMeta, Row, TableMeta } from '../../core/model.ts';
+import { StandbyError } from '../../core/errors.ts';
+import { describeKey, tableName } from '../canonical-values.ts';
+import { quoteIdent, toLiteral } from './mariadb-types.ts';
+
+export function qualified(t: { schema: string; table: string }): string {
+  return `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+}
+
+export function columnOf(table: TableMeta, name: string): ColumnMeta {
+  const col = table.columns.find((c) => c.name === name);
+  if (!col) throw new StandbyError(`table ${tableName(table)}: key column ${name} is not among its columns`);
+  return col;
+}
+
+function literal(table: TableMeta, col: ColumnMeta, row: Row): string {
+  try {
+    return toLiteral(col, row[col.name]);
+  } catch (err) {
+    throw new StandbyError(
+      `cannot write column ${col.name} of table ${tableName(table)} at key (${describeKey(table, row)}): ${(err as Error).message}`,
+    );
+  }
+}
+
+export function rowTuple(table: TableMeta, cols: ColumnMeta[], row: Row): string {
+  let s = '(';
+  for (let i = 0; i < cols.length; i++) s += (i ? ',' : '') + literal(table, cols[i], row);
+  return s + ')';
+}
+
+/** Statement head and tail; the caller puts comma-separated row tuples between them. */
+export function upsertParts(table: TableMeta): { head: string; tail: string } {
+  const nonKey = table.columns.filter((c) => !table.key.includes(c.name));
+  // With only key columns there is nothing to update; assigning a key to itself keeps the
+  // statement an upsert without INSERT IGNORE, which would also swallow real errors.
+  const updates = (nonKey.length > 0 ? nonKey : [columnOf(table, table.key[0])])
+    .map((c) => `${quoteIdent(c.name)} = VALUES(${quoteIdent(c.name)})`)
+    .join(', ');
+  return {
+    head: `INSERT INTO ${qualified(table)} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `,
+    tail: ` ON DUPLICATE KEY UPDATE ${updates}`,
+  };
+}
+
+export function deleteStatement(table: TableMeta, keys: Row[]): string {
+  const keyCols = table.key.map((k) => columnOf(table, k));
+  if (keyCols.length === 1) {
+    const c = keyCols[0];
+    return `DELETE FROM ${qualified(table)} WHERE ${quoteIdent(c.name)} IN (${keys.map((k) => literal(table, c, k)).join(',')})`;
+  }
+  return (
+    `DELETE FROM ${qualified(table)} WHERE (${keyCols.map((c) => quoteIdent(c.name)).join(', ')}) IN (` +
+    keys.map((k) => rowTuple(table, keyCols, k)).join(',') +
+    ')'
+  );
+}
+
+export function scanStatement(table: TableMeta, afterKey: Row | null, limit: number): string {
+  const keyCols = table.key.map((k) => columnOf(table, k));
+  const keyList = keyCols.map((k) => quoteIdent(k.name)).join(', ');
+  let where = '';
+  if (afterKey) {
+    // Spelled out as k1 > a OR (k1 = a AND k2 > b) ...: MariaDB turns that into primary-key
+    // ranges, while a row-constructor comparison would scan.
+    const lits = keyCols.map((c) => literal(table, c, afterKey));
+    const terms = keyCols.map((_, i) =>
+      keyCols
+        .slice(0, i + 1)
+        .map((c, j) => `${quoteIdent(c.name)} ${j === i ? '>' : '='} ${lits[j]}`)
+        .join(' AND '),
+    );
+    where = ` WHERE ${terms.map((t) => `(${t})`).join(' OR ')}`;
+  }
+  return (
+    `SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${qualified(table)}${where}` +
+    ` ORDER BY ${keyList} LIMIT ${Math.max(0, Math.floor(limit))}`
+  );
+}

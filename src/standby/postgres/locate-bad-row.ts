@@ -1,0 +1,40 @@
+// PostgreSQL reports WHAT was wrong with a set-based insert (value too long, NOT NULL) but not
+// WHICH row. After a failure, this replays the rows into a temporary copy of the table on another
+// connection, bisecting until one row fails alone, so the error can name its key. The copy has no
+// link to the real table, so the probe never waits for the failed transaction's locks.
+import type pg from 'pg';
+import type { Row, TableMeta } from '../../core/model.ts';
+import { columnArrays, qualified, upsertStatement } from './pg-statements.ts';
+
+export async function locateBadRow(pool: pg.Pool, table: TableMeta, rows: Row[]): Promise<Row | null> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query(
+      `CREATE TEMP TABLE ctrelay_probe (LIKE ${qualified(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES) ON COMMIT DROP`,
+    );
+    const sql = upsertStatement(table, 'pg_temp.ctrelay_probe');
+    const names = table.columns.map((col) => col.name);
+    const fails = async (part: Row[]): Promise<boolean> => {
+      await c.query('SAVEPOINT probe');
+      try {
+        await c.query(sql, columnArrays(table, names, part));
+        return false;
+      } catch {
+        return true;
+      } finally {
+        await c.query('ROLLBACK TO SAVEPOINT probe');
+      }
+    };
+    let part = rows;
+    if (!(await fails(part))) return null;
+    while (part.length > 1) {
+      const half = part.slice(0, part.length >> 1);
+      part = (await fails(half)) ? half : part.slice(part.length >> 1);
+    }
+    return (await fails(part)) ? part[0] : null;
+  } finally {
+    await c.query('ROLLBACK').catch(() => {});
+    c.release();
+  }
+}

@@ -1,0 +1,151 @@
+// ColumnType <-> PostgreSQL: DDL types, the element types used to pass whole columns as one array
+// parameter, and the exact text conversions in both directions.
+//
+// Lossless choices (PostgreSQL keeps at most 6 fractional digits and drops the offset of a
+// timestamptz):
+// - float32 -> double precision: a `real` would give back the float's shortest decimal, which is
+//   not the number written when a source reports the float's exact binary value (tedious does).
+// - time(7), timestamp(7), timestamptz(7) -> varchar holding the canonical string. The fixed-width
+//   form sorts in time order, so such columns still work as keys and in range scans.
+// - datetimeoffset(p) -> varchar holding the canonical ISO string with its offset.
+// - json -> json (keeps the text byte for byte; jsonb would re-format it); xml -> text.
+// - string(n) -> varchar(n) (also for fixed length: the canonical value carries its own padding).
+import type { ColumnMeta, ColumnType, Value } from '../../core/model.ts';
+import { fixFraction } from '../canonical-values.ts';
+
+const PG_MAX_VARCHAR = 10_485_760;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Literal for a string inside SQL text (only used for DDL comments and catalog lookups). */
+export function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+function temporalAsText(t: ColumnType): number | null {
+  // width of the canonical string for temporal kinds PostgreSQL cannot hold natively
+  switch (t.kind) {
+    case 'time':
+      return t.precision > 6 ? 9 + t.precision : null;
+    case 'timestamp':
+      return t.precision > 6 ? 20 + t.precision : null;
+    case 'timestamptz':
+      return t.precision > 6 ? 21 + t.precision : null;
+    case 'datetimeoffset':
+      return 25 + (t.precision > 0 ? t.precision + 1 : 0); // date, time, fraction, "+HH:MM"
+    default:
+      return null;
+  }
+}
+
+export function ddlType(t: ColumnType): string {
+  const asText = temporalAsText(t);
+  if (asText !== null) return `varchar(${asText})`;
+  switch (t.kind) {
+    case 'boolean':
+      return 'boolean';
+    case 'int16':
+      return 'smallint';
+    case 'int32':
+      return 'integer';
+    case 'int64':
+      return 'bigint';
+    case 'float32':
+    case 'float64':
+      return 'double precision';
+    case 'decimal':
+      return t.precision > 0 ? `numeric(${t.precision},${t.scale})` : 'numeric';
+    case 'string':
+    case 'xml':
+      return t.kind === 'string' && t.maxLength && t.maxLength > 0 && t.maxLength <= PG_MAX_VARCHAR
+        ? `varchar(${t.maxLength})`
+        : 'text';
+    case 'bytes':
+      return 'bytea';
+    case 'uuid':
+      return 'uuid';
+    case 'json':
+      return 'json';
+    case 'date':
+      return 'date';
+    case 'time':
+      return `time(${t.precision})`;
+    case 'timestamp':
+      return `timestamp(${t.precision})`;
+    case 'timestamptz':
+      return `timestamptz(${t.precision})`;
+    case 'datetimeoffset':
+      throw new Error('unreachable: datetimeoffset is stored as text');
+  }
+}
+
+/** Type of the array a whole column is passed in; typmods are left to the target column. */
+export function elementType(t: ColumnType): string {
+  if (temporalAsText(t) !== null) return 'text';
+  switch (t.kind) {
+    case 'float32':
+    case 'float64':
+      return 'float8';
+    case 'decimal':
+      return 'numeric';
+    case 'string':
+    case 'xml':
+      return 'text';
+    case 'time':
+      return 'time';
+    case 'timestamp':
+      return 'timestamp';
+    default:
+      return ddlType(t);
+  }
+}
+
+/** Canonical value -> PostgreSQL input text (null for SQL NULL). */
+export function toPgText(col: ColumnMeta, v: Value | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return `\\x${v.toString('hex')}`;
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (Object.is(v, -0)) return '-0'; // String(-0) is "0": the sign of a float zero would be lost
+  return String(v);
+}
+
+/** PostgreSQL output text (TimeZone UTC, DateStyle ISO, extra_float_digits 3) -> canonical value. */
+export function fromPgText(t: ColumnType, s: string | null): Value {
+  if (s === null) return null;
+  if (temporalAsText(t) !== null) return s;
+  switch (t.kind) {
+    case 'boolean':
+      return s === 't';
+    case 'int16':
+    case 'int32':
+    case 'float32':
+    case 'float64':
+      return Number(s);
+    case 'int64':
+      return BigInt(s);
+    case 'bytes':
+      return Buffer.from(s.slice(2), 'hex');
+    case 'time':
+      return fixFraction(s, t.precision);
+    case 'timestamp':
+      return fixFraction(s.replace(' ', 'T'), t.precision);
+    case 'timestamptz':
+      return s.endsWith('+00') ? `${fixFraction(s.slice(0, -3).replace(' ', 'T'), t.precision)}Z` : s;
+    default:
+      return s;
+  }
+}
+
+/** A one-dimensional array literal; every element quoted, so no element text needs inspection. */
+export function arrayLiteral(items: (string | null)[]): string {
+  const parts = new Array<string>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (it === null) parts[i] = 'NULL';
+    else if (/["\\]/.test(it)) parts[i] = `"${it.replace(/[\\"]/g, '\\$&')}"`;
+    else parts[i] = `"${it}"`;
+  }
+  return `{${parts.join(',')}}`;
+}
