@@ -1,0 +1,38 @@
+// What a command needs from the CLI surface: the global options, the loaded config and a logger.
+
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.ts';
+import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
+
+export interface GlobalOptions {
+  /** config file path: -c/--config, else CTRELAY_CONFIG, else ctrelay.yaml */
+  config: string;
+  /** --log-level when given; it overrides log.level of the config */
+  logLevel?: LogLevel;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+/** Loads and validates the config named by the global options; applies --log-level. */
+export async function loadCommandConfig(cmd: Command): Promise<Config> {
+  const options = globalOptions(cmd);
+  // Loaded on use: zod and the schema cost ~150 ms, which `--help` should not pay.
+  const { loadConfig } = await import('../config/load.ts');
+  const config = await loadConfig(options.config);
+  if (options.logLevel) config.log.level = options.logLevel;
+  return config;
+}
+
+/** The process logger (JSON on stderr, redacted), optionally as a component child logger. */
+export function commandLogger(cmd: Command, config?: Config, component?: string): Logger {
+  const level = globalOptions(cmd).logLevel ?? config?.log.level ?? 'info';
+  const logger = createLogger({ level, name: 'ctrelay' });
+  return component ? logger.child({ component }) : logger;
+}
+
+/** The subcommand group `name` (e.g. `ct`), created on first use so several files can add to it. */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
