@@ -1,0 +1,238 @@
+// SqlServerSource: the ChangeSource over SQL Server change tracking (see README.md beside it).
+//
+// Connections: a catalog pool for describe/prerequisites, and a session pool of exactly ONE
+// connection for poll transactions. The poll transaction is plain T-SQL (BEGIN/COMMIT TRANSACTION
+// on that connection) rather than mssql's Transaction object, because mssql returns the connection
+// to the pool inside commit(), leaving no moment to reset the isolation level before reuse.
+import sql from 'mssql';
+import type { ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
+import { CtrelayError, SourceError } from '../../core/errors.ts';
+import { qualifiedName, type Row, type TableMeta, type TableRef } from '../../core/model.ts';
+import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor, type DescribedTable } from './catalog.ts';
+import { bindParams } from './mssql-params.ts';
+import { decodeChangeRow, decodeRow, versionOrNull, type TrackingInfo } from './rows.ts';
+import {
+  ABORT_POLL_SQL,
+  beginPollSql,
+  changesStatement,
+  COLUMNS_SQL,
+  DATABASE_PREREQUISITES_SQL,
+  END_POLL_SQL,
+  MIN_VALID_VERSION_SQL,
+  objectName,
+  snapshotChunkStatement,
+  TABLE_PREREQUISITES_SQL,
+  type CommitTimeMode,
+  type Statement,
+} from './sql.ts';
+import { parseSqlServerUrl, scrubSecret } from './url.ts';
+
+export interface SqlServerSourceOptions {
+  /** mssql://user:password@host:port/database?encrypt=...&trustServerCertificate=... */
+  url: string;
+  /**
+   * Poll without snapshot isolation (READ COMMITTED, Microsoft's documented fallback): changes are
+   * bounded by `SYS_CHANGE_VERSION <= V` and the min valid version is re-checked after reading, but
+   * joined rows and snapshot chunks may be newer than V. Off by default.
+   */
+  allowNonSnapshot?: boolean;
+  /**
+   * time zone of sys.dm_tran_commit_table.commit_time, which Microsoft does not document (default
+   * utc); 'off' leaves commitTs null and needs no VIEW DATABASE STATE
+   */
+  commitTime?: CommitTimeMode;
+}
+
+type Rec = Record<string, unknown>;
+
+export class SqlServerSource implements ChangeSource {
+  readonly kind = 'sqlserver';
+  private readonly config: sql.config;
+  /** host:port/database, for messages; never carries the password */
+  readonly label: string;
+  private catalogPool: sql.ConnectionPool | null = null;
+  private sessionPool: sql.ConnectionPool | null = null;
+  private snapshot = true;
+  private sessionOpen = false;
+  private readonly tracking = new Map<string, TrackingInfo>();
+
+  constructor(private readonly options: SqlServerSourceOptions) {
+    const parsed = parseSqlServerUrl(options.url);
+    this.config = parsed.config;
+    this.label = parsed.label;
+  }
+
+  /** Wraps a driver error into a SourceError naming the server, with the password scrubbed. */
+  wrap(err: unknown, doing: string): CtrelayError {
+    if (err instanceof CtrelayError) return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    return new SourceError(`SQL Server ${this.label}: ${doing} failed: ${scrubSecret(msg, this.config.password)}`);
+  }
+
+  async connect(): Promise<void> {
+    try {
+      this.catalogPool = await new sql.ConnectionPool({ ...this.config, pool: { min: 0, max: 2 } }).connect();
+      // min = max = 1: the one connection is never reaped while idle between a poll's statements
+      this.sessionPool = await new sql.ConnectionPool({ ...this.config, pool: { min: 1, max: 1 } }).connect();
+    } catch (err) {
+      await this.close();
+      throw this.wrap(err, 'connecting');
+    }
+    const [db] = await this.query(this.catalogPool, { sql: DATABASE_PREREQUISITES_SQL, params: {} }, 'checking prerequisites');
+    if (!db || db.change_tracking_on !== true) {
+      throw new SourceError(
+        `change tracking is not enabled on database ${this.label}: ALTER DATABASE ... SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON), or run \`ctrelay ct enable\``,
+      );
+    }
+    this.snapshot = db.snapshot_isolation_state === 1;
+    if (!this.snapshot && !this.options.allowNonSnapshot) {
+      throw new SourceError(
+        `snapshot isolation is ${String(db.snapshot_isolation_state_desc ?? 'OFF')} on database ${this.label}: ALTER DATABASE ... SET ALLOW_SNAPSHOT_ISOLATION ON ` +
+          `(or set source.allowNonSnapshot: true to accept polls that are not one consistent snapshot)`,
+      );
+    }
+  }
+
+  async describe(tables: TableRef[], exclude?: Map<string, Set<string>>): Promise<TableMeta[]> {
+    const out: TableMeta[] = [];
+    for (const t of tables) {
+      const d = await this.describeOne(t, exclude?.get(qualifiedName(t)));
+      out.push(d.meta);
+    }
+    return out;
+  }
+
+  private async describeOne(ref: TableRef, excluded?: Set<string>): Promise<DescribedTable> {
+    const pool = this.requirePool(this.catalogPool);
+    const params = { qualifiedName: { sqlType: 'nvarchar' as const, value: objectName(ref) } };
+    const [pre] = await this.query(pool, { sql: TABLE_PREREQUISITES_SQL, params }, `checking table ${qualifiedName(ref)}`);
+    const p = readTablePrerequisites(pre);
+    checkTablePrerequisites(ref, this.label, p);
+    const rows = await this.query(pool, { sql: COLUMNS_SQL, params }, `reading the columns of ${qualifiedName(ref)}`);
+    const d = buildTableMeta(ref, this.label, p, rows.map(readCatalogColumn), excluded);
+    this.tracking.set(objectName(ref), d.info);
+    return d;
+  }
+
+  /** Tracking info for a table described earlier; describes it again when this process has not. */
+  async trackingInfo(table: TableMeta): Promise<TrackingInfo> {
+    const cached = this.tracking.get(objectName(table));
+    if (cached) return cached;
+    const pool = this.requirePool(this.catalogPool);
+    const params = { qualifiedName: { sqlType: 'nvarchar' as const, value: objectName(table) } };
+    const [pre] = await this.query(pool, { sql: TABLE_PREREQUISITES_SQL, params }, `checking table ${qualifiedName(table)}`);
+    const p = readTablePrerequisites(pre);
+    checkTablePrerequisites(table, this.label, p);
+    const rows = await this.query(pool, { sql: COLUMNS_SQL, params }, `reading the columns of ${qualifiedName(table)}`);
+    const info = trackingInfoFor(table, p, rows.map(readCatalogColumn));
+    this.tracking.set(objectName(table), info);
+    return info;
+  }
+
+  async beginPoll(): Promise<PollSession> {
+    const pool = this.requirePool(this.sessionPool);
+    if (this.sessionOpen) throw new SourceError(`SQL Server ${this.label}: a poll session is already open; end it first`);
+    this.sessionOpen = true;
+    try {
+      const [rec] = await this.query(pool, { sql: beginPollSql(this.snapshot), params: {} }, 'beginning the poll transaction');
+      const v = versionOrNull(rec?.current_version, 'CHANGE_TRACKING_CURRENT_VERSION()');
+      if (v === null) throw new SourceError(`CHANGE_TRACKING_CURRENT_VERSION() is NULL on ${this.label}: change tracking was disabled`);
+      return new SqlServerPollSession(this, pool, v, this.snapshot, this.options.commitTime ?? 'utc');
+    } catch (err) {
+      await this.endSession(pool, false).catch(() => undefined);
+      throw this.wrap(err, 'beginning a poll');
+    }
+  }
+
+  /** Ends the poll transaction and releases the session slot. */
+  async endSession(pool: sql.ConnectionPool, ok: boolean): Promise<void> {
+    try {
+      await this.query(pool, { sql: ok ? END_POLL_SQL : ABORT_POLL_SQL, params: {} }, 'ending the poll transaction');
+    } finally {
+      this.sessionOpen = false;
+    }
+  }
+
+  async query(pool: sql.ConnectionPool, st: Statement, doing: string): Promise<Rec[]> {
+    try {
+      const result = await bindParams(new sql.Request(pool), st.params).query(st.sql);
+      return (result.recordset ?? []) as Rec[];
+    } catch (err) {
+      throw this.wrap(err, doing);
+    }
+  }
+
+  private requirePool(p: sql.ConnectionPool | null): sql.ConnectionPool {
+    if (!p) throw new SourceError(`SQL Server ${this.label}: not connected (call connect() first)`);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    const pools = [this.sessionPool, this.catalogPool];
+    this.sessionPool = null;
+    this.catalogPool = null;
+    for (const p of pools) if (p) await p.close().catch(() => undefined);
+  }
+}
+
+class SqlServerPollSession implements PollSession {
+  private ended = false;
+
+  constructor(
+    private readonly source: SqlServerSource,
+    private readonly pool: sql.ConnectionPool,
+    readonly currentVersion: bigint,
+    private readonly snapshot: boolean,
+    private readonly commitTime: CommitTimeMode,
+  ) {}
+
+  private live(): void {
+    if (this.ended) throw new SourceError('the poll session has ended');
+  }
+
+  async minValidVersion(table: TableMeta): Promise<bigint> {
+    this.live();
+    const [rec] = await this.source.query(
+      this.pool,
+      { sql: MIN_VALID_VERSION_SQL, params: { qualifiedName: { sqlType: 'nvarchar', value: objectName(table) } } },
+      `reading the min valid version of ${qualifiedName(table)}`,
+    );
+    const v = versionOrNull(rec?.min_valid_version, 'CHANGE_TRACKING_MIN_VALID_VERSION');
+    if (v === null) {
+      throw new SourceError(
+        `CHANGE_TRACKING_MIN_VALID_VERSION is NULL for ${qualifiedName(table)} on ${this.source.label}: change tracking is off for the table or the login lacks VIEW CHANGE TRACKING`,
+      );
+    }
+    return v;
+  }
+
+  async changes(table: TableMeta, since: bigint, after: ChangePosition | null, limit: number): Promise<ChangeRow[]> {
+    this.live();
+    const info = await this.source.trackingInfo(table);
+    const st = changesStatement(table, { since, until: this.currentVersion, after, limit, columnIds: info.columnIds, commitTime: this.commitTime });
+    const recs = await this.source.query(this.pool, st, `reading the changes of ${qualifiedName(table)}`);
+    const rows = recs.map((r) => decodeChangeRow(table, info, r));
+    if (!this.snapshot) {
+      // Without a snapshot, cleanup may have removed changes while they were read: re-validate.
+      const min = await this.minValidVersion(table);
+      if (since < min) {
+        throw new SourceError(
+          `changes of ${qualifiedName(table)} since version ${since} were cleaned up while being read (min valid version is now ${min}); the next poll re-snapshots the table`,
+        );
+      }
+    }
+    return rows;
+  }
+
+  async snapshotChunk(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
+    this.live();
+    const recs = await this.source.query(this.pool, snapshotChunkStatement(table, afterKey, limit), `reading a snapshot chunk of ${qualifiedName(table)}`);
+    return recs.map((r) => decodeRow(table, r));
+  }
+
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.source.endSession(this.pool, true);
+  }
+}

@@ -1,0 +1,221 @@
+// Every T-SQL statement the SQL Server source sends, as pure functions (golden-tested in
+// sql.test.ts). Identifiers go through quoteIdent; values only ever travel as @parameters.
+// Microsoft docs followed: "Work with change tracking", "CHANGETABLE (Transact-SQL)",
+// "CHANGE_TRACKING_CURRENT_VERSION", "CHANGE_TRACKING_MIN_VALID_VERSION",
+// "CHANGE_TRACKING_IS_COLUMN_IN_MASK", "sys.dm_tran_commit_table", "sys.change_tracking_databases",
+// "sys.change_tracking_tables", "sys.databases", "sys.columns", "sys.index_columns",
+// "SET TRANSACTION ISOLATION LEVEL".
+import type { ColumnMeta, Row, TableMeta } from '../../core/model.ts';
+import { quoteIdent, quoteQualified } from './quote.ts';
+import { castTypeOf, readExpression } from './types.ts';
+import { toParam, type ParamValue } from './values.ts';
+
+export interface Statement {
+  sql: string;
+  params: Record<string, ParamValue>;
+}
+
+/** The value of @qualifiedName: a quoted two-part name, so OBJECT_ID resolves hostile names exactly. */
+export function objectName(t: { schema: string; table: string }): string {
+  return quoteQualified(t.schema, t.table);
+}
+
+// ---- prerequisites and catalog -------------------------------------------------------------
+
+/** Database-level prerequisites of the database the connection is in. */
+export const DATABASE_PREREQUISITES_SQL = `SELECT DB_NAME() AS database_name,
+  CAST(CASE WHEN ctd.database_id IS NULL THEN 0 ELSE 1 END AS bit) AS change_tracking_on,
+  ctd.retention_period, ctd.retention_period_units_desc, ctd.is_auto_cleanup_on,
+  d.snapshot_isolation_state, d.snapshot_isolation_state_desc,
+  CHANGE_TRACKING_CURRENT_VERSION() AS current_version
+FROM sys.databases AS d
+LEFT JOIN sys.change_tracking_databases AS ctd ON ctd.database_id = d.database_id
+WHERE d.database_id = DB_ID();`;
+
+/**
+ * Whether the table exists, is tracked (and with TRACK_COLUMNS_UPDATED), and whether this login may
+ * read it and its changes. Catalog views only show what the login may see, so a missing row or
+ * object id can also mean a missing grant: the error message says both.
+ */
+export const TABLE_PREREQUISITES_SQL = `SELECT o.object_id,
+  CAST(CASE WHEN ctt.object_id IS NULL THEN 0 ELSE 1 END AS bit) AS change_tracking_on,
+  ctt.is_track_columns_updated_on,
+  HAS_PERMS_BY_NAME(@qualifiedName, N'OBJECT', N'SELECT') AS can_select,
+  HAS_PERMS_BY_NAME(@qualifiedName, N'OBJECT', N'VIEW CHANGE TRACKING') AS can_view_change_tracking
+FROM (SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id) AS o
+LEFT JOIN sys.change_tracking_tables AS ctt ON ctt.object_id = o.object_id;`;
+
+/** Columns in catalog order with their primary-key position (NULL for non-key columns). */
+export const COLUMNS_SQL = `SELECT c.column_id, c.name,
+  TYPE_NAME(c.user_type_id) AS type_name, TYPE_NAME(c.system_type_id) AS base_type_name,
+  ty.is_user_defined, ty.is_assembly_type,
+  c.max_length, c.precision, c.scale, c.is_nullable, c.is_computed, c.is_identity,
+  ic.key_ordinal
+FROM sys.columns AS c
+JOIN sys.types AS ty ON ty.user_type_id = c.user_type_id
+LEFT JOIN sys.indexes AS i ON i.object_id = c.object_id AND i.is_primary_key = 1
+LEFT JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id AND ic.column_id = c.column_id
+WHERE c.object_id = OBJECT_ID(@qualifiedName, N'U')
+ORDER BY c.column_id;`;
+
+// ---- the poll transaction -----------------------------------------------------------------
+
+/**
+ * Every statement inside a poll first checks that its transaction still exists: if the connection
+ * broke and the pool handed out a fresh one, a read would otherwise run silently outside the
+ * snapshot and mix versions.
+ */
+export const TRANSACTION_GUARD_SQL = `IF @@TRANCOUNT = 0 THROW 51000, N'ctrelay: the poll transaction is gone (connection reset); the poll must be retried', 1;`;
+
+/**
+ * Starts the poll and reads its version V. Snapshot isolation: every later read sees the database
+ * as of the transaction's snapshot. READ COMMITTED is the documented fallback without snapshot
+ * isolation (allowNonSnapshot), where consistency comes from `SYS_CHANGE_VERSION <= @until` and a
+ * re-check of the min valid version after reading.
+ */
+export function beginPollSql(snapshot: boolean): string {
+  return `SET TRANSACTION ISOLATION LEVEL ${snapshot ? 'SNAPSHOT' : 'READ COMMITTED'};
+BEGIN TRANSACTION;
+SELECT CHANGE_TRACKING_CURRENT_VERSION() AS current_version;`;
+}
+
+/**
+ * Ends the poll. The session only read, so COMMIT and ROLLBACK are equivalent. The isolation level
+ * is a connection setting that survives the transaction and pooling, so it is reset here.
+ */
+export const END_POLL_SQL = `IF @@TRANCOUNT > 0 COMMIT TRANSACTION;
+SET TRANSACTION ISOLATION LEVEL READ COMMITTED;`;
+
+export const ABORT_POLL_SQL = `IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+SET TRANSACTION ISOLATION LEVEL READ COMMITTED;`;
+
+export const MIN_VALID_VERSION_SQL = `${TRANSACTION_GUARD_SQL}
+SELECT CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(@qualifiedName, N'U')) AS min_valid_version;`;
+
+// ---- reading rows and changes ------------------------------------------------------------
+
+/**
+ * Strictly-after predicate over a lexicographic tuple: (a, b, c) > (pa, pb, pc) expanded into the
+ * OR/AND chain, which SQL Server (no row-value comparison) needs and which still allows a seek.
+ */
+export function afterPredicate(exprs: string[], params: string[]): string {
+  if (exprs.length === 0 || exprs.length !== params.length) throw new Error('afterPredicate needs one parameter per expression');
+  // every level is parenthesised: AND binds tighter than OR, so `a = p AND b > q OR (...)` would be wrong
+  const chain = (i: number): string =>
+    i === exprs.length - 1 ? `${exprs[i]} > ${params[i]}` : `(${exprs[i]} > ${params[i]} OR (${exprs[i]} = ${params[i]} AND ${chain(i + 1)}))`;
+  return exprs.length === 1 ? `(${chain(0)})` : chain(0);
+}
+
+function columnsByName(table: TableMeta): Map<string, ColumnMeta> {
+  return new Map(table.columns.map((c) => [c.name, c]));
+}
+
+function keyColumns(table: TableMeta): ColumnMeta[] {
+  const byName = columnsByName(table);
+  return table.key.map((k) => {
+    const c = byName.get(k);
+    if (!c) throw new Error(`key column ${k} of ${table.schema}.${table.table} is not among its columns`);
+    return c;
+  });
+}
+
+/** `CAST(@after_k0 AS int)` etc. and the parameter values, for a key position. */
+function keyParams(table: TableMeta, key: Row): { exprs: string[]; params: Record<string, ParamValue> } {
+  const exprs: string[] = [];
+  const params: Record<string, ParamValue> = {};
+  keyColumns(table).forEach((c, i) => {
+    if (!(c.name in key)) throw new Error(`key position lacks column ${c.name}`);
+    params[`after_k${i}`] = toParam(c.type, key[c.name]);
+    exprs.push(`CAST(@after_k${i} AS ${castTypeOf(c)})`);
+  });
+  return { exprs, params };
+}
+
+export type CommitTimeMode = 'utc' | 'server-local' | 'off';
+
+export interface ChangesInput {
+  since: bigint;
+  /** the poll's version V: changes above it are not part of this batch */
+  until: bigint;
+  after: { version: bigint; key: Row } | null;
+  limit: number;
+  /** column_id of each non-key column, when the table has TRACK_COLUMNS_UPDATED on; else null */
+  columnIds: Map<string, number> | null;
+  /**
+   * how sys.dm_tran_commit_table.commit_time is read (its time zone is undocumented); 'off' skips
+   * the DMV, which needs VIEW DATABASE STATE
+   */
+  commitTime: CommitTimeMode;
+}
+
+/**
+ * Net changes since @since joined to the current rows, in (version, key) order, paged.
+ * Result columns are positional aliases (k<i> key i, c<i> column i, m<i> mask bit of column i) so that
+ * no user column name can collide with another or with ctrelay's own.
+ */
+export function changesStatement(table: TableMeta, input: ChangesInput): Statement {
+  const name = objectName(table);
+  const keys = keyColumns(table);
+  const keySet = new Set(table.key);
+  const params: Record<string, ParamValue> = {
+    limit: { sqlType: 'int', value: input.limit },
+    since: { sqlType: 'bigint', value: input.since },
+    until: { sqlType: 'bigint', value: input.until },
+  };
+  const commitTime = {
+    utc: 'CONVERT(varchar(23), tc.commit_time, 121)',
+    'server-local': 'CONVERT(varchar(23), DATEADD(minute, -DATEPART(TZOFFSET, SYSDATETIMEOFFSET()), tc.commit_time), 121)',
+    off: 'CAST(NULL AS varchar(23))',
+  }[input.commitTime];
+  const select = [
+    'ct.SYS_CHANGE_VERSION AS [ct_version]',
+    'ct.SYS_CHANGE_OPERATION AS [ct_operation]',
+    'ct.SYS_CHANGE_COLUMNS AS [ct_columns]',
+    `${commitTime} AS [ct_commit_time]`,
+    ...keys.map((c, i) => `${readExpression(`ct.${quoteIdent(c.name)}`, c)} AS [k${i}]`),
+    `CAST(CASE WHEN t.${quoteIdent(keys[0].name)} IS NULL THEN 0 ELSE 1 END AS bit) AS [row_found]`,
+    ...table.columns.map((c, i) => `${readExpression(`t.${quoteIdent(c.name)}`, c)} AS [c${i}]`),
+  ];
+  if (input.columnIds) {
+    table.columns.forEach((c, i) => {
+      if (keySet.has(c.name)) return;
+      const id = input.columnIds!.get(c.name);
+      if (id === undefined) return;
+      params[`cid${i}`] = { sqlType: 'int', value: id };
+      select.push(`CHANGE_TRACKING_IS_COLUMN_IN_MASK(@cid${i}, ct.SYS_CHANGE_COLUMNS) AS [m${i}]`);
+    });
+  }
+  const join = keys.map((c) => `t.${quoteIdent(c.name)} = ct.${quoteIdent(c.name)}`).join(' AND ');
+  let where = 'ct.SYS_CHANGE_VERSION <= @until';
+  if (input.after) {
+    const kp = keyParams(table, input.after.key);
+    Object.assign(params, kp.params);
+    params.after_version = { sqlType: 'bigint', value: input.after.version };
+    where += ` AND ${afterPredicate(['ct.SYS_CHANGE_VERSION', ...keys.map((c) => `ct.${quoteIdent(c.name)}`)], ['@after_version', ...kp.exprs])}`;
+  }
+  const order = ['ct.SYS_CHANGE_VERSION', ...keys.map((c) => `ct.${quoteIdent(c.name)}`)].join(', ');
+  const sql = `${TRANSACTION_GUARD_SQL}
+SELECT TOP (@limit) ${select.join(',\n  ')}
+FROM CHANGETABLE(CHANGES ${name}, @since) AS ct
+LEFT JOIN ${name} AS t ON ${join}${input.commitTime === 'off' ? '' : '\nLEFT JOIN sys.dm_tran_commit_table AS tc ON tc.commit_ts = ct.SYS_CHANGE_VERSION'}
+WHERE ${where}
+ORDER BY ${order};`;
+  return { sql, params };
+}
+
+/** Rows in key order after `afterKey`: the chunks of an initial load or re-snapshot. */
+export function snapshotChunkStatement(table: TableMeta, afterKey: Row | null, limit: number, guard = true): Statement {
+  const keys = keyColumns(table);
+  const params: Record<string, ParamValue> = { limit: { sqlType: 'int', value: limit } };
+  let where = '';
+  if (afterKey) {
+    const kp = keyParams(table, afterKey);
+    Object.assign(params, kp.params);
+    where = `\nWHERE ${afterPredicate(keys.map((c) => `t.${quoteIdent(c.name)}`), kp.exprs)}`;
+  }
+  const select = table.columns.map((c, i) => `${readExpression(`t.${quoteIdent(c.name)}`, c)} AS [c${i}]`);
+  const sql = `${guard ? `${TRANSACTION_GUARD_SQL}\n` : ''}SELECT TOP (@limit) ${select.join(',\n  ')}
+FROM ${objectName(table)} AS t${where}
+ORDER BY ${keys.map((c) => `t.${quoteIdent(c.name)}`).join(', ')};`;
+  return { sql, params };
+}
