@@ -44,10 +44,14 @@ function valueString(v: Value | undefined): string {
  */
 export function dedupeLastByKey(table: TableMeta, rows: Row[]): Row[] {
   if (rows.length < 2) return rows;
-  const byKey = new Map<string, number>();
+  // One key column: its primitive value is the Map key (Map compares bigints and strings by value),
+  // which saves building a string per row on the hot path.
+  const single = table.key.length === 1 ? table.key[0] : null;
+  const byKey = new Map<unknown, number>();
   const out: Row[] = [];
   for (const row of rows) {
-    const k = keyString(table, row);
+    const v = single === null ? undefined : row[single];
+    const k = single === null || Buffer.isBuffer(v) ? keyString(table, row) : v;
     const at = byKey.get(k);
     if (at === undefined) {
       byKey.set(k, out.length);

@@ -4,7 +4,7 @@
 import type { ColumnMeta, Row, TableMeta } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
 import { tableName } from '../canonical-values.ts';
-import { arrayLiteral, elementType, quoteIdent, toPgText } from './pg-types.ts';
+import { columnLiteral, elementType, quoteIdent } from './pg-types.ts';
 
 export function qualified(t: { schema: string; table: string }): string {
   return `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
@@ -55,8 +55,5 @@ export function scanStatement(table: TableMeta, after: boolean): string {
 
 /** One array literal per named column, holding that column's value of every row. */
 export function columnArrays(table: TableMeta, names: string[], rows: Row[]): string[] {
-  return names.map((name) => {
-    const col = columnOf(table, name);
-    return arrayLiteral(rows.map((r) => toPgText(col, r[name])));
-  });
+  return names.map((name) => columnLiteral(columnOf(table, name), rows));
 }

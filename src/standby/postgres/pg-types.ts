@@ -10,7 +10,7 @@
 // - datetimeoffset(p) -> varchar holding the canonical ISO string with its offset.
 // - json -> json (keeps the text byte for byte; jsonb would re-format it); xml -> text.
 // - string(n) -> varchar(n) (also for fixed length: the canonical value carries its own padding).
-import type { ColumnMeta, ColumnType, Value } from '../../core/model.ts';
+import type { ColumnMeta, ColumnType, Row, Value } from '../../core/model.ts';
 import { fixFraction } from '../canonical-values.ts';
 
 const PG_MAX_VARCHAR = 10_485_760;
@@ -138,14 +138,27 @@ export function fromPgText(t: ColumnType, s: string | null): Value {
   }
 }
 
-/** A one-dimensional array literal; every element quoted, so no element text needs inspection. */
-export function arrayLiteral(items: (string | null)[]): string {
-  const parts = new Array<string>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const it = items[i];
-    if (it === null) parts[i] = 'NULL';
-    else if (/["\\]/.test(it)) parts[i] = `"${it.replace(/[\\"]/g, '\\$&')}"`;
-    else parts[i] = `"${it}"`;
+function quoteElement(s: string): string {
+  return QUOTE_NEEDED.test(s) ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`;
+}
+const QUOTE_NEEDED = /["\\]/;
+
+/**
+ * The array literal of one column of `rows`, built in one pass (the hot path of every upsert).
+ * Strings are always quoted: a malformed value must never be able to shift elements between rows.
+ */
+export function columnLiteral(col: ColumnMeta, rows: readonly Row[]): string {
+  const name = col.name;
+  let out = '{';
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i][name];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'string') out += quoteElement(v);
+    else if (typeof v === 'bigint') out += v.toString();
+    else if (typeof v === 'number') out += Object.is(v, -0) ? '-0' : String(v);
+    else if (typeof v === 'boolean') out += v ? 't' : 'f';
+    else out += `"\\\\x${v.toString('hex')}"`;
   }
-  return `{${parts.join(',')}}`;
+  return out + '}';
 }

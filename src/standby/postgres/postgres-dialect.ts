@@ -4,23 +4,17 @@
 //
 // The state table is `ctrelay.ctrelay_state` (schema configurable) in the standby database, so it
 // never collides with a replicated table and commits atomically with the data.
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
 import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
-import {
-  dedupeLastByKey,
-  describeKey,
-  driverMessage,
-  silentLogger,
-  tableName,
-  type DialectLogger,
-} from '../canonical-values.ts';
+import { driverMessage, silentLogger, tableName, type DialectLogger } from '../canonical-values.ts';
 import { redactText, redactUrl } from '../redact-url.ts';
 import { ddlType, fromPgText, quoteIdent, toPgText } from './pg-types.ts';
 import { locateBadRow } from './locate-bad-row.ts';
-import { columnArrays, columnOf, deleteStatement, qualified, scanStatement, upsertStatement } from './pg-statements.ts';
+import { columnOf, qualified, scanStatement } from './pg-statements.ts';
+import { PgTransaction } from './pg-transaction.ts';
+import { ignoreConcurrentCreate, isConcurrentCreate, isMissingRelation } from './pg-errors.ts';
 
 export interface PostgresDialectOptions {
   /** schema holding ctrelay_state; default `ctrelay` */
@@ -30,10 +24,6 @@ export interface PostgresDialectOptions {
   poolSize?: number;
 }
 
-/** Rows per statement: large enough to amortise the round trip, small enough to bound memory. */
-const MAX_ROWS_PER_STATEMENT = 10_000;
-/** Bytes of array text per statement, so rows with large values still go in bounded statements. */
-const MAX_BYTES_PER_STATEMENT = 16 << 20;
 const PG_MAX_IDENTIFIER_BYTES = 63;
 
 // Every value is read as the server's text and converted per ColumnType: pg's default parsers
@@ -249,143 +239,6 @@ export class PostgresDialect implements StandbyDialect {
   }
 }
 
-class PgTransaction implements StandbyTransaction {
-  private done = false;
-  /** PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error: remember. */
-  private failure: unknown = null;
-
-  constructor(
-    private readonly dialect: PostgresDialect,
-    private readonly client: pg.PoolClient,
-  ) {}
-
-  private async run(sql: string, values: (string | null)[]): Promise<void> {
-    if (this.done) throw new StandbyError(`PostgreSQL standby ${this.dialect.server}: transaction already finished`);
-    const name = `ctr_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
-    try {
-      await this.client.query({ name, text: sql, values });
-    } catch (err) {
-      this.failure ??= err;
-      throw err;
-    }
-  }
-
-  async upsert(table: TableMeta, rows: Row[]): Promise<void> {
-    if (rows.length === 0) return;
-    const unique = dedupeLastByKey(table, rows);
-    const sql = upsertStatement(table);
-    for (const chunk of chunks(table, unique)) {
-      try {
-        await this.run(sql, columnArrays(table, table.columns.map((c) => c.name), chunk));
-      } catch (err) {
-        throw await this.writeError('upsert', table, chunk, err);
-      }
-    }
-  }
-
-  async delete(table: TableMeta, keys: Row[]): Promise<void> {
-    if (keys.length === 0) return;
-    const sql = deleteStatement(table);
-    for (let i = 0; i < keys.length; i += MAX_ROWS_PER_STATEMENT) {
-      const chunk = keys.slice(i, i + MAX_ROWS_PER_STATEMENT);
-      try {
-        await this.run(sql, columnArrays(table, table.key, chunk));
-      } catch (err) {
-        throw await this.writeError('delete', table, chunk, err);
-      }
-    }
-  }
-
-  async writeState(state: ApplyState): Promise<void> {
-    const sql =
-      `INSERT INTO ${this.dialect.stateTable} (source_id, batch_seq, version, batch_offset, applied_at)` +
-      ` VALUES ($1, $2::bigint, $3::bigint, $4::bigint, clock_timestamp())` +
-      ` ON CONFLICT (source_id) DO UPDATE SET batch_seq = EXCLUDED.batch_seq, version = EXCLUDED.version,` +
-      ` batch_offset = EXCLUDED.batch_offset, applied_at = EXCLUDED.applied_at`;
-    try {
-      await this.run(sql, [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)]);
-    } catch (err) {
-      throw new StandbyError(
-        `cannot write apply state for source ${state.sourceId} on PostgreSQL standby ${this.dialect.server}: ${driverMessage(err)}`,
-        { cause: err },
-      );
-    }
-  }
-
-  private async writeError(op: string, table: TableMeta, rows: Row[], err: unknown): Promise<StandbyError> {
-    if (isConnectionError(err)) return this.dialect.connectionError(err);
-    let where = '';
-    if (op === 'upsert' && isDataError(err)) {
-      const bad = await this.dialect.findBadRow(table, rows);
-      if (bad) where = ` at key (${describeKey(table, bad)})`;
-    }
-    return new StandbyError(
-      `cannot ${op} ${rows.length} row(s) in table ${tableName(table)}${where}: ${driverMessage(err)}`,
-      { cause: err },
-    );
-  }
-
-  async commit(): Promise<void> {
-    if (this.done) throw new StandbyError(`PostgreSQL standby ${this.dialect.server}: transaction already finished`);
-    this.done = true;
-    if (this.failure !== null) {
-      await this.finish('ROLLBACK');
-      throw new StandbyError(
-        `PostgreSQL standby ${this.dialect.server}: transaction rolled back, a statement in it failed: ${driverMessage(this.failure)}`,
-        { cause: this.failure },
-      );
-    }
-    const tag = await this.finish('COMMIT');
-    if (tag !== 'COMMIT') {
-      throw new StandbyError(`PostgreSQL standby ${this.dialect.server}: COMMIT answered ${tag}, nothing was applied`);
-    }
-  }
-
-  async rollback(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    await this.finish('ROLLBACK');
-  }
-
-  private async finish(sql: 'COMMIT' | 'ROLLBACK'): Promise<string> {
-    try {
-      const r = await this.client.query(sql);
-      this.client.release();
-      return r.command;
-    } catch (err) {
-      // The connection is in an unknown state: destroy it rather than return it to the pool.
-      this.client.release(true);
-      throw new StandbyError(
-        `${sql} failed on PostgreSQL standby ${this.dialect.server}: ${redactText(driverMessage(err))}`,
-        { cause: err },
-      );
-    }
-  }
-}
-
-function* chunks(table: TableMeta, rows: Row[]): Generator<Row[]> {
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < rows.length; i++) {
-    bytes += approximateSize(table, rows[i]);
-    if (i + 1 - start >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) {
-      yield rows.slice(start, i + 1);
-      start = i + 1;
-      bytes = 0;
-    }
-  }
-  if (start < rows.length) yield rows.slice(start);
-}
-
-function approximateSize(table: TableMeta, row: Row): number {
-  let n = 0;
-  for (const col of table.columns) {
-    const v = row[col.name];
-    n += typeof v === 'string' ? v.length : Buffer.isBuffer(v) ? v.length * 2 : 8;
-  }
-  return n;
-}
-
 function validateTable(table: TableMeta): void {
   if (table.key.length === 0) throw new StandbyError(`table ${tableName(table)} has no primary key; ctrelay needs one`);
   for (const k of table.key) columnOf(table, k);
@@ -417,31 +270,4 @@ async function existingColumns(c: pg.PoolClient, schema: string, table: string):
     [rel.rows[0].oid],
   );
   return new Set(cols.rows.map((r) => r.attname));
-}
-
-function sqlState(err: unknown): string {
-  return typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '';
-}
-
-function isMissingRelation(err: unknown): boolean {
-  return sqlState(err) === '42P01' || sqlState(err) === '3F000';
-}
-
-function isConcurrentCreate(err: unknown): boolean {
-  // two appliers creating the same object: unique violation on the catalog, or "already exists"
-  return ['23505', '42P07', '42P06', '42701'].includes(sqlState(err));
-}
-
-function ignoreConcurrentCreate(err: unknown): void {
-  if (!isConcurrentCreate(err)) throw err;
-}
-
-function isDataError(err: unknown): boolean {
-  // class 22 (data exception) and 23 (integrity constraint violation): a value the table refuses
-  return /^2[23]/.test(sqlState(err));
-}
-
-function isConnectionError(err: unknown): boolean {
-  const code = sqlState(err);
-  return /^(08|57P)/.test(code) || /^E(CONN|PIPE|TIMEDOUT|HOSTUNREACH)/.test(code) || code === 'ENOTFOUND';
 }
