@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { ColumnMeta } from '../core/model.ts';
+import { TableCodec } from './envelope.ts';
+import { fieldNames, isValidAvroName, namespaceFor, sanitizeName, sanitizeTypeName } from './names.ts';
+import { keySchema, tableMetaFromRowSchema, type RecordSchema } from './row-schema.ts';
+import { envelope } from './test-support.ts';
+
+const HOSTILE = ['id', 'first name', 'order', 'ñandú', 'nandu', '1st', 'first_name', 'first-name', '', '名前', '🦜', 'a.b', 'null', 'Id'];
+
+describe('Avro names', () => {
+  it('sanitises to valid names', () => {
+    expect(sanitizeName('first name')).toBe('first_name');
+    expect(sanitizeName('ñandú')).toBe('nandu');
+    expect(sanitizeName('1st')).toBe('_1st');
+    expect(sanitizeName('')).toBe('_');
+    expect(sanitizeName('order')).toBe('order');
+    expect(sanitizeTypeName('string')).toBe('string_');
+    expect(namespaceFor('my-app.cdc', 'dbo', 'Order Lines')).toBe('my_app.cdc.dbo.Order_Lines');
+    expect(namespaceFor('x', '1st', 'record')).toBe('x._1st.record_');
+    for (const n of HOSTILE) expect(isValidAvroName(sanitizeName(n))).toBe(true);
+  });
+
+  it('makes collisions unique, first come first served in catalog order', () => {
+    const m = fieldNames(HOSTILE);
+    const names = [...m.values()];
+    expect(new Set(names).size).toBe(HOSTILE.length);
+    for (const n of names) expect(isValidAvroName(n)).toBe(true);
+    expect(m.get('first name')).toBe('first_name');
+    expect(m.get('first_name')).toBe('first_name_2');
+    expect(m.get('first-name')).toBe('first_name_3');
+    expect(m.get('nandu')).toBe('nandu_2');
+    expect(m.get('Id')).toBe('Id');
+    // deterministic, and appending a column renames nothing that existed
+    expect(fieldNames(HOSTILE)).toEqual(m);
+    const more = fieldNames([...HOSTILE, 'first name ']);
+    for (const n of HOSTILE) expect(more.get(n)).toBe(m.get(n));
+    expect(fieldNames(['a_2', 'a', 'á'])).toEqual(new Map([['a_2', 'a_2'], ['a', 'a'], ['á', 'a_3']]));
+  });
+
+  it('a table full of hostile names gets a valid schema and round-trips by source names', () => {
+    const columns: ColumnMeta[] = HOSTILE.map((name, i) => ({ name, type: i === 0 ? { kind: 'int32' } : { kind: 'string' }, nullable: i > 1, sourceType: 'x' }));
+    const meta = { schema: '1st schema', table: 'ñandú lines', key: ['id', 'first name'], columns };
+    const codec = new TableCodec(meta, 'my-app');
+    expect(codec.valueSchema.namespace).toBe('my_app._1st_schema.nandu_lines');
+    const row: Record<string, string | number | null> = {};
+    HOSTILE.forEach((n, i) => (row[n] = i === 0 ? 7 : i % 3 === 0 ? null : `v${i}`));
+    row['first name'] = 'k';
+    const env = envelope(row, { id: 7, 'first name': 'k' });
+    const back = codec.decodeValue(codec.encodeValue(env));
+    expect(back.after).toEqual(row);
+    expect(back.key).toEqual({ id: 7, 'first name': 'k' });
+    expect(codec.decodeKey(codec.encodeKey({ id: 7, 'first name': 'k' }))).toEqual({ id: 7, 'first name': 'k' });
+    // the source names are in the schema, enough to rebuild the table
+    const rowSchema = (codec.valueSchema.fields[1].type as unknown[])[1] as RecordSchema;
+    expect(rowSchema.fields.map((f) => f['ctrelay.column'])).toEqual(HOSTILE);
+    expect(rowSchema['ctrelay.table']).toBe('ñandú lines');
+    expect(tableMetaFromRowSchema(rowSchema)).toEqual(meta);
+    expect(keySchema(meta, 'my-app').fields.map((f) => f.name)).toEqual(['id', 'first_name']);
+  });
+});

@@ -1,0 +1,120 @@
+// ColumnType -> Avro schema, lossless, with the standard logical types where Avro has them.
+import type { ColumnType } from '../core/model.ts';
+import { fixedSizeFor } from './decimal.ts';
+import { PRECISION_ATTR } from './logical-types.ts';
+
+export type AvroSchema = string | Record<string, unknown> | AvroSchema[];
+
+/** Namespace of ctrelay's shared named types (decimal fixeds). */
+export const DECIMAL_NAMESPACE = 'ctrelay.decimal';
+
+/**
+ * Named types may be defined once per schema; later uses must be a reference by full name.
+ * One instance per schema being generated (the envelope's key and row share it).
+ */
+export class NamedTypes {
+  private readonly defined = new Set<string>();
+
+  /** the definition the first time, the full name after that */
+  use(fullName: string, definition: () => Record<string, unknown>): AvroSchema {
+    if (this.defined.has(fullName)) return fullName;
+    this.defined.add(fullName);
+    return definition();
+  }
+}
+
+/** Thrown for a ColumnType this mapping cannot represent losslessly; the caller names the column. */
+export class UnsupportedTypeError extends Error {}
+
+function checkPrecision(t: { kind: string; precision: number }, max: number): number {
+  const p = t.precision;
+  if (!Number.isInteger(p) || p < 0 || p > max) throw new UnsupportedTypeError(`${t.kind} precision ${p} (0..${max} supported)`);
+  return p;
+}
+
+function temporal(type: 'int' | 'long', logicalType: string, precision: number): Record<string, unknown> {
+  return { type, logicalType, [PRECISION_ATTR]: precision };
+}
+
+/**
+ * The Avro schema of a (non-null) column value. Canonical values (see src/core/model.ts) map as:
+ * - decimal(p,s): logicalType decimal on a `fixed` named `ctrelay.decimal.p<p>s<s>`, NOT on bytes.
+ *   The single-object fingerprint hashes the Parsing Canonical Form, which drops logicalType,
+ *   precision and scale; on `bytes`, two schemas differing only in a column's scale would share a
+ *   fingerprint and old events would be decoded with the new scale (wrong values, silently). A
+ *   fixed's name and size are part of the canonical form, so the scale is in the fingerprint.
+ * - time(p): p<=3 time-millis (int), p<=6 time-micros (long), p>6 time-nanos (long; not in the Avro
+ *   spec, readers without it still get the exact long count).
+ * - timestamp(p) / timestamptz(p): local-timestamp-* / timestamp-* by precision. Nanosecond longs
+ *   span 1677-09-21..2262-04-11 only; values outside are rejected at encode time, never clamped.
+ * - datetimeoffset: string, logicalType "datetimeoffset", ISO-8601 keeping its offset: Avro has no
+ *   type with an offset (Debezium makes the same choice).
+ * Temporal types carry `ctrelay.precision` so the decoded string has the column's exact digits.
+ */
+export function avroTypeFor(t: ColumnType, named: NamedTypes): AvroSchema {
+  switch (t.kind) {
+    case 'boolean':
+      return 'boolean';
+    case 'int16':
+    case 'int32':
+      return 'int';
+    case 'int64':
+      return 'long';
+    case 'float32':
+      return 'float';
+    case 'float64':
+      return 'double';
+    case 'decimal': {
+      const { precision: p, scale: s } = t;
+      if (!Number.isInteger(p) || p < 1 || p > 1000 || !Number.isInteger(s) || s < 0 || s > p) {
+        throw new UnsupportedTypeError(`decimal(${p},${s}) (need 1 <= precision <= 1000, 0 <= scale <= precision)`);
+      }
+      const name = `${DECIMAL_NAMESPACE}.p${p}s${s}`;
+      return named.use(name, () => ({ type: 'fixed', name, size: fixedSizeFor(p), logicalType: 'decimal', precision: p, scale: s }));
+    }
+    case 'string':
+    case 'json':
+    case 'xml':
+      return 'string';
+    case 'bytes':
+      return 'bytes';
+    case 'uuid':
+      return { type: 'string', logicalType: 'uuid' };
+    case 'date':
+      return { type: 'int', logicalType: 'date' };
+    case 'time': {
+      const p = checkPrecision(t, 9);
+      if (p <= 3) return temporal('int', 'time-millis', p);
+      return temporal('long', p <= 6 ? 'time-micros' : 'time-nanos', p);
+    }
+    case 'timestamp':
+    case 'timestamptz': {
+      const p = checkPrecision(t, 9);
+      const unit = p <= 3 ? 'millis' : p <= 6 ? 'micros' : 'nanos';
+      return temporal('long', `${t.kind === 'timestamp' ? 'local-timestamp' : 'timestamp'}-${unit}`, p);
+    }
+    case 'datetimeoffset': {
+      const p = checkPrecision(t, 9);
+      return { type: 'string', logicalType: 'datetimeoffset', [PRECISION_ATTR]: p };
+    }
+    default: {
+      const never: never = t;
+      throw new UnsupportedTypeError(`column type ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** ColumnType as the compact string kept in the schema's field attributes ("decimal(38,4)"). */
+export function describeColumnType(t: ColumnType): string {
+  switch (t.kind) {
+    case 'decimal':
+      return `decimal(${t.precision},${t.scale})`;
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+    case 'datetimeoffset':
+      return `${t.kind}(${t.precision})`;
+    default:
+      return t.kind;
+  }
+}
