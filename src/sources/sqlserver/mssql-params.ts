@@ -29,3 +29,16 @@ export function bindParams(request: sql.Request, params: Record<string, ParamVal
   }
   return request;
 }
+
+/**
+ * Runs a statement. mssql's query() always goes through sp_executesql, whose scope ends with the
+ * call: a SET TRANSACTION ISOLATION LEVEL made there is undone on return, a BEGIN TRANSACTION left
+ * open there fails (error 266), and a #temp table created there is dropped. Statements without
+ * parameters therefore run as plain batches (session scope). Statements with parameters run through
+ * sp_executesql, never as batches: mssql would inline their values into the batch text.
+ */
+export async function execute(request: sql.Request, st: { sql: string; params: Record<string, ParamValue> }): Promise<Record<string, unknown>[]> {
+  const hasParams = Object.keys(st.params).length > 0;
+  const result = hasParams ? await bindParams(request, st.params).query(st.sql) : await request.batch(st.sql);
+  return (result.recordset ?? []) as Record<string, unknown>[];
+}

@@ -9,7 +9,7 @@ import type { ChangePosition, ChangeRow, ChangeSource, PollSession } from '../..
 import { CtrelayError, SourceError } from '../../core/errors.ts';
 import { qualifiedName, type Row, type TableMeta, type TableRef } from '../../core/model.ts';
 import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor, type DescribedTable } from './catalog.ts';
-import { bindParams } from './mssql-params.ts';
+import { execute } from './mssql-params.ts';
 import { decodeChangeRow, decodeRow, versionOrNull, type TrackingInfo } from './rows.ts';
 import {
   ABORT_POLL_SQL,
@@ -155,8 +155,7 @@ export class SqlServerSource implements ChangeSource {
 
   async query(pool: sql.ConnectionPool, st: Statement, doing: string): Promise<Rec[]> {
     try {
-      const result = await bindParams(new sql.Request(pool), st.params).query(st.sql);
-      return (result.recordset ?? []) as Rec[];
+      return await execute(new sql.Request(pool), st);
     } catch (err) {
       throw this.wrap(err, doing);
     }

@@ -1,0 +1,154 @@
+// Every T-SQL statement the SQL Server standby dialect sends, as pure functions (golden-tested).
+// Identifiers go through quoteIdent; values only travel as @parameters.
+import type { Row, TableMeta } from '../../core/model.ts';
+import { quoteIdent, quoteQualified } from '../../sources/sqlserver/quote.ts';
+import { snapshotChunkStatement, type Statement } from '../../sources/sqlserver/sql.ts';
+import { toParam, type ParamValue } from '../../sources/sqlserver/values.ts';
+import { isCharacter, standbyColumns } from './sqlserver-types.ts';
+
+/** SQL Server accepts 2100 parameters per request; a margin stays free. */
+export const MAX_PARAMS = 2000;
+/** A table value constructor (VALUES ...) holds at most 1000 rows. */
+export const MAX_VALUES_ROWS = 1000;
+export const ROWS_TEMP = '#ctrelay_rows';
+export const KEYS_TEMP = '#ctrelay_keys';
+
+/**
+ * Creates the schema when absent. CREATE SCHEMA must start its own batch, hence sp_executesql; the
+ * name is quoted by QUOTENAME on the server, so it still travels as a parameter.
+ */
+export const ENSURE_SCHEMA_SQL = `IF SCHEMA_ID(@schema) IS NULL
+BEGIN
+  DECLARE @ddl nvarchar(max) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
+  EXEC sys.sp_executesql @ddl;
+END;`;
+
+export const OBJECT_ID_SQL = `SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id;`;
+
+export const EXISTING_COLUMNS_SQL = `SELECT c.name, c.is_identity
+FROM sys.columns AS c
+WHERE c.object_id = OBJECT_ID(@qualifiedName, N'U')
+ORDER BY c.column_id;`;
+
+export function stateTableName(schema: string): string {
+  return quoteQualified(schema, 'ctrelay_state');
+}
+
+export function createStateTableSql(schema: string): string {
+  const t = stateTableName(schema);
+  return `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
+  CREATE TABLE ${t} (
+    source_id nvarchar(200) NOT NULL PRIMARY KEY,
+    batch_seq bigint NOT NULL,
+    version bigint NOT NULL,
+    batch_offset bigint NOT NULL,
+    applied_at datetime2(3) NOT NULL
+  );`;
+}
+
+export function readStateSql(schema: string): string {
+  return `SELECT batch_seq, version, batch_offset, applied_at FROM ${stateTableName(schema)} WHERE source_id = @sourceId;`;
+}
+
+/** One applier writes its state row (Kafka fences any second one), so update-then-insert cannot race. */
+export function writeStateSql(schema: string): string {
+  const t = stateTableName(schema);
+  return `UPDATE ${t} SET batch_seq = @batchSeq, version = @version, batch_offset = @batchOffset, applied_at = SYSUTCDATETIME() WHERE source_id = @sourceId;
+IF @@ROWCOUNT = 0
+  INSERT INTO ${t} (source_id, batch_seq, version, batch_offset, applied_at) VALUES (@sourceId, @batchSeq, @version, @batchOffset, SYSUTCDATETIME());`;
+}
+
+export function createTableSql(table: TableMeta): string {
+  const keys = new Set(table.key);
+  const cols = standbyColumns(table).map((c) => `  ${quoteIdent(c.name)} ${c.sourceType} ${keys.has(c.name) || !c.nullable ? 'NOT NULL' : 'NULL'}`);
+  return `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
+  CREATE TABLE ${quoteQualified(table.schema, table.table)} (
+${cols.map((c) => `  ${c},`).join('\n')}
+    PRIMARY KEY (${table.key.map(quoteIdent).join(', ')})
+  );`;
+}
+
+/** Columns added to an existing table are nullable: its rows have no value for them. */
+export function addColumnsSql(table: TableMeta, names: string[]): string {
+  const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
+  const defs = names.map((n) => `${quoteIdent(n)} ${byName.get(n)!.sourceType} NULL`);
+  return `ALTER TABLE ${quoteQualified(table.schema, table.table)} ADD ${defs.join(', ')};`;
+}
+
+/** A session temp table shaped like the given columns, without identity or constraints. */
+export function createTempSql(temp: string, table: TableMeta, columns: string[]): string {
+  const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
+  const defs = columns.map((n) => {
+    const c = byName.get(n)!;
+    // tempdb's collation may differ from the database's; joins on keys would then fail
+    return `  ${quoteIdent(n)} ${c.sourceType}${isCharacter(c.type) ? ' COLLATE DATABASE_DEFAULT' : ''} NULL`;
+  });
+  return `DROP TABLE IF EXISTS ${temp};
+CREATE TABLE ${temp} (
+${defs.join(',\n')}
+);`;
+}
+
+export function rowsPerStatement(columnCount: number): number {
+  return Math.max(1, Math.min(MAX_VALUES_ROWS, Math.floor(MAX_PARAMS / Math.max(1, columnCount))));
+}
+
+/** INSERT INTO #temp VALUES (...), (...) for one chunk; every value a parameter CAST to its type. */
+export function insertTempStatement(temp: string, table: TableMeta, columns: string[], rows: Row[]): Statement {
+  const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
+  const params: Record<string, ParamValue> = {};
+  const tuples = rows.map((row, r) => {
+    const vals = columns.map((n, i) => {
+      const c = byName.get(n)!;
+      const name = `r${r}c${i}`;
+      params[name] = toParam(c.type, row[n] ?? null);
+      return `CAST(@${name} AS ${c.sourceType})`;
+    });
+    return `(${vals.join(', ')})`;
+  });
+  return { sql: `INSERT INTO ${temp} (${columns.map(quoteIdent).join(', ')}) VALUES\n${tuples.join(',\n')};`, params };
+}
+
+/**
+ * Set-based upsert from the staged rows: UPDATE the keys that exist, INSERT the others. Not MERGE:
+ * MERGE ... HOLDLOCK is where users of other CDC sinks report deadlocks. Update-then-insert is
+ * safe here because exactly one applier writes these tables (fenced through Kafka) and both
+ * statements run in its one apply transaction, whose exclusive locks are held to commit: no other
+ * writer can insert a key between the UPDATE and the NOT EXISTS check.
+ * An IDENTITY column is never assigned by UPDATE (SQL Server forbids it) and is inserted with
+ * IDENTITY_INSERT on, so the standby keeps the source's values.
+ */
+export function upsertFromTempSql(table: TableMeta, identityColumn: string | null): string {
+  const t = quoteQualified(table.schema, table.table);
+  const keys = new Set(table.key);
+  const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  const cols = table.columns.map((c) => quoteIdent(c.name));
+  const settable = table.columns.filter((c) => !keys.has(c.name) && c.name !== identityColumn);
+  const parts: string[] = [];
+  if (settable.length > 0) {
+    parts.push(`UPDATE t SET ${settable.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(', ')}
+FROM ${t} AS t
+INNER JOIN ${ROWS_TEMP} AS s ON ${on};`);
+  }
+  if (identityColumn) parts.push(`SET IDENTITY_INSERT ${t} ON;`);
+  parts.push(`INSERT INTO ${t} (${cols.join(', ')})
+SELECT ${cols.map((c) => `s.${c}`).join(', ')}
+FROM ${ROWS_TEMP} AS s
+WHERE NOT EXISTS (SELECT 1 FROM ${t} AS t WHERE ${on});`);
+  if (identityColumn) parts.push(`SET IDENTITY_INSERT ${t} OFF;`);
+  parts.push(`DROP TABLE ${ROWS_TEMP};`);
+  return parts.join('\n');
+}
+
+export function deleteFromTempSql(table: TableMeta): string {
+  const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  return `DELETE t
+FROM ${quoteQualified(table.schema, table.table)} AS t
+INNER JOIN ${KEYS_TEMP} AS s ON ${on};
+DROP TABLE ${KEYS_TEMP};`;
+}
+
+/** Key-ordered read of the standby table (verify, tests): the source's chunk query on standby types. */
+export function scanStatement(table: TableMeta, afterKey: Row | null, limit: number): Statement {
+  return snapshotChunkStatement({ ...table, columns: standbyColumns(table) }, afterKey, limit, false);
+}

@@ -1,0 +1,71 @@
+// ColumnType -> SQL Server column types for the standby. Every canonical value is written as an
+// exact parameter (bit/int/bigint/float/varbinary) or as its canonical string CAST to the column
+// type, so nothing passes through a JS number or Date.
+import { StandbyError } from '../../core/errors.ts';
+import type { ColumnMeta, ColumnType, TableMeta } from '../../core/model.ts';
+
+/** nvarchar(4000) / varbinary(8000) are the largest non-max types. */
+const MAX_NVARCHAR = 4000;
+const MAX_VARBINARY = 8000;
+// A clustered primary key holds at most 900 bytes: unbounded key columns get the widest that fits
+// alone (values longer than that fail loudly on insert rather than being cut).
+const KEY_NVARCHAR = 450;
+const KEY_VARBINARY = 900;
+
+export function ddlType(t: ColumnType, isKey: boolean, where: string): string {
+  switch (t.kind) {
+    case 'boolean':
+      return 'bit';
+    case 'int16':
+      return 'smallint';
+    case 'int32':
+      return 'int';
+    case 'int64':
+      return 'bigint';
+    // tedious reads a real as the float's exact binary value, so real round-trips exactly
+    case 'float32':
+      return 'real';
+    case 'float64':
+      return 'float';
+    case 'decimal':
+      if (t.precision < 1 || t.precision > 38 || t.scale < 0 || t.scale > t.precision) {
+        throw new StandbyError(
+          `${where}: decimal(${t.precision},${t.scale}) does not fit SQL Server's decimal (precision 1..38); an unconstrained PostgreSQL numeric needs a declared precision at the source`,
+        );
+      }
+      return `decimal(${t.precision},${t.scale})`;
+    case 'string':
+      if (t.maxLength !== undefined && t.maxLength <= MAX_NVARCHAR) return `${t.fixedLength ? 'nchar' : 'nvarchar'}(${t.maxLength})`;
+      return isKey ? `nvarchar(${KEY_NVARCHAR})` : 'nvarchar(max)';
+    case 'bytes':
+      if (t.maxLength !== undefined && t.maxLength <= MAX_VARBINARY) return `${t.fixedLength ? 'binary' : 'varbinary'}(${t.maxLength})`;
+      return isKey ? `varbinary(${KEY_VARBINARY})` : 'varbinary(max)';
+    case 'uuid':
+      return 'uniqueidentifier';
+    // json and xml keep the source's text byte for byte: the xml type would re-serialise it
+    case 'json':
+    case 'xml':
+      return 'nvarchar(max)';
+    case 'date':
+      return 'date';
+    case 'time':
+      return `time(${t.precision})`;
+    case 'timestamp':
+      return `datetime2(${t.precision})`;
+    // an instant is stored with offset +00:00 and read back as ...Z
+    case 'timestamptz':
+    case 'datetimeoffset':
+      return `datetimeoffset(${t.precision})`;
+  }
+}
+
+/** The table's columns with sourceType replaced by the standby DDL type (for reads and casts). */
+export function standbyColumns(table: TableMeta): ColumnMeta[] {
+  const keys = new Set(table.key);
+  return table.columns.map((c) => ({ ...c, sourceType: ddlType(c.type, keys.has(c.name), `${table.schema}.${table.table} column ${c.name}`) }));
+}
+
+/** Whether the type is a character type (temp-table columns then need COLLATE DATABASE_DEFAULT). */
+export function isCharacter(t: ColumnType): boolean {
+  return t.kind === 'string' || t.kind === 'json' || t.kind === 'xml';
+}
