@@ -66,7 +66,7 @@ const edgeRows: Row[] = [
     dto0: '2024-03-10T08:15:30+05:45', dto7: '2024-03-10T08:15:30.1234567+05:45',
   },
   {
-    id: -9223372036854775808n, b: false, i16: -32768, i32: -2147483648, i64: -9223372036854775808n,
+    id: -9223372036854775808n, b: false, i16: -32768, i32: -2147483648, i64: -9223372036854775807n,
     f32: -3.4028234663852886e38, f64: 5e-324,
     dec: '-9999999999999999999999999999.9999999999', dec4: '-0.0001',
     s: '', fixed: '', long: '', bin: Buffer.alloc(0), blob: Buffer.alloc(0),
@@ -291,6 +291,16 @@ describe.each(kinds)('%s standby dialect', (kind) => {
     expect(seen).toBe(30_000);
     await applyTx(d, (tx) => tx.delete(t, rows.slice(0, 29_990).map((r) => ({ k: r.k, n: r.n }))));
     expect(await d.scan(t, null, 100)).toHaveLength(10);
+  });
+
+  it('splits statements by bytes, so multi-byte text never exceeds the packet limit', async () => {
+    const t: TableMeta = { schema, table: 'cjk', key: ['id'], columns: [col('id', { kind: 'int32' }, false), col('v', { kind: 'string' })] };
+    await d.ensureTable(t);
+    // ~27 MB of UTF-8 in ~9 M UTF-16 units: counted in characters, one statement would hold it all
+    const rows = Array.from({ length: 3_000 }, (_, i) => ({ id: i, v: `${i}${'名'.repeat(3_000)}` }));
+    await applyTx(d, (tx) => tx.upsert(t, rows));
+    const back = await d.scan(t, { id: 2_997 }, 10);
+    expect(back).toEqual(rows.slice(2_998));
   });
 
   it('scan of an absent table returns no rows', async () => {

@@ -36,7 +36,7 @@ export class MariaTransaction implements StandbyTransaction {
     if (rows.length === 0) return;
     const unique = dedupeLastByKey(table, rows);
     const { head, tail } = upsertParts(table);
-    const budget = this.dialect.maxStatementBytes - head.length - tail.length;
+    const budget = this.dialect.maxStatementBytes - Buffer.byteLength(head) - Buffer.byteLength(tail);
     let tuples: string[] = [];
     let chunkRows: Row[] = [];
     let bytes = 0;
@@ -53,11 +53,12 @@ export class MariaTransaction implements StandbyTransaction {
     };
     for (const row of unique) {
       const tuple = rowTuple(table, table.columns, row);
-      // String length approximates bytes; multi-byte text is rare enough that the packet margin covers it.
-      if (bytes + tuple.length + 1 > budget) await flush();
+      // Bytes, not characters: max_allowed_packet counts UTF-8 bytes, up to 3 per UTF-16 unit.
+      const size = Buffer.byteLength(tuple) + 1;
+      if (bytes + size > budget) await flush();
       tuples.push(tuple);
       chunkRows.push(row);
-      bytes += tuple.length + 1;
+      bytes += size;
     }
     await flush();
   }
