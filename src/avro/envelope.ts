@@ -8,6 +8,7 @@ import { AvroDecodeError, AvroValueError } from './errors.ts';
 import { parseType } from './logical-types.ts';
 import { keyRecordSchema, rowRecordSchema, tableNaming, type RecordSchema, type TableNaming } from './row-schema.ts';
 import { loadSchemaFile } from './schema-files.ts';
+import { SchemaRegistry, SingleObjectCodec } from './single-object.ts';
 import { NamedTypes } from './type-mapping.ts';
 
 export type Op = 'c' | 'u' | 'd' | 'r';
@@ -102,8 +103,11 @@ export class TableCodec {
   /** [source name, field name] of renamed columns only */
   private readonly renames: [string, string][];
   private readonly keyRenames: [string, string][];
+  /** single-object framing of key and value; their schemas are registered in the given registry */
+  readonly keyObject: SingleObjectCodec;
+  readonly valueObject: SingleObjectCodec;
 
-  constructor(readonly meta: TableMeta, readonly prefix: string) {
+  constructor(readonly meta: TableMeta, readonly prefix: string, registry: SchemaRegistry = new SchemaRegistry()) {
     this.naming = tableNaming(meta, prefix);
     this.valueSchema = compose(meta, this.naming).value;
     // the record key stands alone, so it defines its own decimal fixeds
@@ -116,6 +120,37 @@ export class TableCodec {
     this.renames = [...this.naming.fields].filter(([s, f]) => s !== f);
     const keySet = new Set(meta.key);
     this.keyRenames = this.renames.filter(([s]) => keySet.has(s));
+    this.keyObject = new SingleObjectCodec(this.keyType, registry);
+    this.valueObject = new SingleObjectCodec(this.valueType, registry);
+  }
+
+  /** The Kafka record key as a single-object message (C3 01 + fingerprint + body). */
+  encodeKeyMessage(key: Row): Buffer {
+    try {
+      return this.keyObject.encode(this.keyRenames.length ? rename(key, this.keyRenames, 0, 1) : key);
+    } catch (err) {
+      throw this.diagnose(err, key, this.keyRecordType, 'key');
+    }
+  }
+
+  /** The Kafka record value as a single-object message. */
+  encodeValueMessage(env: Envelope): Buffer {
+    try {
+      return this.valueObject.encode(this.toAvro(env));
+    } catch (err) {
+      throw this.diagnoseEnvelope(err, env);
+    }
+  }
+
+  /** Decodes a key message written with this table's schema or any registered older/newer one. */
+  decodeKeyMessage(buf: Buffer): Row {
+    const rec = this.keyObject.decode(buf);
+    return this.keyRenames.length ? rename(rec, this.keyRenames, 1, 0) : rec;
+  }
+
+  /** Decodes a value message written with this table's schema or any registered older/newer one. */
+  decodeValueMessage(buf: Buffer): Envelope {
+    return this.fromAvro(this.valueObject.decode(buf));
   }
 
   encodeKey(key: Row): Buffer {

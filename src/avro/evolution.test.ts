@@ -75,6 +75,19 @@ describe('schema evolution', () => {
     expect(v1.fromAvro(w1.decode(m2)).after).toEqual(row1);
   });
 
+  it('TableCodec messages: framed, registry-resolved, errors naming the column', () => {
+    const reg = new SchemaRegistry();
+    const v1 = new TableCodec(base, 'p', reg);
+    const v2 = new TableCodec(wider, 'p', reg);
+    const m = v2.encodeValueMessage(envelope(row2, { id: 1n }));
+    expect(m.readBigUInt64LE(2)).toBe(v2.valueObject.fingerprint);
+    expect(v1.decodeValueMessage(m).after).toEqual(row1);
+    expect(v2.decodeValueMessage(v1.encodeValueMessage(envelope(row1, { id: 1n }))).after).toEqual({ ...row1, note: null, rate: null, seen: null });
+    expect(v1.decodeKeyMessage(v2.encodeKeyMessage({ id: -5n }))).toEqual({ id: -5n });
+    expect(() => v1.encodeValueMessage(envelope({ ...row1, amount: '123456789.00' }, { id: 1n }))).toThrow(/column "amount".*does not fit decimal\(10,2\)/);
+    expect(() => v1.encodeKeyMessage({ id: 'x' as never })).toThrow(/column "id"/);
+  });
+
   it('decimal scale changes give different fingerprints (the reason for named fixeds)', () => {
     const a = new SingleObjectCodec(new TableCodec(base, 'p').valueType);
     const b = new SingleObjectCodec(new TableCodec({ ...base, columns: [base.columns[0], { ...base.columns[1], type: { kind: 'decimal', precision: 10, scale: 3 } }, base.columns[2]] }, 'p').valueType);

@@ -86,6 +86,9 @@ describe('type mapping: values round-trip exactly', () => {
     expect(roundTrip({ kind: 'int32' }, 2147483647)).toBe(2147483647);
     expect(roundTrip({ kind: 'int32' }, -2147483648)).toBe(-2147483648);
     expect(roundTrip({ kind: 'float32' }, 1.5)).toBe(1.5);
+    // Avro float holds exactly the float32 value; a double that is not one is rounded to float32
+    expect(roundTrip({ kind: 'float32' }, Math.fround(0.1))).toBe(Math.fround(0.1));
+    expect(roundTrip({ kind: 'float32' }, 3.4028234663852886e38)).toBe(3.4028234663852886e38);
     expect(roundTrip({ kind: 'float64' }, 0.1 + 0.2)).toBe(0.1 + 0.2);
     expect(roundTrip({ kind: 'float64' }, -Number.MAX_VALUE)).toBe(-Number.MAX_VALUE);
   });
