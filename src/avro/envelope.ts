@@ -120,8 +120,9 @@ export class TableCodec {
     this.renames = [...this.naming.fields].filter(([s, f]) => s !== f);
     const keySet = new Set(meta.key);
     this.keyRenames = this.renames.filter(([s]) => keySet.has(s));
-    this.keyObject = new SingleObjectCodec(this.keyType, registry);
-    this.valueObject = new SingleObjectCodec(this.valueType, registry);
+    // registered from the JSON, not the Type: the ctrelay.* attributes must reach the schemas topic
+    this.keyObject = new SingleObjectCodec(this.keySchema, registry);
+    this.valueObject = new SingleObjectCodec(this.valueSchema, registry);
   }
 
   /** The Kafka record key as a single-object message (C3 01 + fingerprint + body). */

@@ -199,7 +199,7 @@ export class CaptureAgent {
       if (event.op === 'd') list.push({ key, value: null });
       metrics.events.inc({ table: name, op: event.op });
       if (event.op === 'r') metrics.snapshotRows.inc({ table: name });
-      if (event.source.commitTs) oldestCommit = Math.min(oldestCommit, Date.parse(event.source.commitTs));
+      if (event.source.commit_ts) oldestCommit = Math.min(oldestCommit, Date.parse(event.source.commit_ts));
     }
     const producer = this.producer!;
     const tx = await producer.begin();

@@ -113,7 +113,7 @@ export async function* readWindow(session: PollSession, metas: TableMeta[], stat
     counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
   };
   const source = (p: TablePlan, version: bigint, commitTs: string | null, snapshot: boolean) => ({
-    db: opts.db, schema: p.meta.schema, table: p.meta.table, version, commitTs, batch: seq, snapshot,
+    db: opts.db, schema: p.meta.schema, table: p.meta.table, version, commit_ts: commitTs, batch: seq, snapshot,
   });
 
   for (const p of plans) {
@@ -125,7 +125,7 @@ export async function* readWindow(session: PollSession, metas: TableMeta[], stat
           if (buffer.length >= opts.maxBatchRows) yield cut(false);
           push(p, {
             op: OPS[r.op], after: r.row, key: r.key, source: source(p, r.version, r.commitTs, false),
-            changedColumns: r.changedColumns, tsMs: now(),
+            changed_columns: r.changedColumns, ts_ms: now(),
           });
         }
         if (rows.length < opts.maxBatchRows) break;
@@ -139,7 +139,7 @@ export async function* readWindow(session: PollSession, metas: TableMeta[], stat
       const rows = await session.snapshotChunk(p.meta, afterKey, opts.snapshotChunkRows);
       for (const row of rows) {
         if (buffer.length >= opts.maxBatchRows) yield cut(false);
-        push(p, { op: 'r', after: row, key: keyOf(p.meta, row), source: source(p, V, null, true), changedColumns: null, tsMs: now() });
+        push(p, { op: 'r', after: row, key: keyOf(p.meta, row), source: source(p, V, null, true), changed_columns: null, ts_ms: now() });
       }
       if (rows.length > 0) snap.lastKey = encodeKeyJson(keyOf(p.meta, rows[rows.length - 1]));
       snap.done = rows.length < opts.snapshotChunkRows;

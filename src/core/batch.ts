@@ -4,7 +4,10 @@ import type { Row } from './model.ts';
 
 export type Op = 'c' | 'u' | 'd' | 'r';
 
-/** One change event: the envelope of DESIGN section 3, in canonical values. */
+/**
+ * One change event: the envelope of DESIGN section 3, in canonical values. Field names are the
+ * Avro field names, so events go to the encoder without being copied.
+ */
 export interface ChangeEvent {
   op: Op;
   /** the row at the batch's version; null for d */
@@ -17,12 +20,12 @@ export interface ChangeEvent {
     /** CT version of the change (for r: the version the snapshot read at) */
     version: bigint;
     /** commit time of `version`, ISO-8601 UTC, where the source has one */
-    commitTs: string | null;
+    commit_ts: string | null;
     batch: bigint;
     snapshot: boolean;
   };
-  changedColumns: string[] | null;
-  tsMs: number;
+  changed_columns: string[] | null;
+  ts_ms: number;
 }
 
 /** Progress of a table's (re-)snapshot, carried in every batch record so capture can resume it. */

@@ -1,0 +1,108 @@
+// `ctrelay capture`: wires config -> source, Kafka, codecs, agent, HTTP (/metrics, /healthz,
+// /readyz, /v1/wait) and signals. Graceful stop on SIGTERM/SIGINT.
+import type { Logger } from 'pino';
+import { AvroPipelineCodecs } from '../avro/pipeline-codecs.ts';
+import type { Config } from '../config/schema.ts';
+import { ConfigError } from '../core/errors.ts';
+import { acksTopic } from '../core/topics.ts';
+import { HttpError, sendJson, startHttpServer } from '../http/server.ts';
+import { createMetricsRegistry } from '../http/metrics.ts';
+import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
+import { createSource } from '../sources/factory.ts';
+import { AckSyncGate, AckTracker } from './acks.ts';
+import { CaptureAgent } from './agent.ts';
+import { CaptureMetrics } from './metrics.ts';
+
+export interface CaptureRunOptions {
+  /** HTTP port override (0 = any free port; the chosen URL is logged) */
+  httpPort?: number;
+}
+
+function databaseOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'default';
+  } catch {
+    return 'default';
+  }
+}
+
+export async function runCapture(config: Config, log: Logger, options: CaptureRunOptions = {}): Promise<void> {
+  const registry = createMetricsRegistry();
+  const metrics = new CaptureMetrics(registry);
+  const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-capture`, logger: log.child({ component: 'kafkajs' }) });
+  const codecs = new AvroPipelineCodecs(config.kafka.topicPrefix, kafka);
+  const standbyId = config.standby?.id ?? null;
+  let acks: AckTracker | null = null;
+  let gate: AckSyncGate | undefined;
+  if (config.mode === 'sync') {
+    if (!standbyId) throw new ConfigError('mode: "sync" needs standby.id (the standby whose acks capture waits for)');
+    acks = new AckTracker(kafka, acksTopic(config.kafka.topicPrefix), config.source.id, standbyId, (b) => codecs.decodeAck(b), log.child({ component: 'acks' }));
+    gate = new AckSyncGate(acks, config.sync.timeoutMs, config.sync.policy, metrics, log.child({ component: 'sync' }));
+  }
+  const exclude = new Map(config.source.tables.map((t) => [`${t.schema}.${t.table}`, new Set(t.excludeColumns)]));
+  const agent = new CaptureAgent(
+    {
+      sourceId: config.source.id,
+      db: databaseOf(config.source.url),
+      tables: config.source.tables.map((t) => ({ schema: t.schema, table: t.table })),
+      exclude,
+      topicPrefix: config.kafka.topicPrefix,
+      partitions: config.kafka.partitions,
+      replicationFactor: config.kafka.replicationFactor,
+      pollIntervalMs: config.source.pollIntervalMs,
+      maxBatchRows: config.source.maxBatchRows,
+      snapshotChunkRows: config.source.snapshotChunkRows,
+      mode: config.mode,
+    },
+    { source: createSource(config.source), kafka, codecs, log: log.child({ component: 'capture' }), metrics, sync: gate },
+  );
+
+  await agent.start();
+  if (acks) {
+    acks.start().catch((err) => log.error({ err }, 'cannot read acks'));
+  } else if (standbyId) {
+    // async mode still answers /v1/wait when a standby is configured
+    acks = new AckTracker(kafka, acksTopic(config.kafka.topicPrefix), config.source.id, standbyId, (b) => codecs.decodeAck(b), log.child({ component: 'acks' }));
+    acks.start().catch((err) => log.error({ err }, 'cannot read acks'));
+  }
+
+  const http = await startHttpServer({
+    host: config.http.capture.host,
+    port: options.httpPort ?? config.http.capture.port,
+    registry,
+    health: () => ({ ok: Date.now() - agent.lastPollAt < Math.max(60_000, config.source.pollIntervalMs * 20), detail: { lastPollAt: new Date(agent.lastPollAt).toISOString() } }),
+    ready: () => ({ ok: agent.ready, detail: { seq: agent.currentState.seq.toString(), version: agent.currentState.version.toString() } }),
+    routes: {
+      // GET /v1/wait?version=V&timeout=ms: 200 once the standby applied V, 408 on timeout
+      '/v1/wait': async (_req, res, url) => {
+        const version = url.searchParams.get('version');
+        const timeout = Number(url.searchParams.get('timeout') ?? '5000');
+        if (!version || !/^\d+$/.test(version)) throw new HttpError(400, 'version: expected a non-negative integer');
+        if (!Number.isFinite(timeout) || timeout < 0) throw new HttpError(400, 'timeout: expected milliseconds >= 0');
+        if (!acks) throw new HttpError(409, 'no standby configured (standby.id): nothing acknowledges versions');
+        const want = BigInt(version);
+        const ack = await acks.waitFor((a) => a.version >= want, timeout);
+        if (ack) sendJson(res, 200, { applied: true, version: ack.version.toString(), seq: ack.seq.toString(), standby: ack.standbyId, appliedAt: new Date(ack.appliedAtMs).toISOString() });
+        else sendJson(res, 408, { applied: false, version, latest: acks.latest?.version.toString() ?? null, error: `standby did not apply version ${version} within ${timeout} ms` });
+      },
+    },
+  });
+  log.info({ url: http.url, mode: config.mode }, 'capture running');
+
+  const stop = () => {
+    log.info('stopping: finishing the current batch');
+    agent.stop();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    await agent.run();
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    await acks?.stop();
+    await http.close();
+    await kafka.close();
+    log.info('capture stopped');
+  }
+}
