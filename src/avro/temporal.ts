@@ -145,12 +145,15 @@ export function splitCount(count: number | bigint, unitsPerSecond: number): void
 /** days + nanos of day -> a count in `unitsPerSecond`; nanos must be a multiple of the unit. */
 export function joinCount(days: number, nanos: number, unitsPerSecond: number): number | bigint {
   const nanosPerUnit = 1e9 / unitsPerSecond;
-  if (unitsPerSecond === 1e3 || (unitsPerSecond === 1e6 && days > -100_000 && days < 100_000)) {
-    return days * 86400 * unitsPerSecond + nanos / nanosPerUnit;
+  const perDay = 86400 * unitsPerSecond;
+  // exact in a double while |days * perDay| stays below 2^52 (always for millis)
+  if (unitsPerSecond === 1e3 || Math.abs(days) * perDay < 2 ** 52) {
+    return days * perDay + nanos / nanosPerUnit;
   }
-  return BigInt(days) * BigInt(86400 * unitsPerSecond) + BigInt(nanos / nanosPerUnit);
+  return BigInt(days) * BigInt(perDay) + BigInt(nanos / nanosPerUnit);
 }
 
+/** fractional-second digits a unit holds: millis 3, micros 6, 100 ns ticks 7, nanos 9 */
 export function fractionDigitsOf(unitsPerSecond: number): number {
-  return unitsPerSecond === 1e3 ? 3 : unitsPerSecond === 1e6 ? 6 : 9;
+  return unitsPerSecond === 1e3 ? 3 : unitsPerSecond === 1e6 ? 6 : unitsPerSecond === 1e7 ? 7 : 9;
 }

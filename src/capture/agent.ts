@@ -4,7 +4,7 @@
 // open) and resumes from the last committed batch record, so nothing is lost or published twice.
 import type { Logger } from 'pino';
 import type { BatchRecord } from '../core/batch.ts';
-import type { ChangeSource } from '../core/change-source.ts';
+import { canWatchCatalog, type ChangeSource } from '../core/change-source.ts';
 import { CtrelayError } from '../core/errors.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { assertDistinctTopics, batchesTopic, dataTopic, schemasTopic } from '../core/topics.ts';
@@ -53,6 +53,9 @@ export class CaptureAgent {
   private stopping = false;
   private wake: (() => void) | null = null;
   private schemasPublished = false;
+  private catalogSignature: string | null = null;
+  /** a user-fixable problem found mid-stream (e.g. an unsupported column added): stop, do not retry */
+  private fatal: Error | null = null;
   /** true once the agent resumed and completed a poll: /readyz */
   ready = false;
   lastPollAt = 0;
@@ -68,8 +71,7 @@ export class CaptureAgent {
     const { source, kafka, codecs } = this.deps;
     assertDistinctTopics(this.opts.topicPrefix, this.opts.tables);
     await source.connect();
-    this.metas = await source.describe(this.opts.tables, this.opts.exclude);
-    for (const m of this.metas) this.codecs.set(qualifiedName(m), codecs.table(m, this.opts.topicPrefix));
+    await this.describe();
     const admin = await kafka.admin();
     try {
       const { partitions, replicationFactor } = this.opts;
@@ -82,6 +84,35 @@ export class CaptureAgent {
       await admin.close();
     }
     await this.resume();
+  }
+
+  /** Reads the catalog and builds one codec per table; a changed table gets a new schema version. */
+  private async describe(): Promise<void> {
+    const { source, codecs } = this.deps;
+    if (canWatchCatalog(source)) this.catalogSignature = await source.catalogSignature(this.opts.tables);
+    this.metas = await source.describe(this.opts.tables, this.opts.exclude);
+    this.codecs.clear();
+    for (const m of this.metas) this.codecs.set(qualifiedName(m), codecs.table(m, this.opts.topicPrefix));
+    this.schemasPublished = false;
+  }
+
+  /** Re-describes when a table's definition changed since the last look (e.g. a column was added). */
+  private async watchCatalog(): Promise<void> {
+    const { source, log } = this.deps;
+    if (!canWatchCatalog(source)) return;
+    const sig = await source.catalogSignature(this.opts.tables);
+    if (sig === this.catalogSignature) return;
+    const before = new Map(this.metas.map((m) => [qualifiedName(m), m.columns.map((c) => `${c.name} ${c.sourceType}`).join(', ')]));
+    try {
+      await this.describe();
+    } catch (err) {
+      if (err instanceof CtrelayError) this.fatal = err;
+      throw err;
+    }
+    for (const m of this.metas) {
+      const now = m.columns.map((c) => `${c.name} ${c.sourceType}`).join(', ');
+      if (before.get(qualifiedName(m)) !== now) log.warn({ table: qualifiedName(m), before: before.get(qualifiedName(m)), after: now }, 'table definition changed: publishing a new schema version');
+    }
   }
 
   private async resume(): Promise<void> {
@@ -118,7 +149,7 @@ export class CaptureAgent {
         failures++;
         metrics.errors.inc();
         this.ready = false;
-        if (err instanceof CtrelayError && err.exitCode === 2) throw err;
+        if (this.fatal || (err instanceof CtrelayError && err.exitCode === 2)) throw err;
         const max = this.opts.maxConsecutiveFailures ?? 0;
         if (max > 0 && failures >= max) throw err;
         log.error({ err, failures }, 'capture failed; resuming from the batch log');
@@ -153,6 +184,7 @@ export class CaptureAgent {
     const { source, metrics } = this.deps;
     // sync mode: at most one window is ever unprotected
     if (this.deps.sync && this.state.seq >= 0n) await this.deps.sync.awaitAck(this.state.seq, this.state.version);
+    await this.watchCatalog();
     const session = await source.beginPoll();
     let published = false;
     try {

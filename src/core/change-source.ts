@@ -65,3 +65,16 @@ export interface PollSession {
   /** Ends the transaction (and resets the connection's isolation level before it is pooled again). */
   end(): Promise<void>;
 }
+
+/**
+ * Optional capability: a cheap signature of the tables' definitions (columns, types, nullability),
+ * checked before every poll so that a column added mid-stream yields a new schema at once.
+ * A source without it is re-described only at start.
+ */
+export interface CatalogWatch {
+  catalogSignature(tables: TableRef[]): Promise<string>;
+}
+
+export function canWatchCatalog(s: ChangeSource): s is ChangeSource & CatalogWatch {
+  return typeof (s as Partial<CatalogWatch>).catalogSignature === 'function';
+}

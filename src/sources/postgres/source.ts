@@ -2,7 +2,7 @@
 // semantics and the same poll pattern as SQL Server CT: one REPEATABLE READ (snapshot) read-only
 // transaction per poll, current version, min valid version, net changes joined to the live row.
 import pg from 'pg';
-import type { ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
+import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
 import { SourceError } from '../../core/errors.ts';
 import { qualifiedName, type ColumnMeta, type Row, type TableMeta, type TableRef, type Value } from '../../core/model.ts';
 import { redact } from '../../core/redact.ts';
@@ -24,7 +24,7 @@ interface Compiled {
   chunkAfterSql: string;
 }
 
-export class PostgresSource implements ChangeSource {
+export class PostgresSource implements ChangeSource, CatalogWatch {
   readonly kind = 'postgres';
   private pool: pg.Pool;
   private compiled = new Map<string, Compiled>();
@@ -128,6 +128,17 @@ export class PostgresSource implements ChangeSource {
       client.release(true);
       this.fail(err, 'cannot start a poll transaction');
     }
+  }
+
+  async catalogSignature(tables: TableRef[]): Promise<string> {
+    const r = await this.pool.query(
+      `SELECT md5(coalesce(string_agg(c.relname || '/' || a.attnum || '/' || a.attname || '/' || a.atttypid || '/' || a.atttypmod || '/' || a.attnotnull,
+                                      ',' ORDER BY c.oid, a.attnum), '')) AS sig
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        WHERE c.oid = ANY (SELECT to_regclass(x) FROM unnest($1::text[]) x) AND a.attnum > 0 AND NOT a.attisdropped`,
+      [tables.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`)],
+    );
+    return r.rows[0].sig;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,82 @@
+// `ctrelay apply`: wires config -> Kafka, decoder, standby dialect, applier, HTTP and signals.
+import type { Logger } from 'pino';
+import { AvroPipelineCodecs } from '../avro/pipeline-codecs.ts';
+import type { Config } from '../config/schema.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { TableMeta } from '../core/model.ts';
+import { createMetricsRegistry } from '../http/metrics.ts';
+import { startHttpServer } from '../http/server.ts';
+import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
+import { createDialect } from '../standby/create-dialect.ts';
+import { Applier } from './applier.ts';
+import { ApplyMetrics } from './metrics.ts';
+
+export interface ApplyRunOptions {
+  httpPort?: number;
+}
+
+/**
+ * Target names: a PostgreSQL standby keeps the source schema (or standby.schema when set); a
+ * MariaDB standby puts every table in standby.schema, else in the database of the URL, else in a
+ * database named after the source schema.
+ */
+export function targetNamer(kind: string, url: string, schema?: string): (t: TableMeta) => { schema: string; table: string } {
+  if (kind === 'postgres') return (t) => ({ schema: schema ?? t.schema, table: t.table });
+  let db: string | undefined = schema;
+  if (!db) {
+    try {
+      db = decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || undefined;
+    } catch {
+      db = undefined;
+    }
+  }
+  return (t) => ({ schema: db ?? t.schema, table: t.table });
+}
+
+export async function runApply(config: Config, log: Logger, options: ApplyRunOptions = {}): Promise<void> {
+  const standby = config.standby;
+  if (!standby) throw new ConfigError('standby: required by `ctrelay apply` (a mapping with url, and optionally id, kind, schema)');
+  const registry = createMetricsRegistry();
+  const metrics = new ApplyMetrics(registry);
+  const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-apply`, logger: log.child({ component: 'kafkajs' }) });
+  const codecs = new AvroPipelineCodecs(config.kafka.topicPrefix, kafka);
+  const dialect = createDialect(standby.kind, standby.url, log.child({ component: 'standby' }));
+  const applier = new Applier(
+    {
+      sourceId: config.source.id,
+      standbyId: standby.id,
+      topicPrefix: config.kafka.topicPrefix,
+      mergeWindows: config.mode === 'sync' ? 1 : standby.mergeBatches,
+      target: targetNamer(standby.kind, standby.url, standby.schema),
+    },
+    { kafka, dialect, decoder: codecs, acks: codecs, log: log.child({ component: 'apply' }), metrics },
+  );
+  await codecs.refresh();
+  await applier.start();
+  const http = await startHttpServer({
+    host: config.http.apply.host,
+    port: options.httpPort ?? config.http.apply.port,
+    registry,
+    health: () => ({ ok: true }),
+    ready: () => ({ ok: applier.ready, detail: { seq: applier.appliedSeq.toString(), version: applier.appliedVersion.toString() } }),
+  });
+  log.info({ url: http.url, standby: standby.id }, 'apply running');
+  const stop = () => {
+    log.info('stopping: finishing the current standby transaction');
+    applier.stop();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    await applier.run();
+  } catch (err) {
+    metrics.errors.inc();
+    throw err;
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    await http.close();
+    await kafka.close();
+    log.info('apply stopped');
+  }
+}
