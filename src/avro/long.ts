@@ -53,6 +53,61 @@ export function writeLongBig(tap: Tap, n: bigint): void {
   tap.pos = pos;
 }
 
+const B28 = 2 ** 28;
+
+/**
+ * Writes the long `days * perDay + units` (0 <= units < perDay) without BigInt, for temporal counts
+ * that pass 2^52 (100 ns ticks do beyond 1998; micros beyond ~2112). The value is kept as two
+ * exact doubles, hi * 2^28 + lo, through the zig-zag step; the low 28 bits are exactly 4 varint
+ * groups. Needs |days| < 2^22 and perDay < 2^47 (any day of 0001..9999 in millis..nanos, plus
+ * the caller's own check that the result fits 64 bits: below 2^62 for units up to 100 ns ticks).
+ */
+export function writeLongDays(tap: Tap, days: number, units: number, perDay: number): void {
+  const v = days * perDay + units;
+  // exact: every intermediate is an integer below 2^53 when the result is within 2^52
+  if (v >= -NUM_LIMIT && v <= NUM_LIMIT) {
+    writeLongNumber(tap, v);
+    return;
+  }
+  const pH = Math.floor(perDay / B28);
+  const uH = Math.floor(units / B28);
+  const lo0 = days * (perDay - pH * B28) + (units - uH * B28); // |.| < 2^50
+  const carry = Math.floor(lo0 / B28);
+  const lo = lo0 - carry * B28; // 0 <= lo < 2^28
+  const hi = days * pH + uH + carry;
+  // zig-zag, z = zh * 2^28 + zl
+  let zh: number;
+  let zl: number;
+  if (hi >= 0) {
+    zh = hi * 2;
+    zl = lo * 2;
+    if (zl >= B28) {
+      zl -= B28;
+      zh += 1;
+    }
+  } else {
+    zh = -hi * 2;
+    zl = -lo * 2 - 1;
+    while (zl < 0) {
+      zl += B28;
+      zh -= 1;
+    }
+  }
+  const buf = tap.buf;
+  let pos = tap.pos;
+  // |v| > 2^52 so zh > 0: the 4 low groups all carry the continuation bit
+  for (let k = 0; k < 4; k++) {
+    buf[pos++] = (zl & 0x7f) | 0x80;
+    zl >>>= 7;
+  }
+  while (zh > 0x7f) {
+    buf[pos++] = (zh % 128) | 0x80;
+    zh = Math.floor(zh / 128);
+  }
+  buf[pos++] = zh;
+  tap.pos = pos;
+}
+
 /** Writes a number (safe integer) or bigint. */
 export function writeLongAny(tap: Tap, n: number | bigint): void {
   if (typeof n === 'number' && n >= -NUM_LIMIT && n <= NUM_LIMIT) writeLongNumber(tap, n);

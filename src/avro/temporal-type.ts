@@ -1,6 +1,6 @@
 // time-* and (local-)timestamp-* logical types: canonical time/timestamp strings <-> Avro counts.
 import avro from 'avsc';
-import { readLongHybrid, writeLongAny, type Tap } from './long.ts';
+import { readLongHybrid, writeLongAny, writeLongDays, type Tap } from './long.ts';
 import {
   formatDate, formatTimeOfDay, fractionDigitsOf, joinCount, MAX_DAYS, MIN_DAYS, parseDate,
   parseTimeOfDay, split, splitCount, TemporalFormatError,
@@ -14,6 +14,8 @@ type Resolver = { _read?: (tap: Tap) => unknown };
 
 const LONG_MIN = -(2n ** 63n);
 const LONG_MAX = 2n ** 63n - 1n;
+/** parseTimestamp's result, reused to avoid an allocation per value */
+const parsed = { days: 0, nanos: 0 };
 
 const UNITS: Record<string, { perSecond: number; family: 'time' | 'instant' | 'local' }> = {
   'time-millis': { perSecond: 1e3, family: 'time' },
@@ -21,9 +23,11 @@ const UNITS: Record<string, { perSecond: number; family: 'time' | 'instant' | 'l
   'time-nanos': { perSecond: 1e9, family: 'time' },
   'timestamp-millis': { perSecond: 1e3, family: 'instant' },
   'timestamp-micros': { perSecond: 1e6, family: 'instant' },
+  'timestamp-ticks': { perSecond: 1e7, family: 'instant' },
   'timestamp-nanos': { perSecond: 1e9, family: 'instant' },
   'local-timestamp-millis': { perSecond: 1e3, family: 'local' },
   'local-timestamp-micros': { perSecond: 1e6, family: 'local' },
+  'local-timestamp-ticks': { perSecond: 1e7, family: 'local' },
   'local-timestamp-nanos': { perSecond: 1e9, family: 'local' },
 };
 
@@ -34,12 +38,20 @@ const UNITS: Record<string, { perSecond: number; family: 'time' | 'instant' | 'l
  *
  * time-nanos is not in the Avro spec (1.12 has timestamp-nanos but no time-nanos); a reader without
  * it falls back to the plain long, which still is an exact count of nanoseconds since midnight.
+ *
+ * (local-)timestamp-ticks are ctrelay's own, for precision 7 (SQL Server datetime2(7) and friends):
+ * a long count of 100-nanosecond ticks since 1970-01-01T00:00:00 (UTC for timestamp-ticks, wall
+ * clock for local-timestamp-ticks). A 64-bit count of ticks spans about +-29,000 years, so all of
+ * 0001-01-01..9999-12-31 fits, which nanoseconds (1677-09-21..2262-04-11 only) cannot. A reader
+ * without these logical types still decodes the plain long. The nanos types remain for p 8..9.
  */
 export class TemporalType extends avro.types.LogicalType {
   readonly unitsPerSecond: number;
   readonly family: 'time' | 'instant' | 'local';
   /** fractional digits of the canonical string, or -1 for raw counts */
   readonly precision: number;
+  private readonly nanosPerUnit: number;
+  private readonly unitsPerDay: number;
 
   constructor(schema: AnySchema, opts?: unknown) {
     super(schema as avro.Schema, opts);
@@ -54,6 +66,8 @@ export class TemporalType extends avro.types.LogicalType {
     this.unitsPerSecond = unit.perSecond;
     this.family = unit.family;
     this.precision = p ?? -1;
+    this.nanosPerUnit = 1e9 / unit.perSecond;
+    this.unitsPerDay = 86400 * unit.perSecond;
   }
 
   get logicalTypeName(): string {
@@ -72,19 +86,25 @@ export class TemporalType extends avro.types.LogicalType {
       const nanos = parseTimeOfDay(v, 0, v.length, this.precision, 'time (HH:MM:SS[.f])', true);
       return nanos / (1e9 / this.unitsPerSecond);
     }
+    this.parseTimestamp(v);
+    const count = joinCount(parsed.days, parsed.nanos, this.unitsPerSecond);
+    if (typeof count === 'bigint' && (count < LONG_MIN || count > LONG_MAX)) {
+      throw new TemporalFormatError(`${JSON.stringify(v)} is outside the range of ${this.logicalTypeName} (a 64-bit count of nanoseconds spans 1677-09-21..2262-04-11)`);
+    }
+    return count;
+  }
+
+  /** canonical timestamp string -> `parsed` (days since 1970-01-01, nanos of the day) */
+  private parseTimestamp(v: unknown): void {
+    if (typeof v !== 'string') throw new TemporalFormatError(`${this.logicalTypeName} value must be a string, got ${typeof v}`);
     const instant = this.family === 'instant';
     const end = instant ? v.length - 1 : v.length;
     const what = instant ? 'UTC timestamp (YYYY-MM-DDTHH:MM:SS[.f]Z)' : 'timestamp (YYYY-MM-DDTHH:MM:SS[.f])';
     if (v.length < 19 || v.charCodeAt(10) !== 84 /* T */ || (instant && v.charCodeAt(end) !== 90 /* Z */)) {
       throw new TemporalFormatError(`${JSON.stringify(v)} is not a valid ${what}`);
     }
-    const days = parseDate(v, 0, what);
-    const nanos = parseTimeOfDay(v, 11, end, this.precision, what);
-    const count = joinCount(days, nanos, this.unitsPerSecond);
-    if (typeof count === 'bigint' && (count < LONG_MIN || count > LONG_MAX)) {
-      throw new TemporalFormatError(`${JSON.stringify(v)} is outside the range of ${this.logicalTypeName} (a 64-bit count of nanoseconds spans 1677-09-21..2262-04-11)`);
-    }
-    return count;
+    parsed.days = parseDate(v, 0, what);
+    parsed.nanos = parseTimeOfDay(v, 11, end, this.precision, what);
   }
 
   /** count -> canonical string (or the raw count) */
@@ -110,6 +130,12 @@ export class TemporalType extends avro.types.LogicalType {
   }
 
   _write(tap: Tap, v: unknown): void {
+    // timestamps below nanoseconds: days + units of the day straight to the varint, no BigInt
+    if (this.precision >= 0 && this.family !== 'time' && this.unitsPerSecond !== 1e9) {
+      this.parseTimestamp(v);
+      writeLongDays(tap, parsed.days, parsed.nanos / this.nanosPerUnit, this.unitsPerDay);
+      return;
+    }
     writeLongAny(tap, this._toValue(v));
   }
 
@@ -136,7 +162,7 @@ export class TemporalType extends avro.types.LogicalType {
       const raw = readLongHybrid(tap);
       if (factor === 1) return this._fromValue(raw);
       if (factor > 1) return this._fromValue(typeof raw === 'number' && Math.abs(raw * factor) <= 2 ** 52 ? raw * factor : BigInt(raw) * BigInt(factor));
-      const div = BigInt(1 / factor);
+      const div = BigInt(writerUnits / this.unitsPerSecond);
       const b = BigInt(raw);
       if (b % div !== 0n) throw new TemporalFormatError(`${writer.typeName} ${raw} cannot be read as ${this.logicalTypeName} without losing precision`);
       return this._fromValue(b / div);

@@ -36,7 +36,9 @@ describe('type mapping: schemas', () => {
     expect(m({ kind: 'time', precision: 7 })).toMatchObject({ type: 'long', logicalType: 'time-nanos' });
     expect(m({ kind: 'timestamp', precision: 0 })).toMatchObject({ type: 'long', logicalType: 'local-timestamp-millis' });
     expect(m({ kind: 'timestamp', precision: 6 })).toMatchObject({ type: 'long', logicalType: 'local-timestamp-micros' });
-    expect(m({ kind: 'timestamp', precision: 7 })).toMatchObject({ type: 'long', logicalType: 'local-timestamp-nanos' });
+    expect(m({ kind: 'timestamp', precision: 7 })).toMatchObject({ type: 'long', logicalType: 'local-timestamp-ticks', 'ctrelay.precision': 7, doc: expect.stringContaining('100-nanosecond ticks since 1970-01-01T00:00:00') });
+    expect(m({ kind: 'timestamptz', precision: 7 })).toMatchObject({ type: 'long', logicalType: 'timestamp-ticks', 'ctrelay.precision': 7, doc: expect.stringContaining('100-nanosecond ticks') });
+    expect(m({ kind: 'timestamp', precision: 9 })).toMatchObject({ type: 'long', logicalType: 'local-timestamp-nanos' });
     expect(m({ kind: 'timestamptz', precision: 3 })).toMatchObject({ type: 'long', logicalType: 'timestamp-millis' });
     expect(m({ kind: 'timestamptz', precision: 6 })).toMatchObject({ type: 'long', logicalType: 'timestamp-micros' });
     expect(m({ kind: 'datetimeoffset', precision: 7 })).toMatchObject({ type: 'string', logicalType: 'datetimeoffset' });
@@ -197,10 +199,75 @@ describe('type mapping: values round-trip exactly', () => {
     expect(parseType('long').fromBuffer(t.toBuffer('9999-12-31T23:59:59.999999'))).toBe(253402300799999999n);
   });
 
-  it('rejects nanosecond timestamps a 64-bit long cannot hold, instead of wrapping', () => {
-    expect(roundTrip({ kind: 'timestamp', precision: 7 }, '2262-04-11T23:47:16.8547758')).toBe('2262-04-11T23:47:16.8547758');
-    expect(roundTrip({ kind: 'timestamp', precision: 7 }, '1677-09-21T00:12:43.1452242')).toBe('1677-09-21T00:12:43.1452242');
-    expect(() => roundTrip({ kind: 'timestamp', precision: 7 }, '9999-12-31T23:59:59.9999999')).toThrow(/outside the range of local-timestamp-nanos/);
+  it('rejects nanosecond timestamps (p 8..9) a 64-bit long cannot hold, instead of wrapping', () => {
+    expect(roundTrip({ kind: 'timestamp', precision: 9 }, '2262-04-11T23:47:16.854775807')).toBe('2262-04-11T23:47:16.854775807');
+    expect(roundTrip({ kind: 'timestamp', precision: 9 }, '1677-09-21T00:12:43.145224192')).toBe('1677-09-21T00:12:43.145224192');
+    expect(() => roundTrip({ kind: 'timestamp', precision: 9 }, '9999-12-31T23:59:59.999999999')).toThrow(/outside the range of local-timestamp-nanos/);
+    expect(() => roundTrip({ kind: 'timestamp', precision: 8 }, '2262-04-11T23:47:16.85477581')).toThrow(/outside the range of local-timestamp-nanos/);
+  });
+
+  it('timestamp(7) / timestamptz(7) cover 0001-01-01..9999-12-31T23:59:59.9999999 as 100 ns ticks', () => {
+    for (const v of ['9999-12-31T23:59:59.9999999', '0001-01-01T00:00:00.0000000', '0001-01-01T00:00:00.0000001', '2262-04-11T23:47:16.8547758',
+      '2262-04-11T23:47:16.8547759', '1677-09-21T00:12:43.1452241', '2024-02-29T23:59:59.1234567', '1969-12-31T23:59:59.9999999', '1970-01-01T00:00:00.0000000']) {
+      expect(roundTrip({ kind: 'timestamp', precision: 7 }, v)).toBe(v);
+      expect(roundTrip({ kind: 'timestamptz', precision: 7 }, v + 'Z')).toBe(v + 'Z');
+    }
+    // the long is the count of ticks since the epoch, readable by any Avro reader
+    const local = parseType({ type: 'long', logicalType: 'local-timestamp-ticks', 'ctrelay.precision': 7 });
+    const utc = parseType({ type: 'long', logicalType: 'timestamp-ticks', 'ctrelay.precision': 7 });
+    const long = parseType('long');
+    expect(long.fromBuffer(local.toBuffer('9999-12-31T23:59:59.9999999'))).toBe(2_534_023_007_999_999_999n);
+    expect(long.fromBuffer(utc.toBuffer('0001-01-01T00:00:00.0000000Z'))).toBe(-621_355_968_000_000_000n);
+    expect(long.fromBuffer(local.toBuffer('1970-01-01T00:00:01.0000001'))).toBe(10_000_001n);
+    expect(long.fromBuffer(local.toBuffer('1969-12-31T23:59:59.9999999'))).toBe(-1n);
+    expect(local.fromBuffer(long.toBuffer(2_534_023_007_999_999_999n))).toBe('9999-12-31T23:59:59.9999999');
+    expect(utc.fromBuffer(long.toBuffer(-621_355_968_000_000_000n))).toBe('0001-01-01T00:00:00.0000000Z');
+    // outside the canonical calendar on decode: refused, not wrapped
+    expect(() => local.fromBuffer(long.toBuffer(2_534_023_008_000_000_000n))).toThrow(/outside 0001-01-01\.\.9999-12-31/);
+    expect(() => roundTrip({ kind: 'timestamp', precision: 7 }, '2024-01-01T00:00:00.12345678')).toThrow(/more than 7 fractional digits/);
+  });
+
+  it('writes tick and micro counts byte-identical to the reference zig-zag encoding', () => {
+    const long = parseType('long');
+    const DAY = 86_400_000_000_000n; // ns
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const MIN = -719_162n * DAY;
+    const SPAN = (2_932_897n + 719_162n) * DAY;
+    const samples: bigint[] = [MIN, MIN + SPAN - 1n, 0n, -1n, -100n, 100n, 2n ** 52n * 100n, -(2n ** 52n) * 100n, (2n ** 52n + 1n) * 100n];
+    for (let i = 0; i < 2000; i++) samples.push(MIN + (BigInt(Math.floor(rnd() * 2 ** 31)) * SPAN) / 2n ** 31n);
+    const iso = (ns: bigint) => {
+      const days = ns >= 0n ? ns / DAY : -((-ns + DAY - 1n) / DAY);
+      const rest = ns - days * DAY;
+      const d = new Date(Number(days) * 86_400_000);
+      const ymd = String(d.getUTCFullYear()).padStart(4, '0') + '-' + String(d.getUTCMonth() + 1).padStart(2, '0') + '-' + String(d.getUTCDate()).padStart(2, '0');
+      const s = rest / 1_000_000_000n;
+      const hms = [s / 3600n, (s / 60n) % 60n, s % 60n].map((x) => String(x).padStart(2, '0')).join(':');
+      return `${ymd}T${hms}.${String(rest % 1_000_000_000n).padStart(9, '0')}`;
+    };
+    for (const [logicalType, p, nsPerUnit] of [['local-timestamp-ticks', 7, 100n], ['local-timestamp-micros', 6, 1000n], ['local-timestamp-millis', 3, 1_000_000n]] as const) {
+      const t = parseType({ type: 'long', logicalType, 'ctrelay.precision': p });
+      for (const ns0 of samples) {
+        const ns = ns0 - (((ns0 % nsPerUnit) + nsPerUnit) % nsPerUnit);
+        const s = iso(ns).slice(0, 20 + p);
+        const buf = t.toBuffer(s);
+        expect(buf).toEqual(long.toBuffer(ns / nsPerUnit));
+        expect(t.fromBuffer(buf)).toBe(s);
+      }
+    }
+  });
+
+  it('every timestamp precision and date at 0001-01-01 and 9999-12-31, both directions', () => {
+    for (const p of [0, 3, 6, 7]) {
+      const lo = '0001-01-01T00:00:00' + (p ? '.' + '0'.repeat(p) : '');
+      const hi = '9999-12-31T23:59:59' + (p ? '.' + '9'.repeat(p) : '');
+      for (const v of [lo, hi]) {
+        expect(roundTrip({ kind: 'timestamp', precision: p }, v)).toBe(v);
+        expect(roundTrip({ kind: 'timestamptz', precision: p }, v + 'Z')).toBe(v + 'Z');
+      }
+    }
+    expect(roundTrip({ kind: 'date' }, '0001-01-01')).toBe('0001-01-01');
+    expect(roundTrip({ kind: 'date' }, '9999-12-31')).toBe('9999-12-31');
   });
 
   it('timestamptz in UTC at every unit', () => {
@@ -212,7 +279,7 @@ describe('type mapping: values round-trip exactly', () => {
   });
 
   it('datetimeoffset keeps non-zero offsets', () => {
-    for (const v of ['2024-02-29T23:59:59.1234567+05:45', '2024-01-01T00:00:00.0000000-08:00', '0001-01-01T00:00:00.0000000+14:00', '9999-12-31T23:59:59.9999999-12:00']) {
+    for (const v of ['2024-02-29T23:59:59.1234567+05:45', '2024-01-01T00:00:00.0000000-08:00', '0001-01-01T00:00:00.0000000+14:00', '9999-12-31T23:59:59.9999999-12:00', '9999-12-31T23:59:59.9999999-14:00']) {
       expect(roundTrip({ kind: 'datetimeoffset', precision: 7 }, v)).toBe(v);
     }
     expect(() => roundTrip({ kind: 'datetimeoffset', precision: 7 }, '2024-01-01T00:00:00.0000000Z')).toThrow(AvroValueError);

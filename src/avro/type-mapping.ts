@@ -45,8 +45,12 @@ function temporal(type: 'int' | 'long', logicalType: string, precision: number):
  *   fixed's name and size are part of the canonical form, so the scale is in the fingerprint.
  * - time(p): p<=3 time-millis (int), p<=6 time-micros (long), p>6 time-nanos (long; not in the Avro
  *   spec, readers without it still get the exact long count).
- * - timestamp(p) / timestamptz(p): local-timestamp-* / timestamp-* by precision. Nanosecond longs
- *   span 1677-09-21..2262-04-11 only; values outside are rejected at encode time, never clamped.
+ * - timestamp(p) / timestamptz(p): local-timestamp-* / timestamp-* by precision: p<=3 millis,
+ *   p<=6 micros, p=7 (datetime2(7), the SQL Server default) "ticks": a long count of 100 ns ticks
+ *   since 1970-01-01T00:00:00 (not in the Avro spec; readers without it get the plain long). Ticks
+ *   span +-29,000 years, so 0001-01-01 and 9999-12-31T23:59:59.9999999 fit; nanoseconds would
+ *   span 1677-09-21..2262-04-11 only. p 8..9 (no supported source has them) use -nanos, whose
+ *   out-of-range values are rejected at encode time, never clamped.
  * - datetimeoffset: string, logicalType "datetimeoffset", ISO-8601 keeping its offset: Avro has no
  *   type with an offset (Debezium makes the same choice).
  * Temporal types carry `ctrelay.precision` so the decoded string has the column's exact digits.
@@ -90,8 +94,13 @@ export function avroTypeFor(t: ColumnType, named: NamedTypes): AvroSchema {
     case 'timestamp':
     case 'timestamptz': {
       const p = checkPrecision(t, 9);
-      const unit = p <= 3 ? 'millis' : p <= 6 ? 'micros' : 'nanos';
-      return temporal('long', `${t.kind === 'timestamp' ? 'local-timestamp' : 'timestamp'}-${unit}`, p);
+      const unit = p <= 3 ? 'millis' : p <= 6 ? 'micros' : p === 7 ? 'ticks' : 'nanos';
+      const schema = temporal('long', `${t.kind === 'timestamp' ? 'local-timestamp' : 'timestamp'}-${unit}`, p);
+      if (p === 7) {
+        // the unit is not standard Avro: say it where a reader of the schema will look
+        schema.doc = `long count of 100-nanosecond ticks since 1970-01-01T00:00:00${t.kind === 'timestamp' ? ' (wall clock, no time zone)' : ' UTC'}`;
+      }
+      return schema;
     }
     case 'datetimeoffset': {
       const p = checkPrecision(t, 9);
