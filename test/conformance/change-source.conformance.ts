@@ -1,0 +1,416 @@
+// The change-source contract (src/core/change-source.ts, DESIGN section 2) as ONE suite that every
+// source kind runs through a SourceHarness (test/support/source-harness.ts). Runners:
+//   test/integration/conformance-postgres.test.ts          (PostgreSQL, in the normal `npm test`)
+//   test/conformance/sqlserver/*.mssql-test.ts             (SQL Server, vitest.mssql.config.ts only)
+//
+// The tests assert only what the contract promises on every engine: versions are compared by
+// order, never by their distance (SQL Server need not number densely), and commit timestamps only
+// by form.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChangePosition, ChangeRow, ChangeSource } from '../../src/core/change-source.ts';
+import type { Row, TableMeta } from '../../src/core/model.ts';
+import type { HarnessDatabase, HarnessTable, SourceHarness, TableSpec } from '../support/source-harness.ts';
+
+export interface ConformanceOptions {
+  /** source kind, for the suite's name */
+  kind: string;
+  /** creates the harness; null skips every test (print skipReason before calling) */
+  harness: (() => SourceHarness) | null;
+  skipReason?: string;
+}
+
+const ITEMS: TableSpec = {
+  name: 'items',
+  columns: [
+    { name: 'id', type: { kind: 'int32' } },
+    { name: 'name', type: { kind: 'varchar', length: 100 } },
+    { name: 'qty', type: { kind: 'decimal', precision: 10, scale: 2 } },
+  ],
+  key: ['id'],
+};
+
+const PAIRS: TableSpec = {
+  name: 'pairs',
+  columns: [
+    { name: 'k', type: { kind: 'varchar', length: 20 } },
+    { name: 'n', type: { kind: 'int64' } },
+    { name: 'v', type: { kind: 'text' } },
+  ],
+  key: ['k', 'n'],
+};
+
+const TYPED: TableSpec = {
+  name: 'typed',
+  columns: [
+    { name: 'id', type: { kind: 'int64' } },
+    { name: 'i', type: { kind: 'int32' } },
+    { name: 'big', type: { kind: 'int64' } },
+    { name: 'dec', type: { kind: 'decimal', precision: 38, scale: 10 } },
+    { name: 'txt', type: { kind: 'text' } },
+    { name: 'bin', type: { kind: 'bytes' } },
+    { name: 'd', type: { kind: 'date' } },
+    { name: 'ts', type: { kind: 'timestamp', precision: 6 } },
+  ],
+  key: ['id'],
+};
+
+const TRUNC: TableSpec = { name: 'trunc', columns: [{ name: 'id', type: { kind: 'int32' } }, { name: 'v', type: { kind: 'text' } }], key: ['id'] };
+const CLEANED: TableSpec = { ...TRUNC, name: 'cleaned' };
+const NOKEY: TableSpec = { name: 'nokey', columns: [{ name: 'a', type: { kind: 'int32' } }], key: [] };
+
+const MIN64 = -9223372036854775808n;
+const MAX64 = 9223372036854775807n;
+
+/** Canonical values (src/core/model.ts) every source must hand back exactly. */
+export const TYPED_ROWS: Row[] = [
+  {
+    id: MIN64, i: -2147483648, big: MIN64, dec: '-9999999999999999999999999999.9999999999',
+    txt: '', bin: Buffer.alloc(0), d: '0001-01-01', ts: '0001-01-01T00:00:00.000000',
+  },
+  {
+    id: 0n, i: 0, big: 0n, dec: '0.0000000000',
+    txt: 'héllo wörld 😀 — ✓ "quotes" \'single\' back\\slash 名前 \u00a0tab\tnl\n',
+    bin: Buffer.from([0, 1, 0, 255, 0]), d: '2024-02-29', ts: '2024-02-29T12:34:56.123456',
+  },
+  {
+    id: 1n, i: null, big: null, dec: '0.0000000001', txt: null, bin: null, d: null, ts: null,
+  },
+  {
+    id: MAX64, i: 2147483647, big: MAX64, dec: '9999999999999999999999999999.9999999999',
+    txt: 'x'.repeat(9000) + '😀', bin: Buffer.from(Array.from({ length: 256 }, (_, i) => i)), d: '9999-12-31', ts: '9999-12-31T23:59:59.999999',
+  },
+];
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+function byKeyOrder(a: Row, b: Row): number {
+  const x = a.id as bigint;
+  const y = b.id as bigint;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function changeSourceConformance(opts: ConformanceOptions): void {
+  const suite = opts.harness ? describe : describe.skip;
+  const title = opts.harness ? `ChangeSource conformance: ${opts.kind}` : `ChangeSource conformance: ${opts.kind} (skipped: ${opts.skipReason ?? 'no server'})`;
+
+  suite(title, () => {
+    let harness: SourceHarness;
+    let db: HarnessDatabase;
+    let source: ChangeSource;
+    let items: TableMeta;
+    let pairs: TableMeta;
+    let typed: TableMeta;
+    let trunc: TableMeta;
+    let cleaned: TableMeta;
+    const t: Record<string, HarnessTable> = {};
+
+    async function currentVersion(): Promise<bigint> {
+      const s = await source.beginPoll();
+      try {
+        return s.currentVersion;
+      } finally {
+        await s.end();
+      }
+    }
+
+    async function poll(meta: TableMeta, since: bigint): Promise<{ version: bigint; rows: ChangeRow[]; minValid: bigint }> {
+      const s = await source.beginPoll();
+      try {
+        return { version: s.currentVersion, minValid: await s.minValidVersion(meta), rows: await s.changes(meta, since, null, 100_000) };
+      } finally {
+        await s.end();
+      }
+    }
+
+    async function inTransaction(...statements: string[]): Promise<void> {
+      const tx = await db.begin();
+      try {
+        for (const st of statements) await tx.exec(st);
+      } catch (err) {
+        await tx.rollback().catch(() => undefined);
+        throw err;
+      }
+      await tx.commit();
+    }
+
+    beforeAll(async () => {
+      harness = opts.harness!();
+      db = await harness.createDatabase('ctr_conf');
+      for (const spec of [ITEMS, PAIRS, TYPED, TRUNC, CLEANED, NOKEY]) t[spec.name] = await db.createTable(spec);
+      await db.enableTracking([t.items, t.pairs, t.typed, t.trunc, t.cleaned]);
+      source = await db.createSource();
+      const ref = (n: string) => t[n].ref;
+      [items, pairs, typed, trunc, cleaned] = await source.describe([ref('items'), ref('pairs'), ref('typed'), ref('trunc'), ref('cleaned')]);
+    });
+
+    afterAll(async () => {
+      await source?.close().catch(() => undefined);
+      await db?.drop();
+      await harness?.close();
+    });
+
+    it('describes tables with their key in primary-key order and every column', () => {
+      expect(items.key).toEqual(['id']);
+      expect(items.columns.map((c) => c.name)).toEqual(['id', 'name', 'qty']);
+      expect(pairs.key).toEqual(['k', 'n']);
+      expect(typed.columns.map((c) => c.name)).toEqual(TYPED.columns.map((c) => c.name));
+    });
+
+    it('gives one version per transaction and net changes with the current row', async () => {
+      const v0 = await currentVersion();
+      await inTransaction(db.insertSql(t.items, [{ id: 1, name: 'a', qty: '1.50' }, { id: 2, name: 'b', qty: '2.00' }]));
+      await inTransaction(
+        db.updateSql(t.items, { name: 'a2' }, { id: 1 }),
+        db.updateSql(t.items, { name: 'a3' }, { id: 1 }),
+        db.insertSql(t.items, [{ id: 3, name: 'c', qty: '3.00' }]),
+      );
+      const { version, rows } = await poll(items, v0);
+      expect(rows.map((r) => [r.op, r.key, r.row])).toEqual([
+        ['I', { id: 2 }, { id: 2, name: 'b', qty: '2.00' }],
+        ['I', { id: 1 }, { id: 1, name: 'a3', qty: '1.50' }],
+        ['I', { id: 3 }, { id: 3, name: 'c', qty: '3.00' }],
+      ]);
+      const [va, vb, vc] = rows.map((r) => r.version);
+      // the first transaction has one version, the second another (later) one, shared by its statements
+      expect(va).toBeGreaterThan(v0);
+      expect(vb).toBeGreaterThan(va);
+      expect(vc).toBe(vb);
+      expect(version).toBe(vb);
+      for (const r of rows) {
+        expect(typeof r.version).toBe('bigint');
+        if (r.commitTs !== null) expect(r.commitTs).toMatch(ISO_UTC);
+      }
+      // relative to the version after the first transaction, key 1 existed: U; key 3 did not: I
+      const rel = await poll(items, va);
+      expect(rel.rows.map((r) => [r.op, r.key.id, r.version])).toEqual([['U', 1, vb], ['I', 3, vb]]);
+      // nothing after the current version
+      expect((await poll(items, version)).rows).toEqual([]);
+    });
+
+    it('delivers a delete as D with the key only, also for a key inserted and deleted after the since-version', async () => {
+      const v = await currentVersion();
+      await inTransaction(db.updateSql(t.items, { name: 'b2' }, { id: 2 }));
+      await db.exec(db.deleteSql(t.items, { id: 2 }));
+      await inTransaction(db.insertSql(t.items, [{ id: 4, name: 'short-lived', qty: '0.00' }]));
+      await inTransaction(db.deleteSql(t.items, { id: 4 }));
+      const { rows } = await poll(items, v);
+      expect(rows.map((r) => [r.op, r.key, r.row])).toEqual([
+        ['D', { id: 2 }, null],
+        ['D', { id: 4 }, null],
+      ]);
+    });
+
+    it('delivers a long transaction that commits after a later one in the poll after its commit', async () => {
+      const start = await currentVersion();
+      const t1 = await db.begin();
+      try {
+        await t1.exec(db.insertSql(t.items, [{ id: 100, name: 'long', qty: '0.00' }]));
+        await inTransaction(db.insertSql(t.items, [{ id: 101, name: 'short', qty: '0.00' }]));
+        const p1 = await poll(items, start);
+        expect(p1.rows.map((r) => r.key.id)).toEqual([101]);
+        await t1.commit();
+        const p2 = await poll(items, p1.version);
+        expect(p2.rows.map((r) => [r.op, r.key.id, r.row?.name])).toEqual([['I', 100, 'long']]);
+        expect(p2.version).toBeGreaterThan(p1.version);
+        expect(p2.rows[0].version).toBeGreaterThan(p1.version);
+      } catch (err) {
+        await t1.rollback().catch(() => undefined);
+        throw err;
+      }
+    });
+
+    it('shows a primary key update as delete of the old key and insert of the new', async () => {
+      const v = await currentVersion();
+      await db.exec(db.updateSql(t.items, { id: 200 }, { id: 101 }));
+      const { rows } = await poll(items, v);
+      expect(rows.map((r) => [r.op, r.key.id]).sort()).toEqual([['D', 101], ['I', 200]]);
+      expect(rows.find((r) => r.op === 'D')!.row).toBeNull();
+      expect(rows.find((r) => r.op === 'I')!.row).toEqual({ id: 200, name: 'short', qty: '0.00' });
+    });
+
+    it('ignores rolled-back transactions and rolled-back savepoints', async () => {
+      const v = await currentVersion();
+      const rb = await db.begin();
+      await rb.exec(db.insertSql(t.items, [{ id: 300, name: 'x', qty: '0.00' }]));
+      await rb.rollback();
+      const sp = await db.begin();
+      await sp.savepoint('s1');
+      await sp.exec(db.insertSql(t.items, [{ id: 301, name: 'x', qty: '0.00' }]));
+      await sp.rollbackToSavepoint('s1');
+      await sp.exec(db.insertSql(t.items, [{ id: 302, name: 'y', qty: '0.00' }]));
+      await sp.commit();
+      const { rows, version } = await poll(items, v);
+      expect(rows.map((r) => [r.op, r.key.id])).toEqual([['I', 302]]);
+      expect(rows[0].version).toBe(version);
+    });
+
+    it('pages a window by (version, key)', async () => {
+      const v = await currentVersion();
+      const ids = Array.from({ length: 100 }, (_, i) => 1000 + i);
+      await inTransaction(db.insertSql(t.items, ids.map((id) => ({ id, name: 'p', qty: '0.00' }))));
+      // a later transaction moves ten keys to a later version: they must come last
+      await inTransaction(...ids.slice(0, 10).map((id) => db.updateSql(t.items, { name: 'p2' }, { id })));
+      const s = await source.beginPoll();
+      const seen: number[] = [];
+      try {
+        let after: ChangePosition | null = null;
+        for (let guard = 0; guard < 100; guard++) {
+          const page: ChangeRow[] = await s.changes(items, v, after, 30);
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(30);
+          seen.push(...page.map((r) => r.key.id as number));
+          const last = page[page.length - 1];
+          after = { version: last.version, key: last.key };
+        }
+      } finally {
+        await s.end();
+      }
+      expect(seen).toEqual([...ids.slice(10), ...ids.slice(0, 10)]);
+    });
+
+    it('pages a window by (version, composite key)', async () => {
+      const v = await currentVersion();
+      const row = (k: string, n: number) => ({ k, n: BigInt(n), v: `${k}${n}` });
+      const range = (k: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => row(k, from + i));
+      await inTransaction(db.insertSql(t.pairs, [...range('b', 1, 10), ...range('a', 1, 10)]));
+      await inTransaction(db.insertSql(t.pairs, [...range('c', 1, 5), ...range('a', 11, 15)]));
+      await inTransaction(db.updateSql(t.pairs, { v: 'moved' }, { k: 'b', n: 3n }), db.updateSql(t.pairs, { v: 'moved' }, { k: 'a', n: 2n }));
+      const all = (await poll(pairs, v)).rows;
+      expect(all).toHaveLength(30);
+      const keyText = (r: ChangeRow) => `${r.key.k}:${r.key.n}`;
+      // ordered by version, then k, then n
+      for (let i = 1; i < all.length; i++) {
+        const a = all[i - 1];
+        const b = all[i];
+        const ordered = a.version < b.version || (a.version === b.version &&
+          ((a.key.k as string) < (b.key.k as string) || (a.key.k === b.key.k && (a.key.n as bigint) < (b.key.n as bigint))));
+        expect(ordered, `${keyText(a)}@${a.version} before ${keyText(b)}@${b.version}`).toBe(true);
+      }
+      expect(all.slice(-2).map(keyText)).toEqual(['a:2', 'b:3']);
+      const s = await source.beginPoll();
+      const paged: ChangeRow[] = [];
+      try {
+        let after: ChangePosition | null = null;
+        for (let guard = 0; guard < 100; guard++) {
+          const page: ChangeRow[] = await s.changes(pairs, v, after, 4);
+          if (page.length === 0) break;
+          paged.push(...page);
+          const last = page[page.length - 1];
+          after = { version: last.version, key: last.key };
+        }
+      } finally {
+        await s.end();
+      }
+      expect(paged.map(keyText)).toEqual(all.map(keyText));
+      expect(paged.find((r) => r.key.k === 'b' && r.key.n === 3n)!.row).toEqual({ k: 'b', n: 3n, v: 'moved' });
+    });
+
+    it('round-trips values of common types into their canonical form', async () => {
+      const v = await currentVersion();
+      await inTransaction(db.insertSql(t.typed, TYPED_ROWS));
+      const { rows } = await poll(typed, v);
+      const expected = [...TYPED_ROWS].sort(byKeyOrder);
+      expect(rows.map((r) => r.op)).toEqual(['I', 'I', 'I', 'I']);
+      expect(rows.map((r) => r.key)).toEqual(expected.map((r) => ({ id: r.id })));
+      expect(rows.map((r) => r.row)).toEqual(expected);
+      // keys at the int64 edges work as paging positions and snapshot cursors
+      const s = await source.beginPoll();
+      try {
+        const after = await s.changes(typed, v, { version: rows[0].version, key: { id: MIN64 } }, 10);
+        expect(after.map((r) => r.key.id)).toEqual([0n, 1n, MAX64]);
+        expect(await s.snapshotChunk(typed, null, 10)).toEqual(expected);
+        expect(await s.snapshotChunk(typed, { id: 1n }, 10)).toEqual([expected[3]]);
+        expect(await s.snapshotChunk(typed, { id: MAX64 }, 10)).toEqual([]);
+      } finally {
+        await s.end();
+      }
+    });
+
+    it('raises the min valid version above every older cursor on TRUNCATE', async () => {
+      await inTransaction(db.insertSql(t.trunc, [{ id: 1, v: 'a' }, { id: 2, v: 'b' }]));
+      const before = await poll(trunc, 0n);
+      await db.truncate(t.trunc);
+      const after = await poll(trunc, before.version);
+      // a consumer at the pre-TRUNCATE version must re-snapshot: its cursor is no longer valid
+      expect(after.minValid).toBeGreaterThan(before.version);
+      expect(after.minValid).toBeGreaterThan(before.minValid);
+      expect(after.minValid).toBeLessThanOrEqual(after.version);
+      // and a snapshot at the new version is empty
+      const s = await source.beginPoll();
+      try {
+        expect(await s.snapshotChunk(trunc, null, 10)).toEqual([]);
+      } finally {
+        await s.end();
+      }
+    });
+
+    it('refuses a table without a primary key, naming it', async () => {
+      await expect(db.enableTracking([t.nokey])).rejects.toThrow(/nokey[\s\S]*primary key|primary key[\s\S]*nokey/i);
+      await expect(source.describe([t.nokey.ref])).rejects.toThrow(new RegExp(`${db.schema}\\.nokey`));
+    });
+
+    it('raises the min valid version on retention cleanup', async (ctx) => {
+      if (!db.forceCleanup) {
+        console.warn(`[conformance ${opts.kind}] cleanup case skipped: ${db.cleanupSkipReason}`);
+        ctx.skip(db.cleanupSkipReason);
+        return;
+      }
+      await inTransaction(db.insertSql(t.cleaned, [{ id: 1, v: 'old' }]));
+      const before = await poll(cleaned, 0n);
+      const changed = before.rows[0].version;
+      const cutoff = await db.forceCleanup([t.cleaned]);
+      const after = await poll(cleaned, before.version);
+      // a cursor from before the change is gone (re-snapshot), never silently advanced
+      expect(after.minValid).toBeGreaterThanOrEqual(changed);
+      expect(after.minValid).toBeGreaterThan(before.minValid);
+      expect(after.minValid).toBeLessThanOrEqual(after.version);
+      if (cutoff !== null) expect(after.minValid).toBe(cutoff);
+    });
+
+    describe('version 0', () => {
+      let fresh: HarnessDatabase;
+      let src: ChangeSource;
+      let tb: HarnessTable;
+      let meta: TableMeta;
+
+      beforeAll(async () => {
+        fresh = await harness.createDatabase('ctr_v0');
+        tb = await fresh.createTable(ITEMS);
+        await fresh.enableTracking([tb]);
+        src = await fresh.createSource();
+        [meta] = await src.describe([tb.ref]);
+      });
+
+      afterAll(async () => {
+        await src?.close().catch(() => undefined);
+        await fresh?.drop();
+      });
+
+      it('is a real version: a fresh database is at 0, and 0 works as a cursor and a paging position', async () => {
+        let s = await src.beginPoll();
+        try {
+          expect(s.currentVersion).toBe(0n);
+          expect(await s.minValidVersion(meta)).toBeLessThanOrEqual(0n);
+          expect(await s.changes(meta, 0n, null, 10)).toEqual([]);
+        } finally {
+          await s.end();
+        }
+        await fresh.exec(fresh.insertSql(tb, [{ id: 0, name: 'zero', qty: '0.00' }]));
+        s = await src.beginPoll();
+        try {
+          expect(s.currentVersion).toBeGreaterThan(0n);
+          // a cursor at 0 is still valid: the change must come as a change, not as a reason to re-snapshot
+          expect(await s.minValidVersion(meta)).toBeLessThanOrEqual(0n);
+          const rows = await s.changes(meta, 0n, null, 10);
+          expect(rows.map((r) => [r.op, r.key, r.row])).toEqual([['I', { id: 0 }, { id: 0, name: 'zero', qty: '0.00' }]]);
+          expect(rows[0].version).toBe(s.currentVersion);
+          // a paging position at version 0 (and key 0) is before every change of the window
+          expect((await s.changes(meta, 0n, { version: 0n, key: { id: 0 } }, 10)).map((r) => r.key.id)).toEqual([0]);
+          expect(await s.changes(meta, 0n, { version: rows[0].version, key: { id: 0 } }, 10)).toEqual([]);
+        } finally {
+          await s.end();
+        }
+      });
+    });
+  });
+}
