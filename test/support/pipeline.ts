@@ -1,0 +1,212 @@
+// Helpers for end-to-end tests: config files, real ctrelay processes, and reading back what is
+// committed on Kafka (batches + events folded into table contents) to compare with the databases.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { AvroPipelineCodecs } from '../../src/avro/pipeline-codecs.ts';
+import { keyId, type BatchRecord, type ChangeEvent } from '../../src/core/batch.ts';
+import { Fold } from '../../src/core/fold.ts';
+import type { Row, TableMeta, TableRef } from '../../src/core/model.ts';
+import { batchesTopic, dataTopic } from '../../src/core/topics.ts';
+import { createKafkajsPort } from '../../src/kafka/kafkajs/index.ts';
+import type { InRecord, KafkaPort } from '../../src/kafka/port.ts';
+import { PostgresSource } from '../../src/sources/postgres/source.ts';
+import type { StandbyDialect } from '../../src/standby/dialect.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CTRELAY = join(ROOT, 'bin', 'ctrelay.js');
+
+export const uniquePrefix = (p = 'e2e') => `${p}_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+
+export function writeConfig(config: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ctrelay-test-'));
+  const file = join(dir, 'ctrelay.yaml');
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+export interface Proc {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** resolves when stderr (JSON logs) contains `text` */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Spawns `node bin/ctrelay.js ...args` as a real process. */
+export function spawnCtrelay(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [CTRELAY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? null : code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async waitFor(text, timeoutMs = 60_000) {
+      const start = Date.now();
+      const has = () => (typeof text === 'string' ? err.includes(text) : text.test(err));
+      while (!has()) {
+        if (child.exitCode !== null) throw new Error(`ctrelay exited (${child.exitCode}) before logging ${text}:\n${err.slice(-3000)}`);
+        if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${text}:\n${err.slice(-3000)}`);
+        await sleep(100);
+      }
+    },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs ctrelay to completion and returns exit code and output. */
+export async function runCtrelay(args: string[], env: Record<string, string> = {}, timeoutMs = 90_000) {
+  const p = spawnCtrelay(args, env);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(timer);
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function testKafka(brokers: string[]): KafkaPort {
+  return createKafkajsPort({ brokers, clientId: 'ctrelay-test' });
+}
+
+/** Every committed record of the given topics, from the log start to the stable offset. */
+export async function readAll(kafka: KafkaPort, topics: string[]): Promise<InRecord[]> {
+  const admin = await kafka.admin();
+  const wanted: { topic: string; partition: number; from: bigint; to: bigint }[] = [];
+  try {
+    for (const topic of topics) {
+      for (const p of await admin.offsets(topic)) if (p.stable > p.low) wanted.push({ topic, partition: p.partition, from: p.low, to: p.stable });
+    }
+  } finally {
+    await admin.close();
+  }
+  if (wanted.length === 0) return [];
+  const reader = await kafka.reader(wanted.map((w) => ({ topic: w.topic, partition: w.partition, from: w.from })));
+  const out: InRecord[] = [];
+  try {
+    for (const w of wanted) {
+      for (;;) {
+        const recs = await reader.poll(w.topic, w.partition, 2000);
+        if (recs.length === 0) break;
+        out.push(...recs);
+        // the last offsets below `to` may be transaction markers, which never arrive
+        if (recs[recs.length - 1].offset >= w.to - 2n) {
+          const more = await reader.poll(w.topic, w.partition, 300);
+          out.push(...more);
+          if (more.length === 0) break;
+        }
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+export interface Captured {
+  batches: { batch: BatchRecord; offset: bigint }[];
+  events: Map<bigint, ChangeEvent[]>;
+  fold: Fold;
+  metas: Map<string, TableMeta>;
+  codecs: AvroPipelineCodecs;
+}
+
+/** Reads the batch log and the data topics and folds them by the consumer rules (src/core/fold.ts). */
+export async function readCaptured(kafka: KafkaPort, prefix: string, tables: TableRef[]): Promise<Captured> {
+  const codecs = new AvroPipelineCodecs(prefix, kafka);
+  await codecs.refresh();
+  const batches = (await readAll(kafka, [batchesTopic(prefix)]))
+    .filter((r) => r.value)
+    .map((r) => ({ batch: codecs.decodeBatch(r.value!), offset: r.offset }));
+  const events = new Map<bigint, ChangeEvent[]>();
+  const metas = new Map<string, TableMeta>();
+  const records = await readAll(kafka, tables.map((t) => dataTopic(prefix, t)));
+  records.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  for (const r of records) {
+    if (!r.value) continue;
+    const d = codecs.decodeEvent(r.value, `${r.topic}@${r.offset}`);
+    if (!d) throw new Error(`unknown schema at ${r.topic}@${r.offset}`);
+    metas.set(`${d.table.schema}.${d.table.table}`, d.table);
+    const list = events.get(d.event.source.batch) ?? [];
+    list.push(d.event);
+    events.set(d.event.source.batch, list);
+  }
+  const fold = new Fold((t) => metas.get(t)?.key ?? []);
+  for (const { batch } of batches) fold.add(batch, events.get(batch.seq) ?? []);
+  return { batches, events, fold, metas, codecs };
+}
+
+/** The source table's current rows, read through the PostgreSQL source itself (canonical values). */
+export async function sourceRows(url: string, table: TableRef): Promise<{ meta: TableMeta; rows: Map<string, Row> }> {
+  const src = new PostgresSource(url);
+  try {
+    const [meta] = await src.describe([table]);
+    const s = await src.beginPoll();
+    const rows = new Map<string, Row>();
+    try {
+      let after: Row | null = null;
+      for (;;) {
+        const chunk = await s.snapshotChunk(meta, after, 50_000);
+        for (const r of chunk) rows.set(keyId(r, meta.key), r);
+        if (chunk.length < 50_000) break;
+        after = chunk[chunk.length - 1];
+      }
+    } finally {
+      await s.end();
+    }
+    return { meta, rows };
+  } finally {
+    await src.close();
+  }
+}
+
+/** All rows of a standby table, canonical, keyed like the fold. */
+export async function standbyRows(dialect: StandbyDialect, meta: TableMeta): Promise<Map<string, Row>> {
+  const rows = new Map<string, Row>();
+  let after: Row | null = null;
+  for (;;) {
+    const chunk = await dialect.scan(meta, after, 20_000);
+    for (const r of chunk) rows.set(keyId(r, meta.key), r);
+    if (chunk.length < 20_000) break;
+    after = chunk[chunk.length - 1];
+  }
+  return rows;
+}
+
+/** Serialises rows for equality assertions (bigint and Buffer aware), sorted by key. */
+export function canonical(rows: Map<string, Row>): string[] {
+  return [...rows.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v)));
+}
+
+/** Waits until the batch log holds a complete window at version >= `version`. */
+export async function waitForVersion(kafka: KafkaPort, prefix: string, sourceId: string, version: bigint, timeoutMs = 120_000): Promise<void> {
+  const codecs = new AvroPipelineCodecs(prefix, kafka);
+  const start = Date.now();
+  for (;;) {
+    const recs = await readAll(kafka, [batchesTopic(prefix)]).catch(() => []);
+    const done = recs.some((r) => {
+      if (!r.value) return false;
+      const b = codecs.decodeBatch(r.value);
+      return b.sourceId === sourceId && b.complete && b.version >= version && b.tables.every((t) => !t.snapshot || t.snapshot.done);
+    });
+    if (done) return;
+    if (Date.now() - start > timeoutMs) throw new Error(`capture did not reach version ${version} within ${timeoutMs} ms`);
+    await sleep(500);
+  }
+}
