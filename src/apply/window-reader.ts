@@ -79,7 +79,11 @@ export class WindowReader {
     if (missing.length > 0) {
       // kafkajs cannot add partitions to a running consumer: re-open the data reader with every
       // partition known so far at its current position
-      for (const r of missing) this.positions.set(tp(r.topic, r.partition), { topic: r.topic, partition: r.partition, next: r.first });
+      // a partition can appear in several pages of a window: its first range is where reading starts
+      for (const r of missing) {
+        const k = tp(r.topic, r.partition);
+        if (!this.positions.has(k)) this.positions.set(k, { topic: r.topic, partition: r.partition, next: r.first });
+      }
       await this.dataReader?.close();
       this.buffered.clear();
       this.dataReader = await this.kafka.reader([...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, from: p.next })));
