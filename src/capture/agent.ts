@@ -4,7 +4,7 @@
 // open) and resumes from the last committed batch record, so nothing is lost or published twice.
 import type { Logger } from 'pino';
 import type { BatchRecord } from '../core/batch.ts';
-import { canWatchCatalog, type ChangeSource } from '../core/change-source.ts';
+import { canWatchCatalog, type ChangeSource, type PollSession } from '../core/change-source.ts';
 import { CtrelayError } from '../core/errors.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { assertDistinctTopics, batchesTopic, dataTopic, schemasTopic } from '../core/topics.ts';
@@ -58,6 +58,7 @@ export class CaptureAgent {
   private fatal: Error | null = null;
   /** true once the agent resumed and completed a poll: /readyz */
   ready = false;
+  /** when the last poll started or the last page was published (ms; 0 = never): /healthz */
   lastPollAt = 0;
 
   constructor(private readonly opts: CaptureOptions, private readonly deps: CaptureDeps) {}
@@ -184,8 +185,7 @@ export class CaptureAgent {
     const { source, metrics } = this.deps;
     // sync mode: at most one window is ever unprotected
     if (this.deps.sync && this.state.seq >= 0n) await this.deps.sync.awaitAck(this.state.seq, this.state.version);
-    await this.watchCatalog();
-    const session = await source.beginPoll();
+    const session = await this.beginConsistentPoll();
     let published = false;
     try {
       this.lastPollAt = Date.now();
@@ -209,6 +209,31 @@ export class CaptureAgent {
       await session.end().catch(() => undefined);
     }
     return published;
+  }
+
+  /**
+   * Opens the poll's snapshot once the catalog it will be read with is the one described. The
+   * catalog look before beginPoll() can miss an ALTER that commits just before the snapshot is
+   * taken; rows written after it would then be read with the old column list (a new column silently
+   * dropped, or an unsupported one encoded without it). A change committed before the snapshot is
+   * visible to a look taken after it, so look again and start over when it moved.
+   */
+  private async beginConsistentPoll(): Promise<PollSession> {
+    const { source } = this.deps;
+    for (;;) {
+      await this.watchCatalog();
+      const session = await source.beginPoll();
+      if (!canWatchCatalog(source)) return session;
+      let sig: string;
+      try {
+        sig = await source.catalogSignature(this.opts.tables);
+      } catch (err) {
+        await session.end().catch(() => undefined);
+        throw err;
+      }
+      if (sig === this.catalogSignature) return session;
+      await session.end().catch(() => undefined);
+    }
   }
 
   private async publish(page: Page): Promise<void> {
@@ -268,6 +293,9 @@ export class CaptureAgent {
       throw err;
     }
     this.schemasPublished = true;
+    // a window of many pages (one huge source transaction) can take minutes: each published page
+    // is progress, so liveness (/healthz) must not fail, and get the agent restarted, mid-window
+    this.lastPollAt = Date.now();
     this.state = page.complete
       ? { seq: page.seq, version: page.version, tables: new Map(page.tables.map((t) => [t.table, { ...t, rows: 0 }])) }
       : { ...this.state, seq: page.seq };

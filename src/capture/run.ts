@@ -66,11 +66,17 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
     acks.start().catch((err) => log.error({ err }, 'cannot read acks'));
   }
 
+  // alive = a poll started or a page was published recently; before the first poll, since start
+  // (a probe between start() and the first poll must not see a process that never polled as dead)
+  const startedAt = Date.now();
   const http = await startHttpServer({
     host: config.http.capture.host,
     port: options.httpPort ?? config.http.capture.port,
     registry,
-    health: () => ({ ok: Date.now() - agent.lastPollAt < Math.max(60_000, config.source.pollIntervalMs * 20), detail: { lastPollAt: new Date(agent.lastPollAt).toISOString() } }),
+    health: () => ({
+      ok: Date.now() - Math.max(agent.lastPollAt, startedAt) < Math.max(60_000, config.source.pollIntervalMs * 20),
+      detail: { lastPollAt: agent.lastPollAt > 0 ? new Date(agent.lastPollAt).toISOString() : null },
+    }),
     ready: () => ({ ok: agent.ready, detail: { seq: agent.currentState.seq.toString(), version: agent.currentState.version.toString() } }),
     routes: {
       // GET /v1/wait?version=V&timeout=ms: 200 once the standby applied V, 408 on timeout

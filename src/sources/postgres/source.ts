@@ -81,6 +81,10 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
       if (keyed.length === 0) throw new SourceError(`source table ${name} has no primary key: ctrelay needs one to key its events`);
       if (tracked.rows.length === 0) throw new SourceError(`source table ${name} is not change-tracked (run \`ctrelay ct enable ${name}\`)`);
       const skip = exclude.get(name) ?? new Set<string>();
+      // a misspelt exclusion first: otherwise the column it meant to skip is reported as unsupported
+      for (const s of skip) {
+        if (!cols.rows.some((c) => c.attname === s)) throw new SourceError(`source.tables: ${name}: excluded column "${s}" does not exist`);
+      }
       const columns: ColumnMeta[] = [];
       const keySqlTypes: string[] = [];
       for (const c of cols.rows) {
@@ -97,9 +101,6 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
         columns.push({ name: c.attname, type, nullable: c.attnotnull !== 't', sourceType: c.fmt });
       }
       for (const k of keyed) keySqlTypes.push(k.fmt);
-      for (const s of skip) {
-        if (!cols.rows.some((c) => c.attname === s)) throw new SourceError(`source.tables: ${name}: excluded column "${s}" does not exist`);
-      }
       const meta: TableMeta = { schema: t.schema, table: t.table, columns, key: keyed.map((k) => k.attname) };
       this.compiled.set(name, compile(meta, tracked.rows[0].side_table, keySqlTypes));
       out.push(meta);

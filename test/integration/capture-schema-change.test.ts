@@ -1,0 +1,250 @@
+// A tracked table changes shape while `ctrelay capture` runs as a real process: an added column
+// yields a new schema version on `<prefix>.schemas` and nothing is lost; an added column of an
+// unsupported type stops capture with a clear error, publishes nothing past it, and a restart with
+// the column excluded carries on from the batch log.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSingleObject, readSingleObjectFingerprint, fingerprintHex, TableCodec, tableMetaFromRowSchema, type RecordSchema } from '../../src/avro/index.ts';
+import { keyId, type ChangeEvent } from '../../src/core/batch.ts';
+import type { Row, TableMeta, TableRef } from '../../src/core/model.ts';
+import { batchesTopic, dataTopic, schemasTopic } from '../../src/core/topics.ts';
+import type { InRecord, KafkaPort } from '../../src/kafka/port.ts';
+import { ctEnable } from '../../src/sources/postgres/ct-admin.ts';
+import { PostgresSource } from '../../src/sources/postgres/source.ts';
+import { createPgDatabase, type ThrowawayDb } from '../support/db.ts';
+import { kafkaBrokers } from '../support/kafka.ts';
+import {
+  canonical, readAll, readCaptured, sourceRows, spawnCtrelay, testKafka, uniquePrefix, waitForVersion, writeConfig, type Proc,
+} from '../support/pipeline.ts';
+
+const ITEMS: TableRef = { schema: 'public', table: 'items' };
+const GEO: TableRef = { schema: 'public', table: 'geo' };
+let db: ThrowawayDb;
+let admin: pg.Client;
+let kafka: KafkaPort;
+const procs: Proc[] = [];
+
+type Table = string | { name: string; excludeColumns: string[] };
+
+function config(prefix: string, tables: Table[]) {
+  return writeConfig({
+    source: { id: 'src', url: db.url, tables, pollIntervalMs: 100 },
+    kafka: { brokers: kafkaBrokers(), topicPrefix: prefix, partitions: 2 },
+    http: { capture: { port: 0 } },
+    log: { level: 'info' },
+  });
+}
+
+function capture(file: string): Proc {
+  const p = spawnCtrelay(['capture', '-c', file]);
+  procs.push(p);
+  return p;
+}
+
+async function currentVersion(): Promise<bigint> {
+  return BigInt((await admin.query(`SELECT ctrelay.current_version()::text AS v`)).rows[0].v);
+}
+
+/** Value schemas (change-event envelopes) of one table published on `<prefix>.schemas`, by fingerprint hex. */
+async function valueSchemas(prefix: string, t: TableRef): Promise<Map<string, RecordSchema>> {
+  const out = new Map<string, RecordSchema>();
+  for (const r of await readAll(kafka, [schemasTopic(prefix)])) {
+    if (!r.key || !r.value) continue;
+    const s = JSON.parse(r.value.toString()) as RecordSchema;
+    const after = s.fields?.find((f) => f.name === 'after');
+    const row = Array.isArray(after?.type) ? (after!.type[1] as RecordSchema) : null;
+    if (row && row['ctrelay.schema'] === t.schema && row['ctrelay.table'] === t.table) out.set(r.key.toString(), s);
+  }
+  return out;
+}
+
+function rowOf(valueSchema: RecordSchema): RecordSchema {
+  return (valueSchema.fields.find((f) => f.name === 'after')!.type as unknown[])[1] as RecordSchema;
+}
+
+/** Rows as a consumer holding the newest schema sees them: every column of `meta`, missing ones null. */
+function widen(rows: Map<string, Row>, meta: TableMeta): Map<string, Row> {
+  const out = new Map<string, Row>();
+  for (const [k, r] of rows) out.set(k, Object.fromEntries(meta.columns.map((c) => [c.name, c.name in r ? r[c.name] : null])));
+  return out;
+}
+
+/** The source's rows read through PostgresSource with some columns excluded. */
+async function sourceRowsExcluding(t: TableRef, exclude: string[]): Promise<Map<string, Row>> {
+  const src = new PostgresSource(db.url);
+  try {
+    const [meta] = await src.describe([t], new Map([[`${t.schema}.${t.table}`, new Set(exclude)]]));
+    const s = await src.beginPoll();
+    try {
+      const rows = await s.snapshotChunk(meta, null, 100_000);
+      return new Map(rows.map((r) => [keyId(r, meta.key), r]));
+    } finally {
+      await s.end();
+    }
+  } finally {
+    await src.close();
+  }
+}
+
+beforeAll(async () => {
+  db = await createPgDatabase('capddl');
+  admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  await admin.query(`
+    CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty int);
+    INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(1, 20) g;
+    CREATE TABLE geo (id int PRIMARY KEY, name text);
+    INSERT INTO geo SELECT g, 'g' || g FROM generate_series(1, 3) g;`);
+  await ctEnable(db.url, [ITEMS, GEO]);
+  kafka = testKafka(kafkaBrokers());
+});
+
+afterAll(async () => {
+  for (const p of procs) await p.kill();
+  await kafka?.close();
+  await admin?.end();
+  await db?.drop();
+});
+
+describe('schema change mid-stream', () => {
+  it('an added column gets a new schema version; old and new events decode; the fold equals the source', async () => {
+    const prefix = uniquePrefix('ddl');
+    const p = capture(config(prefix, ['public.items']));
+    await p.waitFor('capture running');
+    await waitForVersion(kafka, prefix, 'src', await currentVersion());
+
+    // before the change
+    await admin.query(`UPDATE items SET qty = qty + 100 WHERE id <= 5`);
+    await admin.query(`DELETE FROM items WHERE id = 20`);
+    await admin.query(`INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(21, 25) g`);
+    const vBefore = await currentVersion();
+    await waitForVersion(kafka, prefix, 'src', vBefore);
+
+    // the change, and writes that use the new column right after it
+    await admin.query(`ALTER TABLE items ADD COLUMN note text`);
+    await admin.query(`UPDATE items SET note = 'note ' || id WHERE id <= 10`);
+    await admin.query(`INSERT INTO items (id, name, qty, note) SELECT g, 'n' || g, g, 'new ' || g FROM generate_series(26, 30) g`);
+    await admin.query(`UPDATE items SET name = 'renamed' WHERE id = 11`);
+    await admin.query(`DELETE FROM items WHERE id = 19`);
+    const vAfter = await currentVersion();
+    expect(vAfter).toBeGreaterThan(vBefore);
+    await waitForVersion(kafka, prefix, 'src', vAfter);
+    await p.waitFor('table definition changed: publishing a new schema version');
+
+    // the schemas topic holds two value schemas of the table; only the new one has the column
+    const schemas = await valueSchemas(prefix, ITEMS);
+    expect(schemas.size).toBe(2);
+    const [[oldHex, oldSchema], [newHex, newSchema]] = [...schemas].sort(([, a], [, b]) => rowOf(a).fields.length - rowOf(b).fields.length);
+    expect(oldHex).not.toBe(newHex);
+    expect(rowOf(oldSchema).fields.map((f) => f.name)).toEqual(['id', 'name', 'qty']);
+    expect(rowOf(newSchema).fields.map((f) => f.name)).toEqual(['id', 'name', 'qty', 'note']);
+
+    // every event: decoded through the pipeline codecs with its own writer schema
+    const captured = await readCaptured(kafka, prefix, [ITEMS]);
+    const raw = (await readAll(kafka, [dataTopic(prefix, ITEMS)])).filter((r): r is InRecord & { value: Buffer } => r.value !== null);
+    const decoded = raw.map((r) => ({ buf: r.value, hex: fingerprintHex(readSingleObjectFingerprint(r.value)), event: captured.codecs.decodeEvent(r.value, `${r.topic}@${r.offset}`)!.event as ChangeEvent }));
+    const before = decoded.filter((d) => d.event.source.version <= vBefore);
+    const after = decoded.filter((d) => d.event.source.version > vBefore);
+    // before: snapshot (20) + 5 updates + 1 delete + 5 inserts; after: 10 updates + 5 inserts + 1 update + 1 delete
+    expect(before.length).toBe(31);
+    expect(after.length).toBe(17);
+    for (const d of before) {
+      expect(d.hex).toBe(oldHex);
+      if (d.event.after) expect(Object.keys(d.event.after)).toEqual(['id', 'name', 'qty']);
+    }
+    for (const d of after) {
+      expect(d.hex).toBe(newHex);
+      if (d.event.after) expect(Object.keys(d.event.after)).toEqual(['id', 'name', 'qty', 'note']);
+    }
+    // the new column's values are in the events after the change
+    const last = new Map(after.filter((d) => d.event.op !== 'd').map((d) => [d.event.key.id, d.event.after!]));
+    expect(last.get(3n)).toEqual({ id: 3n, name: 'n3', qty: 103, note: 'note 3' });
+    expect(last.get(28n)).toEqual({ id: 28n, name: 'n28', qty: 28, note: 'new 28' });
+    expect(last.get(11n)).toEqual({ id: 11n, name: 'renamed', qty: 11, note: null });
+    expect(after.find((d) => d.event.key.id === 19n)?.event.op).toBe('d');
+    expect(after.find((d) => d.event.key.id === 28n)?.event.op).toBe('c');
+
+    // an OLD event read with the NEW schema as reader (Avro schema resolution): the added column
+    // reads as its default (null), everything else as written
+    const registry = captured.codecs.registry;
+    const newWriter = registry.lookup(BigInt(`0x${newHex}`))!;
+    const oldWriter = registry.lookup(BigInt(`0x${oldHex}`))!;
+    expect(newWriter).toBeDefined();
+    expect(oldWriter).toBeDefined();
+    const snapRow = before.find((d) => d.event.op === 'r' && d.event.key.id === 15n)!;
+    const resolved = decodeSingleObject(snapRow.buf, (fp) => registry.lookup(fp), newWriter.type);
+    expect(resolved.after).toEqual({ ...snapRow.event.after, note: null });
+    expect(resolved.op).toBe('r');
+    expect(resolved.source.version).toBe(snapRow.event.source.version);
+    // the same through a table codec generated from the new schema (what the applier and tail use)
+    const newMeta = tableMetaFromRowSchema(rowOf(newSchema));
+    const newCodec = new TableCodec(newMeta, prefix, registry);
+    expect(newCodec.valueObject.schema.hex).toBe(newHex);
+    const upd = before.find((d) => d.event.op === 'u' && d.event.key.id === 2n)!;
+    expect(newCodec.decodeValueMessage(upd.buf).after).toEqual({ id: 2n, name: 'n2', qty: 102, note: null });
+    // and a NEW event read with the OLD schema as reader skips the column
+    const newer = after.find((d) => d.event.key.id === 28n)!;
+    expect(decodeSingleObject(newer.buf, (fp) => registry.lookup(fp), oldWriter.type).after).toEqual({ id: 28n, name: 'n28', qty: 28 });
+
+    // folded, as a consumer with the newest schema sees it, the stream equals the source
+    const src = await sourceRows(db.url, ITEMS);
+    expect(src.meta.columns.map((c) => c.name)).toEqual(['id', 'name', 'qty', 'note']);
+    const folded = widen(captured.fold.tables.get('public.items')!.rows, src.meta);
+    expect(canonical(folded)).toEqual(canonical(src.rows));
+    expect(folded.size).toBe(28);
+
+    await p.kill('SIGTERM');
+    expect(await p.exited, p.stderr().slice(-2000)).toBe(0);
+  });
+
+  it('an added column of an unsupported type stops capture with a clear error; nothing after it is published', async () => {
+    const prefix = uniquePrefix('ddlbad');
+    const p = capture(config(prefix, ['public.geo']));
+    await p.waitFor('capture running');
+    const v0 = await currentVersion();
+    await waitForVersion(kafka, prefix, 'src', v0);
+
+    await admin.query(`ALTER TABLE geo ADD COLUMN p point`);
+    await admin.query(`INSERT INTO geo VALUES (4, 'g4', point(1, 2))`);
+    await admin.query(`UPDATE geo SET p = point(3, 4), name = 'moved' WHERE id = 1`);
+    const vBad = await currentVersion();
+    expect(vBad).toBeGreaterThan(v0);
+
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 90_000);
+    const code = await p.exited;
+    clearTimeout(timer);
+    const stderr = p.stderr();
+    expect(code, stderr.slice(-2000)).toBe(3); // SourceError
+    const errors = stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(errors, stderr.slice(-2000)).toHaveLength(1);
+    expect(errors[0]).toContain('public.geo');
+    expect(errors[0]).toContain('"p"');
+    expect(errors[0]).toContain('point');
+    expect(errors[0]).toContain('excludeColumns');
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr).not.toContain('internal error');
+    expect(stderr).toContain('capture stopped');
+
+    // nothing past the change was published: no batch reaches vBad, no event of the new writes
+    const captured = await readCaptured(kafka, prefix, [GEO]);
+    expect(captured.batches.length).toBeGreaterThan(0);
+    for (const { batch } of captured.batches) expect(batch.version).toBeLessThan(vBad);
+    const events = [...captured.events.values()].flat();
+    expect(events.some((e) => e.source.version > v0)).toBe(false);
+    expect(events.find((e) => e.key.id === 4)).toBeUndefined();
+
+    // the operator excludes the column and restarts: capture resumes from the batch log and
+    // delivers the writes it had stopped at, without the column
+    const q = capture(config(prefix, [{ name: 'public.geo', excludeColumns: ['p'] }]));
+    await q.waitFor('resumed from the batch log');
+    await waitForVersion(kafka, prefix, 'src', vBad);
+    const again = await readCaptured(kafka, prefix, [GEO]);
+    const streamed = [...again.events.values()].flat().filter((e) => e.source.version > v0);
+    expect(streamed.map((e) => [e.op, e.key.id]).sort()).toEqual([['c', 4], ['u', 1]]);
+    expect(streamed.every((e) => e.source.snapshot === false)).toBe(true);
+    expect(canonical(again.fold.tables.get('public.geo')!.rows)).toEqual(canonical(await sourceRowsExcluding(GEO, ['p'])));
+    expect(again.fold.tables.get('public.geo')!.rows.size).toBe(4);
+    await q.kill('SIGTERM');
+    expect(await q.exited).toBe(0);
+  });
+});
