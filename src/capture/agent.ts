@@ -239,7 +239,9 @@ export class CaptureAgent {
   private async publish(page: Page): Promise<void> {
     const { codecs, metrics, log } = this.deps;
     for (const r of page.resnapshots) {
-      log.warn({ table: r.table, seq: page.seq.toString(), reason: r.reason }, 'snapshot started');
+      // the initial snapshot is routine; a re-snapshot means changes were lost at the source side
+      const level = r.reason === 'initial snapshot' ? 'info' : 'warn';
+      log[level]({ table: r.table, seq: page.seq.toString(), reason: r.reason }, 'snapshot started');
       metrics.resnapshots.inc({ table: r.table });
     }
     const byTopic = new Map<string, OutRecord[]>();
