@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { keyId, type BatchRecord } from '../core/batch.ts';
 import { StandbyError, CtrelayError } from '../core/errors.ts';
 import { qualifiedName, type Row, type TableMeta } from '../core/model.ts';
-import { acksTopic, batchesTopic } from '../core/topics.ts';
+import { acksTopic, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
 import type { StandbyDialect } from '../standby/dialect.ts';
 import type { ApplyMetrics } from './metrics.ts';
@@ -16,6 +16,8 @@ export interface ApplyOptions {
   sourceId: string;
   standbyId: string;
   topicPrefix: string;
+  /** replication factor for control topics the applier creates when capture has not yet */
+  replicationFactor?: number;
   /** async mode: merge up to this many ready windows into one standby transaction */
   mergeWindows: number;
   /** maps a source table to its standby name (schema = PostgreSQL schema or MariaDB database) */
@@ -61,15 +63,38 @@ export class Applier {
     this.appliedVersion = state?.version ?? -1n;
     const admin = await kafka.admin();
     try {
-      await admin.ensureTopics([{ topic: acksTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: 1 }]);
+      // the applier may start before capture ever ran: the control topics it reads must exist
+      const rf = this.opts.replicationFactor ?? 1;
+      await admin.ensureTopics([
+        { topic: acksTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: rf },
+        { topic: batchesTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: rf },
+        { topic: schemasTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: rf, config: { 'cleanup.policy': 'compact' } },
+      ]);
+      if (state) {
+        // the batch the standby holds must still be in this batch log, else resuming by offset
+        // would silently skip or repeat batches (a reset log, another prefix or cluster)
+        const topic = batchesTopic(this.opts.topicPrefix);
+        const p0 = (await admin.partitionCount(topic)) === null ? undefined : (await admin.offsets(topic)).find((p) => p.partition === 0);
+        if (!p0 || p0.low > state.batchOffset || p0.stable <= state.batchOffset) {
+          throw new StandbyError(
+            `the standby's ctrelay_state says source ${this.opts.sourceId} batch ${state.batchSeq} was applied from ${topic} offset ${state.batchOffset}, ` +
+              `but that offset holds nothing (${!p0 ? 'the topic does not exist' : p0.stable > p0.low ? `the log holds offsets ${p0.low}..${p0.stable - 1n}` : 'the log is empty'}): ` +
+              `the batch log was reset or belongs to another pipeline. Re-initialise this standby (delete its ctrelay_state row for ${this.opts.sourceId} and its tables) to re-snapshot it.`,
+          );
+        }
+      }
     } finally {
       await admin.close();
     }
     // one applier per standby: a second one with the same id fences this one's acks
     this.ackProducer = kafka.producer(`ctrelay-apply-${this.opts.standbyId}`);
     await this.ackProducer.init();
-    const from = state ? state.batchOffset + 1n : 0n;
-    this.reader = new WindowReader(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, this.deps.decoder, from);
+    // resume AT the last applied batch's record, to check it is still the batch the standby holds
+    const from = state ? state.batchOffset : 0n;
+    this.reader = new WindowReader(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, this.deps.decoder, from, state ? { seq: state.batchSeq } : null);
+    // a crash between the standby commit and its ack would leave a sync-mode capture waiting
+    // for an ack that never comes: acknowledge what the standby holds on every start
+    if (state) await this.ack({ seq: state.batchSeq, version: state.version }, 0);
     this.ready = true;
     log.info({ seq: this.appliedSeq.toString(), version: this.appliedVersion.toString() }, state ? 'resuming after the last applied batch' : 'no state on the standby: applying from the start of the batch log');
   }
@@ -167,7 +192,7 @@ export class Applier {
     this.ensured.set(name, sig);
   }
 
-  private async ack(batch: BatchRecord, rows: number): Promise<void> {
+  private async ack(batch: Pick<BatchRecord, 'seq' | 'version'>, rows: number): Promise<void> {
     const tx = await this.ackProducer!.begin();
     try {
       await tx.send(acksTopic(this.opts.topicPrefix), [{

@@ -46,6 +46,7 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
       sourceId: config.source.id,
       standbyId: standby.id,
       topicPrefix: config.kafka.topicPrefix,
+      replicationFactor: config.kafka.replicationFactor,
       mergeWindows: config.mode === 'sync' ? 1 : standby.mergeBatches,
       target: targetNamer(standby.kind, standby.url, standby.schema),
     },

@@ -2,7 +2,7 @@
 // then each batch's events from the data partitions at exactly the offsets the record lists.
 // Pages of a window that never completed (the capture agent died mid-window) are dropped.
 import type { BatchRecord, ChangeEvent } from '../core/batch.ts';
-import { KafkaError } from '../core/errors.ts';
+import { KafkaError, StandbyError } from '../core/errors.ts';
 import type { TableMeta } from '../core/model.ts';
 import type { InRecord, KafkaPort, Reader } from '../kafka/port.ts';
 
@@ -45,6 +45,8 @@ export class WindowReader {
     private readonly sourceId: string,
     private readonly decoder: EventDecoder,
     private readonly fromOffset: bigint,
+    /** the batch the standby says it applied last, expected at fromOffset */
+    private resumeFrom: { seq: bigint } | null = null,
   ) {}
 
   /** The next complete window with seq > afterSeq, or null if none arrived within waitMs. */
@@ -69,7 +71,29 @@ export class WindowReader {
       const left = deadline - Date.now();
       if (left <= 0) return null;
       const records = await this.batchReader.poll(this.batchesTopic, 0, Math.min(left, 500));
-      for (const r of records) if (r.value) this.queue.push({ record: r, batch: this.decoder.decodeBatch(r.value) });
+      for (const r of records) {
+        if (!r.value) continue;
+        const batch = this.decoder.decodeBatch(r.value);
+        if (this.resumeFrom) this.checkResume(r.offset, batch);
+        this.queue.push({ record: r, batch });
+      }
+    }
+  }
+
+  /**
+   * The standby's state names a batch and its offset in this batch log; if that record is not
+   * there, the log was reset or belongs to another pipeline, and resuming by offset would skip or
+   * repeat batches. Refuse instead.
+   */
+  private checkResume(offset: bigint, batch: BatchRecord): void {
+    const want = this.resumeFrom!;
+    this.resumeFrom = null;
+    if (offset !== this.fromOffset || batch.sourceId !== this.sourceId || batch.seq !== want.seq) {
+      throw new StandbyError(
+        `the standby's ctrelay_state says source ${this.sourceId} batch ${want.seq} was applied from ${this.batchesTopic} offset ${this.fromOffset}, ` +
+          `but that offset holds ${offset === this.fromOffset ? `batch ${batch.seq} of source ${batch.sourceId}` : 'nothing (deleted by retention?)'}: ` +
+          `the batch log was reset or belongs to another pipeline. Re-initialise this standby (delete its ctrelay_state row for ${this.sourceId} and its tables) to re-snapshot it.`,
+      );
     }
   }
 

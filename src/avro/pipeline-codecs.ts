@@ -127,6 +127,8 @@ export class AvroPipelineCodecs implements CaptureCodecs, EventDecoder {
     const admin = await this.kafka.admin();
     let p0;
     try {
+      // no schemas topic yet: nothing was captured yet, so there is nothing to decode either
+      if ((await admin.partitionCount(topic)) === null) return;
       p0 = (await admin.offsets(topic)).find((p) => p.partition === 0);
     } finally {
       await admin.close();

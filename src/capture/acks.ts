@@ -103,6 +103,8 @@ export class AckTracker {
  */
 export class AckSyncGate implements SyncGate {
   degraded = false;
+  private cancelled = false;
+  private cancelWait: (() => void) | null = null;
 
   constructor(
     private readonly acks: AckTracker,
@@ -122,9 +124,12 @@ export class AckSyncGate implements SyncGate {
       }
       return;
     }
-    for (;;) {
-      const ack = await this.acks.waitFor(caughtUp, this.timeoutMs);
-      if (ack) return;
+    while (!this.cancelled) {
+      const ack = await Promise.race([
+        this.acks.waitFor(caughtUp, this.timeoutMs),
+        new Promise<null>((resolve) => (this.cancelWait = () => resolve(null))),
+      ]);
+      if (ack || this.cancelled) return;
       if (this.policy === 'degrade') {
         this.degraded = true;
         this.metrics.syncDegraded.set(1);
@@ -133,5 +138,10 @@ export class AckSyncGate implements SyncGate {
       }
       this.log.warn({ seq: seq.toString(), timeoutMs: this.timeoutMs }, 'sync mode (block): still waiting for the standby to acknowledge');
     }
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.cancelWait?.();
   }
 }

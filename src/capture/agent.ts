@@ -34,6 +34,8 @@ export interface CaptureOptions {
 export interface SyncGate {
   /** resolves when the window ending at `seq` may be considered protected (or policy allows going on) */
   awaitAck(seq: bigint, version: bigint): Promise<void>;
+  /** ends any wait at once (graceful stop while blocked on a standby that is down) */
+  cancel(): void;
 }
 
 export interface CaptureDeps {
@@ -170,6 +172,7 @@ export class CaptureAgent {
   /** Graceful stop: the current page finishes (or its transaction is abandoned), then run() returns. */
   stop(): void {
     this.stopping = true;
+    this.deps.sync?.cancel();
     this.wake?.();
   }
 
@@ -184,7 +187,10 @@ export class CaptureAgent {
   async pollOnce(): Promise<boolean> {
     const { source, metrics } = this.deps;
     // sync mode: at most one window is ever unprotected
-    if (this.deps.sync && this.state.seq >= 0n) await this.deps.sync.awaitAck(this.state.seq, this.state.version);
+    if (this.deps.sync && this.state.seq >= 0n) {
+      await this.deps.sync.awaitAck(this.state.seq, this.state.version);
+      if (this.stopping) return false;
+    }
     const session = await this.beginConsistentPoll();
     let published = false;
     try {
