@@ -33,7 +33,8 @@ export class WindowReader {
   private dataReader: Reader | null = null;
   /** next offset to read per data partition, for partitions the data reader is assigned */
   private positions = new Map<string, { topic: string; partition: number; next: bigint }>();
-  private buffered = new Map<string, InRecord[]>();
+  /** records polled but not yet consumed, per partition; `head` avoids O(n) Array.shift on big polls */
+  private buffered = new Map<string, { records: InRecord[]; head: number }>();
   private pending: BatchRecord[] = [];
   private queue: { record: InRecord; batch: BatchRecord }[] = [];
   /** windows dropped because they never completed */
@@ -119,16 +120,16 @@ export class WindowReader {
       if (pos.next > r.first) {
         throw new KafkaError(`batch log lists ${r.topic}[${r.partition}] offsets ${r.first}..${r.last}, but this reader is already at ${pos.next}: the batch log and data topics disagree`);
       }
-      let buf = this.buffered.get(key) ?? [];
+      let buf = this.buffered.get(key) ?? { records: [], head: 0 };
       let seen = 0;
       while (seen < r.count) {
-        if (buf.length === 0) {
-          buf = await this.dataReader!.poll(r.topic, r.partition, 5000);
-          if (buf.length === 0) {
+        if (buf.head >= buf.records.length) {
+          buf = { records: await this.dataReader!.poll(r.topic, r.partition, 5000), head: 0 };
+          if (buf.records.length === 0) {
             throw new KafkaError(`events of ${r.topic}[${r.partition}] offsets ${r.first}..${r.last} are not readable (deleted by retention, or the broker is behind)`);
           }
         }
-        const rec = buf.shift()!;
+        const rec = buf.records[buf.head++];
         if (rec.offset < r.first) continue;
         if (rec.offset > r.last) {
           throw new KafkaError(`${r.topic}[${r.partition}]: expected ${r.count} records in offsets ${r.first}..${r.last}, found ${seen}`);

@@ -251,21 +251,29 @@ export class CaptureAgent {
       metrics.resnapshots.inc({ table: r.table });
     }
     const byTopic = new Map<string, OutRecord[]>();
-    let oldestCommit = Infinity;
+    // per-event work stays minimal: table lookups once per table, counters once per page; commit
+    // times share one ISO format, so the smallest string is the oldest
+    const tables = new Map<TableMeta, { codec: TableCodec; records: OutRecord[]; name: string; ops: Record<string, number> }>();
+    let oldestCommitTs: string | null = null;
     for (const { table, event } of page.events) {
-      const name = qualifiedName(table);
-      const codec = this.codecs.get(name)!;
-      const topic = dataTopic(this.opts.topicPrefix, table);
-      let list = byTopic.get(topic);
-      if (!list) byTopic.set(topic, (list = []));
-      const key = codec.encodeKey(event.key);
-      list.push({ key, value: codec.encodeEvent(event) });
+      let t = tables.get(table);
+      if (!t) {
+        const name = qualifiedName(table);
+        const topic = dataTopic(this.opts.topicPrefix, table);
+        let records = byTopic.get(topic);
+        if (!records) byTopic.set(topic, (records = []));
+        t = { codec: this.codecs.get(name)!, records, name, ops: { c: 0, u: 0, d: 0, r: 0 } };
+        tables.set(table, t);
+      }
+      const key = t.codec.encodeKey(event.key);
+      t.records.push({ key, value: t.codec.encodeEvent(event) });
       // a tombstone after each delete lets the topic be compacted
-      if (event.op === 'd') list.push({ key, value: null });
-      metrics.events.inc({ table: name, op: event.op });
-      if (event.op === 'r') metrics.snapshotRows.inc({ table: name });
-      if (event.source.commit_ts) oldestCommit = Math.min(oldestCommit, Date.parse(event.source.commit_ts));
+      if (event.op === 'd') t.records.push({ key, value: null });
+      t.ops[event.op]++;
+      const ts = event.source.commit_ts;
+      if (ts !== null && (oldestCommitTs === null || ts < oldestCommitTs)) oldestCommitTs = ts;
     }
+    const oldestCommit = oldestCommitTs === null ? Infinity : Date.parse(oldestCommitTs);
     const producer = this.producer!;
     const tx = await producer.begin();
     try {
@@ -307,6 +315,10 @@ export class CaptureAgent {
     this.state = page.complete
       ? { seq: page.seq, version: page.version, tables: new Map(page.tables.map((t) => [t.table, { ...t, rows: 0 }])) }
       : { ...this.state, seq: page.seq };
+    for (const t of tables.values()) {
+      for (const [op, n] of Object.entries(t.ops)) if (n > 0) metrics.events.inc({ table: t.name, op }, n);
+      if (t.ops.r > 0) metrics.snapshotRows.inc({ table: t.name }, t.ops.r);
+    }
     metrics.batches.inc();
     metrics.batchSeq.set(Number(page.seq));
     metrics.batchEvents.observe(page.events.length);

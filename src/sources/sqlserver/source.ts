@@ -5,13 +5,14 @@
 // on that connection) rather than mssql's Transaction object, because mssql returns the connection
 // to the pool inside commit(), leaving no moment to reset the isolation level before reuse.
 import sql from 'mssql';
-import type { ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
+import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
 import { CtrelayError, SourceError } from '../../core/errors.ts';
 import { qualifiedName, type Row, type TableMeta, type TableRef } from '../../core/model.ts';
 import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor, type DescribedTable } from './catalog.ts';
 import { execute } from './mssql-params.ts';
 import { decodeChangeRow, decodeRow, versionOrNull, type TrackingInfo } from './rows.ts';
 import {
+  CATALOG_SIGNATURE_SQL,
   ABORT_POLL_SQL,
   beginPollSql,
   changesStatement,
@@ -45,7 +46,7 @@ export interface SqlServerSourceOptions {
 
 type Rec = Record<string, unknown>;
 
-export class SqlServerSource implements ChangeSource {
+export class SqlServerSource implements ChangeSource, CatalogWatch {
   readonly kind = 'sqlserver';
   private readonly config: sql.config;
   /** host:port/database, for messages; never carries the password */
@@ -127,6 +128,13 @@ export class SqlServerSource implements ChangeSource {
     const info = trackingInfoFor(table, p, rows.map(readCatalogColumn));
     this.tracking.set(objectName(table), info);
     return info;
+  }
+
+  async catalogSignature(tables: TableRef[]): Promise<string> {
+    const pool = this.requirePool(this.catalogPool);
+    const params = { names: { sqlType: 'nvarchar' as const, value: JSON.stringify(tables.map(objectName)) } };
+    const rows = await this.query(pool, { sql: CATALOG_SIGNATURE_SQL, params }, 'reading the catalog signature');
+    return JSON.stringify(rows.map((r) => [String(r.object_id), String(r.columns), String(r.max_column_id), String(r.checksum)]));
   }
 
   async beginPoll(): Promise<PollSession> {

@@ -58,6 +58,18 @@ LEFT JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id 
 WHERE c.object_id = OBJECT_ID(@qualifiedName, N'U')
 ORDER BY c.column_id;`;
 
+/**
+ * A cheap signature of the tracked tables' columns, checked before every poll (CatalogWatch): a
+ * column added, dropped, renamed or retyped changes it. @names is a JSON array of quoted two-part
+ * names (OPENJSON: SQL Server 2016+, compatibility level 130).
+ */
+export const CATALOG_SIGNATURE_SQL = `SELECT c.object_id, COUNT(*) AS columns, MAX(c.column_id) AS max_column_id,
+  CHECKSUM_AGG(BINARY_CHECKSUM(c.column_id, c.name, c.user_type_id, c.max_length, c.precision, c.scale, c.is_nullable)) AS checksum
+FROM sys.columns AS c
+WHERE c.object_id IN (SELECT OBJECT_ID(j.value, N'U') FROM OPENJSON(@names) AS j)
+GROUP BY c.object_id
+ORDER BY c.object_id;`;
+
 // ---- the poll transaction -----------------------------------------------------------------
 
 /**
