@@ -4,7 +4,7 @@
 // from it, so a window is applied exactly once and the standby never shows half a window.
 import type { Logger } from 'pino';
 import { keyId, type BatchRecord } from '../core/batch.ts';
-import { StandbyError, CtrelayError } from '../core/errors.ts';
+import { ApplyRefusedError, BatchLogMismatchError, CtrelayError, isTransient } from '../core/errors.ts';
 import { qualifiedName, type Row, type TableMeta } from '../core/model.ts';
 import { acksTopic, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
@@ -55,9 +55,16 @@ export class Applier {
   constructor(private readonly opts: ApplyOptions, private readonly deps: ApplyDeps) {}
 
   async start(): Promise<void> {
+    await this.deps.dialect.connect();
+    await this.deps.dialect.ensureStateTable();
+    await this.resume();
+  }
+
+  /** (Re)positions on the standby's state: after start and after every transient failure. */
+  private async resume(): Promise<void> {
     const { dialect, kafka, log } = this.deps;
-    await dialect.connect();
-    await dialect.ensureStateTable();
+    await this.reader?.close();
+    await this.ackProducer?.close().catch(() => undefined);
     const state = await dialect.readState(this.opts.sourceId);
     this.appliedSeq = state?.batchSeq ?? -1n;
     this.appliedVersion = state?.version ?? -1n;
@@ -76,7 +83,7 @@ export class Applier {
         const topic = batchesTopic(this.opts.topicPrefix);
         const p0 = (await admin.partitionCount(topic)) === null ? undefined : (await admin.offsets(topic)).find((p) => p.partition === 0);
         if (!p0 || p0.low > state.batchOffset || p0.stable <= state.batchOffset) {
-          throw new StandbyError(
+          throw new BatchLogMismatchError(
             `the standby's ctrelay_state says source ${this.opts.sourceId} batch ${state.batchSeq} was applied from ${topic} offset ${state.batchOffset}, ` +
               `but that offset holds nothing (${!p0 ? 'the topic does not exist' : p0.stable > p0.low ? `the log holds offsets ${p0.low}..${p0.stable - 1n}` : 'the log is empty'}): ` +
               `the batch log was reset or belongs to another pipeline. Re-initialise this standby (delete its ctrelay_state row for ${this.opts.sourceId} and its tables) to re-snapshot it.`,
@@ -105,8 +112,26 @@ export class Applier {
 
   /** Applies windows until stop(); stops with an error on a window that cannot be applied. */
   async run(): Promise<void> {
+    let failures = 0;
     try {
-      while (!this.stopping) await this.applyNext(500);
+      while (!this.stopping) {
+        try {
+          await this.applyNext(500);
+          failures = 0;
+        } catch (err) {
+          // a broker or standby that went away is waited for; bad data, a mismatch or a bug stops
+          if (!isTransient(err) || this.stopping) throw err;
+          failures++;
+          this.ready = false;
+          this.deps.metrics.errors.inc();
+          this.deps.log.error({ err, failures }, 'apply failed; resuming from the standby state');
+          await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(failures, 6))));
+          await this.resume().catch((e) => {
+            if (!isTransient(e)) throw e;
+            this.deps.log.error({ err: e }, 'resume failed; retrying');
+          });
+        }
+      }
     } finally {
       await this.reader?.close();
       await this.ackProducer?.close().catch(() => undefined);
@@ -148,7 +173,7 @@ export class Applier {
         } catch (err) {
           const seqs = windows.flatMap((w) => w.batches.map((b) => b.seq)).join(',');
           const msg = err instanceof Error ? err.message : String(err);
-          throw new StandbyError(`cannot apply batch ${seqs} (source table ${name}) to the standby: ${msg}`, { cause: err });
+          throw new ApplyRefusedError(`cannot apply batch ${seqs} (source table ${name}) to the standby: ${msg}`, { cause: err });
         }
       }
       await tx.writeState({ sourceId: this.opts.sourceId, batchSeq: finalBatch.seq, version: finalBatch.version, batchOffset: final.offset });

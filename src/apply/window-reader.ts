@@ -2,7 +2,7 @@
 // then each batch's events from the data partitions at exactly the offsets the record lists.
 // Pages of a window that never completed (the capture agent died mid-window) are dropped.
 import type { BatchRecord, ChangeEvent } from '../core/batch.ts';
-import { KafkaError, StandbyError } from '../core/errors.ts';
+import { BatchLogMismatchError, DecodeError, KafkaError } from '../core/errors.ts';
 import type { TableMeta } from '../core/model.ts';
 import type { InRecord, KafkaPort, Reader } from '../kafka/port.ts';
 
@@ -90,7 +90,7 @@ export class WindowReader {
     const want = this.resumeFrom!;
     this.resumeFrom = null;
     if (offset !== this.fromOffset || batch.sourceId !== this.sourceId || batch.seq !== want.seq) {
-      throw new StandbyError(
+      throw new BatchLogMismatchError(
         `the standby's ctrelay_state says source ${this.sourceId} batch ${want.seq} was applied from ${this.batchesTopic} offset ${this.fromOffset}, ` +
           `but that offset holds ${offset === this.fromOffset ? `batch ${batch.seq} of source ${batch.sourceId}` : 'nothing (deleted by retention?)'}: ` +
           `the batch log was reset or belongs to another pipeline. Re-initialise this standby (delete its ctrelay_state row for ${this.sourceId} and its tables) to re-snapshot it.`,
@@ -142,7 +142,7 @@ export class WindowReader {
           await this.decoder.refresh();
           decoded = this.decoder.decodeEvent(rec.value, `${r.topic}[${r.partition}]@${rec.offset}`);
         }
-        if (!decoded) throw new KafkaError(`${r.topic}[${r.partition}] offset ${rec.offset}: event written with a schema that is not in the schemas topic`);
+        if (!decoded) throw new DecodeError(`${r.topic}[${r.partition}] offset ${rec.offset}: event written with a schema that is not in the schemas topic`);
         out.push(decoded);
       }
       this.buffered.set(key, buf);

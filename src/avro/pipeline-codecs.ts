@@ -6,7 +6,7 @@ import type { EventDecoder, DecodedEvent } from '../apply/window-reader.ts';
 import type { Ack as CoreAck } from '../capture/acks.ts';
 import type { CaptureCodecs, SchemaRecord, TableCodec as CaptureTableCodec } from '../capture/codec.ts';
 import type { BatchRecord, ChangeEvent, TableState } from '../core/batch.ts';
-import { KafkaError } from '../core/errors.ts';
+import { DecodeError } from '../core/errors.ts';
 import type { TableMeta } from '../core/model.ts';
 import { schemasTopic } from '../core/topics.ts';
 import type { KafkaPort } from '../kafka/port.ts';
@@ -97,7 +97,7 @@ export class AvroPipelineCodecs implements CaptureCodecs, EventDecoder {
     try {
       fp = readSingleObjectFingerprint(value);
     } catch (err) {
-      throw new KafkaError(`${where}: undecodable event: ${(err as Error).message}`, { cause: err });
+      throw new DecodeError(`${where}: undecodable event: ${(err as Error).message}`, { cause: err });
     }
     let d = this.decoders.get(fp);
     if (!d) {
@@ -106,7 +106,7 @@ export class AvroPipelineCodecs implements CaptureCodecs, EventDecoder {
       const schema = JSON.parse(writer.json) as RecordSchema;
       const after = schema.fields.find((f) => f.name === 'after');
       const row = Array.isArray(after?.type) ? (after.type[1] as RecordSchema) : null;
-      if (!row || typeof row !== 'object') throw new KafkaError(`${where}: schema ${writer.hex} is not a ctrelay change event`);
+      if (!row || typeof row !== 'object') throw new DecodeError(`${where}: schema ${writer.hex} is not a ctrelay change event`);
       const meta = tableMetaFromRowSchema(row);
       // the reader is generated from the writer's own table description, so decoding needs no
       // resolution and yields exactly the columns the writer had
@@ -116,7 +116,7 @@ export class AvroPipelineCodecs implements CaptureCodecs, EventDecoder {
     try {
       return { event: d.codec.decodeValueMessage(value) as unknown as ChangeEvent, table: d.meta };
     } catch (err) {
-      throw new KafkaError(`${where}: undecodable event: ${(err as Error).message}`, { cause: err });
+      throw new DecodeError(`${where}: undecodable event: ${(err as Error).message}`, { cause: err });
     }
   }
 

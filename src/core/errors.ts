@@ -38,3 +38,21 @@ export class StandbyError extends CtrelayError {
     super(message, 5, options);
   }
 }
+
+/** A record that cannot be decoded (unknown schema, corrupt bytes): retrying cannot help. */
+export class DecodeError extends KafkaError {}
+
+/** The standby refused a change (value too long, constraint): stops the applier until fixed. */
+export class ApplyRefusedError extends StandbyError {}
+
+/** The standby's state names a batch the batch log does not hold: resuming would skip or repeat. */
+export class BatchLogMismatchError extends StandbyError {}
+
+/**
+ * Whether a long-running job should retry after `err` (a broker or database that went away) or
+ * stop (bad data, a bug, a mismatch only an operator can resolve).
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof DecodeError || err instanceof ApplyRefusedError || err instanceof BatchLogMismatchError || err instanceof ConfigError) return false;
+  return err instanceof KafkaError || err instanceof StandbyError || err instanceof SourceError;
+}
