@@ -81,6 +81,7 @@ class TimedDialect implements StandbyDialect {
     return {
       upsert: (t, rows) => this.time(() => tx.upsert(t, rows)),
       delete: (t, keys) => this.time(() => tx.delete(t, keys)),
+      deleteAll: (t) => this.time(() => tx.deleteAll(t)),
       writeState: (s) => this.time(() => tx.writeState(s)),
       commit: () => this.time(() => tx.commit()),
       rollback: () => tx.rollback(),

@@ -4,7 +4,7 @@
 // from it, so a window is applied exactly once and the standby never shows half a window.
 import type { Logger } from 'pino';
 import { keyId, type BatchRecord } from '../core/batch.ts';
-import { ApplyRefusedError, BatchLogMismatchError, CtrelayError, isTransient } from '../core/errors.ts';
+import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, CtrelayError, KafkaError, isTransient } from '../core/errors.ts';
 import { qualifiedName, type Row, type TableMeta } from '../core/model.ts';
 import { acksTopic, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
@@ -37,7 +37,14 @@ export interface ApplyDeps {
   metrics: ApplyMetrics;
 }
 
+/** Tables whose (re-)snapshot begins with this window. */
+function snapshotStarts(w: CompleteWindow): string[] {
+  const complete = w.batches[w.batches.length - 1];
+  return complete.tables.filter((t) => t.snapshot && t.snapshot.startedSeq === complete.windowSeq).map((t) => t.table);
+}
+
 interface TablePlan {
+  source: TableMeta;
   target: TableMeta;
   upserts: Map<string, Row>;
   deletes: Map<string, Row>;
@@ -49,6 +56,10 @@ export class Applier {
   private ackProducer: TransactionalProducer | null = null;
   private ensured = new Map<string, string>();
   appliedSeq = -1n;
+  /** a window read ahead that must open its own transaction */
+  private held: CompleteWindow | null = null;
+  /** the ack last attempted, until it is published */
+  private ackPending: { seq: bigint; version: bigint } | null = null;
   appliedVersion = -1n;
   ready = false;
 
@@ -65,6 +76,7 @@ export class Applier {
     const { dialect, kafka, log } = this.deps;
     await this.reader?.close();
     await this.ackProducer?.close().catch(() => undefined);
+    this.held = null;
     const state = await dialect.readState(this.opts.sourceId);
     this.appliedSeq = state?.batchSeq ?? -1n;
     this.appliedVersion = state?.version ?? -1n;
@@ -141,13 +153,22 @@ export class Applier {
 
   /** Applies the next ready window(s); returns false if none arrived within waitMs. */
   async applyNext(waitMs: number): Promise<boolean> {
-    const first = await this.reader!.next(this.appliedSeq, waitMs);
-    if (!first) return false;
+    const first = this.held ?? (await this.reader!.next(this.appliedSeq, waitMs));
+    this.held = null;
+    if (!first) {
+      if (this.ackPending) await this.ack(this.ackPending, 0);
+      return false;
+    }
     const windows: CompleteWindow[] = [first];
     let last = first;
     while (windows.length < this.opts.mergeWindows && !this.stopping) {
       const more = await this.reader!.next(last.batches[last.batches.length - 1].seq, 0);
       if (!more) break;
+      // a window that (re)starts a snapshot empties its tables first: it must open a transaction
+      if (snapshotStarts(more).length > 0) {
+        this.held = more;
+        break;
+      }
       windows.push(more);
       last = more;
     }
@@ -164,8 +185,19 @@ export class Applier {
     let rows = 0;
     for (const w of windows) for (const e of w.events) this.plan(plans, e), rows++;
     for (const p of plans.values()) await this.ensureTable(p.target);
+    // (re)snapshot starts: the snapshot rewrites the table whole, so rows the source lost while
+    // its changes could not be read (cleanup, TRUNCATE, restore) do not linger on the standby
+    const emptied: TableMeta[] = [];
+    for (const name of snapshotStarts(windows[0])) {
+      const source = plans.get(name)?.source ?? this.deps.decoder.metaFor?.(name) ?? null;
+      if (!source) continue; // never seen: the standby cannot have rows of it
+      const target = { ...source, ...this.opts.target(source) };
+      await this.ensureTable(target);
+      emptied.push(target);
+    }
     const tx = await dialect.begin();
     try {
+      for (const t of emptied) await tx.deleteAll(t);
       for (const [name, p] of plans) {
         try {
           if (p.deletes.size > 0) await tx.delete(p.target, [...p.deletes.values()]);
@@ -185,7 +217,7 @@ export class Applier {
     this.appliedSeq = finalBatch.seq;
     this.appliedVersion = finalBatch.version;
     metrics.observeApplied(finalBatch, rows, windows.length, Date.now() - started);
-    await this.ack(finalBatch, rows).catch((err) => log.warn({ err }, 'could not publish the ack (the standby state is already committed)'));
+    await this.ack(finalBatch, rows);
   }
 
   /** Net effect per key: the last event of a key within the merged windows wins. */
@@ -193,10 +225,11 @@ export class Applier {
     const name = qualifiedName(d.table);
     let p = plans.get(name);
     if (!p) {
-      p = { target: { ...d.table, ...this.opts.target(d.table) }, upserts: new Map(), deletes: new Map() };
+      p = { source: d.table, target: { ...d.table, ...this.opts.target(d.table) }, upserts: new Map(), deletes: new Map() };
       plans.set(name, p);
     } else if (d.table.columns.length > p.target.columns.length) {
       // the source added a column mid-stream: the newer schema describes the table
+      p.source = d.table;
       p.target = { ...d.table, ...this.opts.target(d.table) };
     }
     const id = keyId(d.event.key, d.table.key);
@@ -217,7 +250,27 @@ export class Applier {
     this.ensured.set(name, sig);
   }
 
+  /**
+   * Publishes the ack of what the standby now holds. A failure is kept and retried when idle (a
+   * sync-mode capture waits for it); a fenced producer means a second applier took over: stop.
+   */
   private async ack(batch: Pick<BatchRecord, 'seq' | 'version'>, rows: number): Promise<void> {
+    this.ackPending = { seq: batch.seq, version: batch.version };
+    try {
+      await this.sendAck(batch, rows);
+      this.ackPending = null;
+    } catch (err) {
+      if (err instanceof KafkaError && /fenced/i.test(err.message)) {
+        throw new ConcurrentApplierError(`another applier with standby id ${this.opts.standbyId} started (its acks fenced this one's): this one stops`, { cause: err });
+      }
+      this.deps.log.warn({ err }, 'could not publish the ack (the standby state is committed); retrying when idle');
+      await this.ackProducer?.close().catch(() => undefined);
+      this.ackProducer = this.deps.kafka.producer(`ctrelay-apply-${this.opts.standbyId}`);
+      await this.ackProducer.init().catch(() => undefined);
+    }
+  }
+
+  private async sendAck(batch: Pick<BatchRecord, 'seq' | 'version'>, rows: number): Promise<void> {
     const tx = await this.ackProducer!.begin();
     try {
       await tx.send(acksTopic(this.opts.topicPrefix), [{

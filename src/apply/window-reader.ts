@@ -16,6 +16,8 @@ export interface EventDecoder {
   decodeEvent(value: Buffer, where: string): DecodedEvent | null;
   refresh(): Promise<void>;
   decodeBatch(value: Buffer): BatchRecord;
+  /** the newest known description of a source table ("schema.table"), from the schemas seen */
+  metaFor?(table: string): TableMeta | null;
 }
 
 export interface CompleteWindow {

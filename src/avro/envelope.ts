@@ -2,6 +2,7 @@
 // with the table's generated row and key records; and TableCodec, the per-table encoder/decoder
 // from and to canonical rows.
 import type avro from 'avsc';
+import type { ChangeEvent } from '../core/batch.ts';
 import type { Row, TableMeta } from '../core/model.ts';
 import { qualifiedName } from '../core/model.ts';
 import { AvroDecodeError, AvroValueError } from './errors.ts';
@@ -11,35 +12,10 @@ import { loadSchemaFile } from './schema-files.ts';
 import { SchemaRegistry, SingleObjectCodec } from './single-object.ts';
 import { NamedTypes } from './type-mapping.ts';
 
-export type Op = 'c' | 'u' | 'd' | 'r';
-
-export interface SourceInfo {
-  db: string;
-  schema: string;
-  table: string;
-  /** change tracking version of the change */
-  version: bigint;
-  /** commit time of that version, ISO-8601 UTC ("...Z"), where the source records one */
-  commit_ts: string | null;
-  /** batch sequence number */
-  batch: bigint;
-  snapshot: boolean;
-  /** always "net" (filled in when omitted): change tracking has no before-image */
-  semantics?: 'net';
-}
-
-/** A data-topic value. Rows and keys are canonical rows keyed by SOURCE column names. */
-export interface Envelope {
-  op: Op;
-  /** the row at the batch's version; null for deletes */
-  after: Row | null;
-  key: Row;
-  source: SourceInfo;
-  /** source names of the changed columns, when change tracking tracks columns; else null */
-  changed_columns: string[] | null;
-  /** capture time, ms since the epoch */
-  ts_ms: number;
-}
+// The data-topic value is the core's ChangeEvent: its field names are the Avro field names.
+export type { Op } from '../core/batch.ts';
+export type Envelope = ChangeEvent;
+export type SourceInfo = ChangeEvent['source'];
 
 const ROW_PLACEHOLDER = 'ctrelay.placeholder.Row';
 const KEY_PLACEHOLDER = 'ctrelay.placeholder.Key';

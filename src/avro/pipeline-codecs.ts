@@ -7,11 +7,12 @@ import type { Ack as CoreAck } from '../capture/acks.ts';
 import type { CaptureCodecs, SchemaRecord, TableCodec as CaptureTableCodec } from '../capture/codec.ts';
 import type { BatchRecord, ChangeEvent, TableState } from '../core/batch.ts';
 import { DecodeError } from '../core/errors.ts';
+import { readRange } from '../kafka/read-range.ts';
 import type { TableMeta } from '../core/model.ts';
 import { schemasTopic } from '../core/topics.ts';
 import type { KafkaPort } from '../kafka/port.ts';
 import { ackType, batchLogType, type BatchLog, type TableState as WireTableState } from './control.ts';
-import { TableCodec, type Envelope } from './envelope.ts';
+import { TableCodec } from './envelope.ts';
 import { tableMetaFromRowSchema, type RecordSchema } from './row-schema.ts';
 import { readSingleObjectFingerprint, SchemaRegistry, SingleObjectCodec } from './single-object.ts';
 
@@ -54,7 +55,7 @@ class CaptureTable implements CaptureTableCodec {
     return this.codec.encodeKeyMessage(key as never);
   }
   encodeEvent(event: ChangeEvent): Buffer {
-    return this.codec.encodeValueMessage(event as Envelope);
+    return this.codec.encodeValueMessage(event);
   }
 }
 
@@ -114,10 +115,28 @@ export class AvroPipelineCodecs implements CaptureCodecs, EventDecoder {
       this.decoders.set(fp, d);
     }
     try {
-      return { event: d.codec.decodeValueMessage(value) as unknown as ChangeEvent, table: d.meta };
+      return { event: d.codec.decodeValueMessage(value), table: d.meta };
     } catch (err) {
       throw new DecodeError(`${where}: undecodable event: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  metaFor(table: string): TableMeta | null {
+    let found: TableMeta | null = null;
+    for (const entry of this.registry.entries()) {
+      const schema = JSON.parse(entry.json) as RecordSchema;
+      const after = Array.isArray(schema.fields) ? schema.fields.find((f) => f.name === 'after') : undefined;
+      const row = Array.isArray(after?.type) ? (after.type[1] as RecordSchema) : null;
+      if (!row || typeof row !== 'object') continue;
+      try {
+        const meta = tableMetaFromRowSchema(row);
+        // registration order is publication order: the last match is the newest definition
+        if (`${meta.schema}.${meta.table}` === table) found = meta;
+      } catch {
+        // not a ctrelay change-event schema
+      }
+    }
+    return found;
   }
 
   /** Reads every schema published to `<prefix>.schemas` into the registry. */
@@ -134,16 +153,9 @@ export class AvroPipelineCodecs implements CaptureCodecs, EventDecoder {
       await admin.close();
     }
     if (!p0 || p0.stable <= p0.low) return;
-    const reader = await this.kafka.reader([{ topic, partition: 0, from: p0.low }]);
-    try {
-      for (;;) {
-        const records = await reader.poll(topic, 0, 1500);
-        if (records.length === 0) break;
-        for (const r of records) if (r.key && r.value) this.registry.registerRecord(r.key.toString(), r.value.toString());
-        if (records[records.length - 1].offset >= p0.stable - 2n) break;
-      }
-    } finally {
-      await reader.close();
-    }
+    // up to the stable offset: a schema left out would make its events permanently undecodable
+    await readRange(this.kafka, topic, p0.low, p0.stable, (r) => {
+      if (r.key && r.value) this.registry.registerRecord(r.key.toString(), r.value.toString());
+    });
   }
 }

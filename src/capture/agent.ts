@@ -56,6 +56,8 @@ export class CaptureAgent {
   private wake: (() => void) | null = null;
   private schemasPublished = false;
   private catalogSignature: string | null = null;
+  /** whether the last batch in the log completes its window (only those are acknowledged) */
+  private lastComplete = true;
   /** a user-fixable problem found mid-stream (e.g. an unsupported column added): stop, do not retry */
   private fatal: Error | null = null;
   /** true once the agent resumed and completed a poll: /readyz */
@@ -125,6 +127,7 @@ export class CaptureAgent {
     await this.producer.init();
     const last = await readLastBatch(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, (b) => codecs.decodeBatch(b));
     this.state = emptyState();
+    this.lastComplete = last?.batch.complete ?? true;
     if (last) {
       const b = last.batch;
       this.state = {
@@ -187,7 +190,9 @@ export class CaptureAgent {
   async pollOnce(): Promise<boolean> {
     const { source, metrics } = this.deps;
     // sync mode: at most one window is ever unprotected
-    if (this.deps.sync && this.state.seq >= 0n) {
+    // after an incomplete window (a crash mid-window) nothing new was applied or can be acked: the
+    // complete window before it was acknowledged before that window began
+    if (this.deps.sync && this.state.seq >= 0n && this.lastComplete) {
       await this.deps.sync.awaitAck(this.state.seq, this.state.version);
       if (this.stopping) return false;
     }
@@ -312,6 +317,7 @@ export class CaptureAgent {
     // a window of many pages (one huge source transaction) can take minutes: each published page
     // is progress, so liveness (/healthz) must not fail, and get the agent restarted, mid-window
     this.lastPollAt = Date.now();
+    this.lastComplete = page.complete;
     this.state = page.complete
       ? { seq: page.seq, version: page.version, tables: new Map(page.tables.map((t) => [t.table, { ...t, rows: 0 }])) }
       : { ...this.state, seq: page.seq };

@@ -3,6 +3,7 @@
 // before this runs, so that the stable offset cannot move under us.
 import type { BatchRecord } from '../core/batch.ts';
 import type { KafkaPort } from '../kafka/port.ts';
+import { readRange } from '../kafka/read-range.ts';
 
 export interface LoggedBatch {
   batch: BatchRecord;
@@ -27,31 +28,17 @@ export async function readLastBatch(
     await admin.close();
   }
   // Each transaction leaves a commit or abort marker after its records, and aborted transactions
-  // leave records nobody sees, so read back a window and widen it until a record turns up.
+  // leave records nobody sees, so read back a span and widen it until a record turns up. A span
+  // is read to the stable offset, proven by the reader's position, never to "a poll came back
+  // empty": a slow (re)join would otherwise hand back an older checkpoint and reuse seqs.
   for (let span = 64n; ; span *= 8n) {
     const from = stable - span > low ? stable - span : low;
-    const reader = await kafka.reader([{ topic, partition: 0, from }]);
     let last: LoggedBatch | null = null;
-    try {
-      for (;;) {
-        const records = await reader.poll(topic, 0, 1500);
-        if (records.length === 0) break;
-        let reachedEnd = false;
-        for (const r of records) {
-          if (r.offset >= stable) {
-            reachedEnd = true;
-            break;
-          }
-          if (r.value === null) continue;
-          const batch = decode(r.value, r.offset);
-          if (batch.sourceId === sourceId) last = { batch, offset: r.offset };
-          if (r.offset >= stable - 2n) reachedEnd = true;
-        }
-        if (reachedEnd) break;
-      }
-    } finally {
-      await reader.close();
-    }
+    await readRange(kafka, topic, from, stable, (r) => {
+      if (r.value === null) return;
+      const batch = decode(r.value, r.offset);
+      if (batch.sourceId === sourceId) last = { batch, offset: r.offset };
+    });
     if (last || from === low) return last;
   }
 }

@@ -23,6 +23,8 @@ export interface ChangeEvent {
     commit_ts: string | null;
     batch: bigint;
     snapshot: boolean;
+    /** always "net" (filled in by the encoder): change tracking has no before-image */
+    semantics?: 'net';
   };
   changed_columns: string[] | null;
   ts_ms: number;

@@ -54,5 +54,9 @@ export class BatchLogMismatchError extends StandbyError {}
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof DecodeError || err instanceof ApplyRefusedError || err instanceof BatchLogMismatchError || err instanceof ConfigError) return false;
+  if (err instanceof ConcurrentApplierError) return false;
   return err instanceof KafkaError || err instanceof StandbyError || err instanceof SourceError;
 }
+
+/** Another applier moved this standby's state past ours: two appliers write one standby. */
+export class ConcurrentApplierError extends StandbyError {}

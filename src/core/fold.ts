@@ -38,7 +38,7 @@ export class Fold {
     this.pending.push({ batch, events });
     if (!batch.complete) return;
     for (const t of batch.tables) {
-      if (t.snapshot && !t.snapshot.done && t.snapshot.startedSeq === batch.windowSeq) this.seen.set(t.table, new Set());
+      if (t.snapshot && t.snapshot.startedSeq === batch.windowSeq) this.seen.set(t.table, new Set());
     }
     for (const p of this.pending) for (const e of p.events) this.applyEvent(e);
     for (const t of batch.tables) {

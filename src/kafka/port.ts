@@ -96,6 +96,12 @@ export interface Reader {
    * array means none arrived in time.
    */
   poll(topic: string, partition: number, waitMs: number): Promise<InRecord[]>;
+  /**
+   * The offset the reader has fetched the partition up to: every offset below it was either
+   * returned (or is buffered for poll) or is invisible to read-committed readers (an aborted
+   * record, a transaction marker). `position >= stable offset` proves a read reached the end.
+   */
+  position(topic: string, partition: number): bigint;
   close(): Promise<void>;
 }
 

@@ -53,7 +53,13 @@ export interface StandbyTransaction {
   upsert(table: TableMeta, rows: Row[]): Promise<void>;
   /** Deletes rows by primary key, set-based; absent keys are not an error. */
   delete(table: TableMeta, keys: Row[]): Promise<void>;
-  /** Upserts the ctrelay_state row for state.sourceId. */
+  /** Deletes every row of the table (a re-snapshot begins: the snapshot rewrites it whole). */
+  deleteAll(table: TableMeta): Promise<void>;
+  /**
+   * Upserts the ctrelay_state row for state.sourceId, only FORWARD: when the stored batch_seq is
+   * already >= state.batchSeq (another applier got there first) it writes nothing and throws
+   * ConcurrentApplierError, so the caller's transaction rolls back instead of rewinding the standby.
+   */
   writeState(state: ApplyState): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;

@@ -33,6 +33,8 @@ interface PartState {
   partition: number;
   /** next offset to hand out; anything below is a duplicate */
   next: bigint;
+  /** fetched up to here, filtered records included (see Reader.position) */
+  fetched: bigint;
   buf: InRecord[];
   head: number;
   paused: boolean;
@@ -68,6 +70,7 @@ export class KafkajsReader implements Reader {
         topic: a.topic,
         partition: a.partition,
         next: a.from,
+        fetched: a.from,
         buf: [],
         head: 0,
         paused: false,
@@ -105,6 +108,17 @@ export class KafkajsReader implements Reader {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.onJoin(payload.memberAssignment);
       joined();
+    });
+    // batches that held only aborted records or markers never reach eachBatch; kafkajs still
+    // reports how far they went, which is what lets a reader prove it reached the end
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const st = this.parts.get(key(payload.topic, payload.partition));
+      if (!st || payload.lastOffset === undefined || payload.lastOffset === null) return;
+      const upTo = BigInt(payload.lastOffset) + 1n;
+      if (upTo > st.fetched) {
+        st.fetched = upTo;
+        for (const w of st.waiters) w();
+      }
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable errors (broker restart, coordinator moved); only a
@@ -167,6 +181,8 @@ export class KafkajsReader implements Reader {
     }
     if (isStale() || this.closed) return;
     const { topic, partition } = batch;
+    const upTo = BigInt(batch.lastOffset()) + 1n;
+    if (upTo > st.fetched) st.fetched = upTo;
     let added = 0;
     for (const m of batch.messages) {
       const offset = BigInt(m.offset);
@@ -237,6 +253,12 @@ export class KafkajsReader implements Reader {
       this.safely(() => this.consumer.resume([{ topic, partitions: [partition] }]));
     }
     return out;
+  }
+
+  position(topic: string, partition: number): bigint {
+    const st = this.parts.get(key(topic, partition));
+    if (!st) throw new KafkaError(`position of ${topic}[${partition}]: the partition is not assigned to this reader`);
+    return st.fetched > st.next ? st.fetched : st.next;
   }
 
   async close(): Promise<void> {

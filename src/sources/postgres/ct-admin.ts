@@ -47,6 +47,17 @@ export function parseTableName(s: string, defaultSchema = 'public'): TableRef {
 async function keyColumns(c: pg.Client, t: TableRef): Promise<{ name: string; sqlType: string }[]> {
   const rel = await c.query(`SELECT to_regclass($1) AS oid`, [`"${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`]);
   if (rel.rows[0].oid === null) throw new SourceError(`table ${qualifiedName(t)} does not exist`);
+  // statement triggers of a partition do not fire for DML through its parent, nor the parent's
+  // for DML on a partition: changes would be lost silently, so such tables are refused
+  const kind = await c.query(
+    `SELECT c.relkind, c.relispartition, EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) AS inherits
+       FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [`"${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`],
+  );
+  const k = kind.rows[0];
+  if (k.relkind !== 'r' || k.relispartition || k.inherits) {
+    throw new SourceError(`table ${qualifiedName(t)} is ${k.relkind === 'p' ? 'partitioned' : k.relispartition ? 'a partition' : k.relkind !== 'r' ? 'not an ordinary table' : 'part of an inheritance tree'}: ctrelay's PostgreSQL change tracking supports ordinary tables only`);
+  }
   const r = await c.query(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS sql_type
        FROM pg_index i

@@ -69,6 +69,9 @@ CREATE OR REPLACE FUNCTION ctrelay.assign_version() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE v bigint;
 BEGIN
+  -- a version must never be seen before it is durable: with synchronous_commit off a crash could
+  -- lose a captured transaction and hand its version out again
+  PERFORM set_config('synchronous_commit', 'on', true);
   PERFORM pg_advisory_xact_lock(7406011, 1);
   v := nextval('ctrelay.version_seq');
   UPDATE ctrelay.txn SET version = v, commit_ts = clock_timestamp() WHERE xid = NEW.xid;
@@ -82,6 +85,7 @@ DO $$ BEGIN
                  AND tgrelid = 'ctrelay.txn'::regclass) THEN
     CREATE CONSTRAINT TRIGGER ctrelay_assign_version AFTER INSERT ON ctrelay.txn
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ctrelay.assign_version();
+    ALTER TABLE ctrelay.txn ENABLE ALWAYS TRIGGER ctrelay_assign_version;
   END IF;
 END $$;
 
@@ -172,6 +176,10 @@ CREATE TRIGGER ${trg('ins')} AFTER INSERT ON ${base} REFERENCING NEW TABLE AS ne
 CREATE TRIGGER ${trg('upd')} AFTER UPDATE ON ${base} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn('upd')}();
 CREATE TRIGGER ${trg('del')} AFTER DELETE ON ${base} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn('del')}();
 CREATE TRIGGER ${trg('trunc')} AFTER TRUNCATE ON ${base} FOR EACH STATEMENT EXECUTE FUNCTION ${fn('trunc')}();
+-- ALWAYS: also under session_replication_role = replica (logical-replication subscribers,
+-- pg_restore --disable-triggers), which would otherwise write untracked changes
+ALTER TABLE ${base} ENABLE ALWAYS TRIGGER ${trg('ins')}, ENABLE ALWAYS TRIGGER ${trg('upd')},
+  ENABLE ALWAYS TRIGGER ${trg('del')}, ENABLE ALWAYS TRIGGER ${trg('trunc')};
 `;
 }
 

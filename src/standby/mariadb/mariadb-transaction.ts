@@ -1,11 +1,11 @@
 // One standby transaction on one pooled MariaDB connection.
 import type mysql from 'mysql2/promise';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { StandbyError } from '../../core/errors.ts';
+import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { ApplyState, StandbyTransaction } from '../dialect.ts';
 import { dedupeLastByKey, describeKey, driverMessage, tableName } from '../canonical-values.ts';
 import { redactText } from '../redact-url.ts';
-import { deleteStatement, rowTuple, upsertParts } from './mariadb-statements.ts';
+import { deleteStatement, qualified, rowTuple, upsertParts } from './mariadb-statements.ts';
 import type { MariaDbDialect } from './mariadb-dialect.ts';
 import { isConnectionError } from './mariadb-errors.ts';
 
@@ -74,21 +74,41 @@ export class MariaTransaction implements StandbyTransaction {
     }
   }
 
+  async deleteAll(table: TableMeta): Promise<void> {
+    try {
+      await this.run(`DELETE FROM ${qualified(table)}`);
+    } catch (err) {
+      throw this.writeError('delete', table, [], err);
+    }
+  }
+
   async writeState(state: ApplyState): Promise<void> {
     if (this.done) throw new StandbyError(`MariaDB standby ${this.dialect.server}: transaction already finished`);
+    // forward only: every column keeps its value unless the new batch_seq is larger (the
+    // assignments run left to right, so batch_seq is compared before it is overwritten, last)
+    let affected: number;
     try {
-      await this.conn.query(
+      const [res] = await this.conn.query(
         `INSERT INTO ${this.dialect.stateTable} (source_id, batch_seq, version, batch_offset, applied_at)
          VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))
-         ON DUPLICATE KEY UPDATE batch_seq = VALUES(batch_seq), version = VALUES(version),
-           batch_offset = VALUES(batch_offset), applied_at = VALUES(applied_at)`,
+         ON DUPLICATE KEY UPDATE
+           version = IF(VALUES(batch_seq) > batch_seq, VALUES(version), version),
+           batch_offset = IF(VALUES(batch_seq) > batch_seq, VALUES(batch_offset), batch_offset),
+           applied_at = IF(VALUES(batch_seq) > batch_seq, VALUES(applied_at), applied_at),
+           batch_seq = IF(VALUES(batch_seq) > batch_seq, VALUES(batch_seq), batch_seq)`,
         [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)],
       );
+      affected = (res as { affectedRows: number }).affectedRows;
     } catch (err) {
       this.failure ??= err;
       throw new StandbyError(
         `cannot write apply state for source ${state.sourceId} on MariaDB standby ${this.dialect.server}: ${driverMessage(err)}`,
         { cause: err },
+      );
+    }
+    if (affected === 0) {
+      throw new ConcurrentApplierError(
+        `ctrelay_state on MariaDB standby ${this.dialect.server} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
       );
     }
   }

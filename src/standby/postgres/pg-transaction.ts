@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { StandbyError } from '../../core/errors.ts';
+import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { ApplyState, StandbyTransaction } from '../dialect.ts';
 import { dedupeLastByKey, describeKey, driverMessage, tableName } from '../canonical-values.ts';
 import { redactText } from '../redact-url.ts';
-import { columnArrays, deleteStatement, upsertStatement } from './pg-statements.ts';
+import { columnArrays, deleteStatement, qualified, upsertStatement } from './pg-statements.ts';
 import type { PostgresDialect } from './postgres-dialect.ts';
 import { isConnectionError, isDataError } from './pg-errors.ts';
 
@@ -25,11 +25,11 @@ export class PgTransaction implements StandbyTransaction {
     private readonly client: pg.PoolClient,
   ) {}
 
-  private async run(sql: string, values: (string | null)[]): Promise<void> {
+  private async run(sql: string, values: (string | null)[]): Promise<number> {
     if (this.done) throw new StandbyError(`PostgreSQL standby ${this.dialect.server}: transaction already finished`);
     const name = `ctr_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
     try {
-      await this.client.query({ name, text: sql, values });
+      return (await this.client.query({ name, text: sql, values })).rowCount ?? 0;
     } catch (err) {
       this.failure ??= err;
       throw err;
@@ -62,18 +62,33 @@ export class PgTransaction implements StandbyTransaction {
     }
   }
 
+  async deleteAll(table: TableMeta): Promise<void> {
+    try {
+      await this.run(`DELETE FROM ${qualified(table)}`, []);
+    } catch (err) {
+      throw await this.writeError('delete', table, [], err);
+    }
+  }
+
   async writeState(state: ApplyState): Promise<void> {
     const sql =
       `INSERT INTO ${this.dialect.stateTable} (source_id, batch_seq, version, batch_offset, applied_at)` +
       ` VALUES ($1, $2::bigint, $3::bigint, $4::bigint, clock_timestamp())` +
       ` ON CONFLICT (source_id) DO UPDATE SET batch_seq = EXCLUDED.batch_seq, version = EXCLUDED.version,` +
-      ` batch_offset = EXCLUDED.batch_offset, applied_at = EXCLUDED.applied_at`;
+      ` batch_offset = EXCLUDED.batch_offset, applied_at = EXCLUDED.applied_at` +
+      ` WHERE ${this.dialect.stateTable}.batch_seq < EXCLUDED.batch_seq`;
+    let written: number;
     try {
-      await this.run(sql, [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)]);
+      written = await this.run(sql, [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)]);
     } catch (err) {
       throw new StandbyError(
         `cannot write apply state for source ${state.sourceId} on PostgreSQL standby ${this.dialect.server}: ${driverMessage(err)}`,
         { cause: err },
+      );
+    }
+    if (written === 0) {
+      throw new ConcurrentApplierError(
+        `ctrelay_state on PostgreSQL standby ${this.dialect.server} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
       );
     }
   }

@@ -3,7 +3,7 @@
 // applied set-based (UPDATE ... FROM + INSERT ... WHERE NOT EXISTS; see sqlserver-statements.ts for
 // why not MERGE). mssql's bulk load is not used: it sends decimals through JS numbers.
 import sql from 'mssql';
-import { CtrelayError, StandbyError } from '../../core/errors.ts';
+import { ConcurrentApplierError, CtrelayError, StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { execute } from '../../sources/sqlserver/mssql-params.ts';
 import { quoteQualified } from '../../sources/sqlserver/quote.ts';
@@ -215,8 +215,12 @@ class SqlServerTransaction implements StandbyTransaction {
     await this.dialect.run(this.tx, { sql: deleteFromTempSql(table), params: {} }, doing);
   }
 
+  async deleteAll(table: TableMeta): Promise<void> {
+    await this.dialect.run(this.tx, { sql: `DELETE FROM ${quoteQualified(table.schema, table.table)};`, params: {} }, `emptying ${tableName(table)} for a re-snapshot`);
+  }
+
   async writeState(state: ApplyState): Promise<void> {
-    await this.dialect.run(
+    const [res] = await this.dialect.run(
       this.tx,
       {
         sql: writeStateSql(this.stateSchema),
@@ -229,6 +233,11 @@ class SqlServerTransaction implements StandbyTransaction {
       },
       'writing ctrelay_state',
     );
+    if (Number(res?.rows_written ?? 0) === 0) {
+      throw new ConcurrentApplierError(
+        `ctrelay_state on SQL Server standby ${this.dialect.label} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
+      );
+    }
   }
 
   async commit(): Promise<void> {

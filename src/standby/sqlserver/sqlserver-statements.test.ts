@@ -99,9 +99,15 @@ END;`);
     applied_at datetime2(3) NOT NULL
   );`);
     expect(readStateSql('ctrelay')).toBe('SELECT batch_seq, version, batch_offset, applied_at FROM [ctrelay].[ctrelay_state] WHERE source_id = @sourceId;');
-    expect(writeStateSql('ops]x')).toBe(`UPDATE [ops]]x].[ctrelay_state] SET batch_seq = @batchSeq, version = @version, batch_offset = @batchOffset, applied_at = SYSUTCDATETIME() WHERE source_id = @sourceId;
-IF @@ROWCOUNT = 0
-  INSERT INTO [ops]]x].[ctrelay_state] (source_id, batch_seq, version, batch_offset, applied_at) VALUES (@sourceId, @batchSeq, @version, @batchOffset, SYSUTCDATETIME());`);
+    expect(writeStateSql('ops]x')).toBe(`DECLARE @written int;
+UPDATE [ops]]x].[ctrelay_state] SET batch_seq = @batchSeq, version = @version, batch_offset = @batchOffset, applied_at = SYSUTCDATETIME() WHERE source_id = @sourceId AND batch_seq < @batchSeq;
+SET @written = @@ROWCOUNT;
+IF @written = 0 AND NOT EXISTS (SELECT 1 FROM [ops]]x].[ctrelay_state] WITH (UPDLOCK, HOLDLOCK) WHERE source_id = @sourceId)
+BEGIN
+  INSERT INTO [ops]]x].[ctrelay_state] (source_id, batch_seq, version, batch_offset, applied_at) VALUES (@sourceId, @batchSeq, @version, @batchOffset, SYSUTCDATETIME());
+  SET @written = @@ROWCOUNT;
+END
+SELECT @written AS rows_written;`);
   });
 });
 

@@ -53,9 +53,16 @@ export function readStateSql(schema: string): string {
 /** One applier writes its state row (Kafka fences any second one), so update-then-insert cannot race. */
 export function writeStateSql(schema: string): string {
   const t = stateTableName(schema);
-  return `UPDATE ${t} SET batch_seq = @batchSeq, version = @version, batch_offset = @batchOffset, applied_at = SYSUTCDATETIME() WHERE source_id = @sourceId;
-IF @@ROWCOUNT = 0
-  INSERT INTO ${t} (source_id, batch_seq, version, batch_offset, applied_at) VALUES (@sourceId, @batchSeq, @version, @batchOffset, SYSUTCDATETIME());`;
+  // forward only: a second applier that fell behind writes nothing (rows_written = 0) and stops
+  return `DECLARE @written int;
+UPDATE ${t} SET batch_seq = @batchSeq, version = @version, batch_offset = @batchOffset, applied_at = SYSUTCDATETIME() WHERE source_id = @sourceId AND batch_seq < @batchSeq;
+SET @written = @@ROWCOUNT;
+IF @written = 0 AND NOT EXISTS (SELECT 1 FROM ${t} WITH (UPDLOCK, HOLDLOCK) WHERE source_id = @sourceId)
+BEGIN
+  INSERT INTO ${t} (source_id, batch_seq, version, batch_offset, applied_at) VALUES (@sourceId, @batchSeq, @version, @batchOffset, SYSUTCDATETIME());
+  SET @written = @@ROWCOUNT;
+END
+SELECT @written AS rows_written;`;
 }
 
 export function createTableSql(table: TableMeta): string {
