@@ -84,21 +84,23 @@ export class MariaTransaction implements StandbyTransaction {
 
   async writeState(state: ApplyState): Promise<void> {
     if (this.done) throw new StandbyError(`MariaDB standby ${this.dialect.server}: transaction already finished`);
-    // forward only: every column keeps its value unless the new batch_seq is larger (the
-    // assignments run left to right, so batch_seq is compared before it is overwritten, last)
-    let affected: number;
+    // forward only: read the stored position under a lock first (a locking read sees the newest
+    // committed row, and a concurrent applier waits here); mysql2's FOUND_ROWS flag makes the
+    // upsert's affectedRows useless for telling "unchanged" apart
+    let affected = 1; // 0 = the stored batch is already at or past ours
     try {
-      const [res] = await this.conn.query(
-        `INSERT INTO ${this.dialect.stateTable} (source_id, batch_seq, version, batch_offset, applied_at)
-         VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))
-         ON DUPLICATE KEY UPDATE
-           version = IF(VALUES(batch_seq) > batch_seq, VALUES(version), version),
-           batch_offset = IF(VALUES(batch_seq) > batch_seq, VALUES(batch_offset), batch_offset),
-           applied_at = IF(VALUES(batch_seq) > batch_seq, VALUES(applied_at), applied_at),
-           batch_seq = IF(VALUES(batch_seq) > batch_seq, VALUES(batch_seq), batch_seq)`,
-        [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)],
-      );
-      affected = (res as { affectedRows: number }).affectedRows;
+      const [rows] = await this.conn.query(`SELECT CAST(batch_seq AS CHAR) AS s FROM ${this.dialect.stateTable} WHERE source_id = ? FOR UPDATE`, [state.sourceId]);
+      const stored = (rows as { s: string }[])[0]?.s;
+      if (stored !== undefined && BigInt(stored) >= state.batchSeq) affected = 0;
+      else {
+        await this.conn.query(
+          `INSERT INTO ${this.dialect.stateTable} (source_id, batch_seq, version, batch_offset, applied_at)
+           VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))
+           ON DUPLICATE KEY UPDATE batch_seq = VALUES(batch_seq), version = VALUES(version),
+             batch_offset = VALUES(batch_offset), applied_at = VALUES(applied_at)`,
+          [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)],
+        );
+      }
     } catch (err) {
       this.failure ??= err;
       throw new StandbyError(
