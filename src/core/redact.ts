@@ -1,9 +1,3 @@
-// Masks credentials inside free text: URL userinfo passwords (scheme://user:pass@host) and
-// key=value secrets of ADO/ODBC-style connection strings (Password=...;, Pwd=...).
-// the password runs to the LAST '@' of the authority: drivers accept a raw '@' inside it
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^/?#\s]*)@/gi;
-const KV_SECRET = /\b(password|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^;,\s]*)/gi;
-
-export function redact(text: string): string {
-  return text.replace(URL_PASSWORD, '$1***@').replace(KV_SECRET, '$1$2***');
-}
+// One redaction for free text everywhere (sources, standbys, CLI, logs): the patterns live with the
+// logger's key-based redaction in src/log/redact.ts, which depends on nothing.
+export { redact } from '../log/redact.ts';
