@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { CtrelayError } from '../core/errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../core/redact.ts';
 import { createProgram } from './program.ts';
 import { registerCommands } from './registry.ts';
 

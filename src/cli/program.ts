@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../log/logger.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../core/redact.ts';
 
 export const DEFAULT_CONFIG_FILE = 'ctrelay.yaml';
 

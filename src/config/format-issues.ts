@@ -2,7 +2,7 @@
 // (the schema's `.describe()` text) and what was found (redacted), plus a line number.
 
 import type { z } from 'zod';
-import { redact } from '../log/redact.ts';
+import { redact } from '../core/redact.ts';
 
 export type Path = readonly PropertyKey[];
 

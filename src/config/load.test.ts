@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.ts';
-import { redactValue } from '../log/redact.ts';
+import { redactValue } from '../core/redact.ts';
 import { loadConfig, parseConfig } from './load.ts';
 
 const GOOD = `

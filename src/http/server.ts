@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { CtrelayError } from '../core/errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../core/redact.ts';
 
 export interface Check {
   ok: boolean;

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import { MASK, isSecretKey, redact, redactValue, serializeError } from './redact.ts';
+import { MASK, isSecretKey, redact, redactValue, serializeError } from '../core/redact.ts';
 
 export type Logger = PinoLogger;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;

@@ -5,7 +5,7 @@ import type { StandbyDialect } from './dialect.ts';
 import type { DialectLogger } from './canonical-values.ts';
 import { PostgresDialect } from './postgres/postgres-dialect.ts';
 import { MariaDbDialect } from './mariadb/mariadb-dialect.ts';
-import { redactUrl } from './redact-url.ts';
+import { redactUrl } from '../core/redact.ts';
 
 export type StandbyKind = 'postgres' | 'mariadb';
 

@@ -17,7 +17,7 @@ Examples:
   $ CTRELAY_CONFIG=prod.yaml ctrelay config check --json`,
     )
     .action(async (options: { json?: boolean }, cmd: Command) => {
-      const [{ stringify }, { redactValue }] = await Promise.all([import('yaml'), import('../../log/redact.ts')]);
+      const [{ stringify }, { redactValue }] = await Promise.all([import('yaml'), import('../../core/redact.ts')]);
       const config = await loadCommandConfig(cmd);
       const safe = redactValue(config);
       process.stdout.write(

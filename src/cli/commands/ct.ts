@@ -81,7 +81,8 @@ async function refusePostgresOnly(command: string, url: string): Promise<void> {
 /** Runs T-SQL batches one by one on the URL's database; PRINT output goes to stdout. */
 async function runSqlServerBatches(url: string, batches: string[]): Promise<void> {
   const { default: sql } = await import('mssql');
-  const { parseSqlServerUrl, scrubSecret } = await import('../../sources/sqlserver/url.ts');
+  const { parseSqlServerUrl } = await import('../../sources/sqlserver/url.ts');
+  const { scrubSecret } = await import('../../core/redact.ts');
   const { SourceError } = await import('../../core/errors.ts');
   const { config, label } = parseSqlServerUrl(url);
   const fail = (err: unknown, doing: string): never => {

@@ -1,10 +1,11 @@
-// kafkajs errors -> KafkaError. kafkajs wraps the real cause in retry and aggregate errors and knows
-// nothing of ctrelay's context, so the message here names the operation and the broker list, and
-// the original error stays reachable as `cause`.
-import { KafkaError } from '../../core/errors.ts';
-
-/** The producer lost its transactional id to a newer instance: it must stop, not retry. */
-export class ProducerFencedError extends KafkaError {}
+// kafkajs errors -> the classified errors of src/core/errors.ts. kafkajs wraps the real cause in
+// retry and aggregate errors and knows nothing of ctrelay's context, so the message here names the
+// operation and the broker list, and the original error stays reachable as `cause`.
+//   fenced                      -> ProducerFencedError (stop: a newer instance owns the id)
+//   refusals retrying cannot heal (authorization, authentication, too large, invalid topic or
+//   config)                     -> KafkaError (stop, exit 4)
+//   everything else             -> KafkaUnavailableError (wait and resume from the checkpoint)
+import { KafkaError, KafkaUnavailableError, ProducerFencedError } from '../../core/errors.ts';
 
 interface KafkajsLikeError {
   name?: string;
@@ -29,14 +30,34 @@ export function rootCause(err: unknown): unknown {
 
 // Kafka answers INVALID_PRODUCER_EPOCH (47) to the old request versions kafkajs speaks;
 // PRODUCER_FENCED (90) is unknown to kafkajs and surfaces as "Unknown error code 90".
-const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 
-export function isFenced(err: unknown): boolean {
+/** Broker answers that mean the request itself is refused, whatever the retry (Kafka's non-retriable errors that ctrelay can meet). */
+const PERMANENT_TYPES = new Set([
+  'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_TOPIC_EXCEPTION',
+  'INVALID_CONFIG', 'INVALID_REPLICATION_FACTOR', 'INVALID_PARTITIONS', 'POLICY_VIOLATION',
+  'UNSUPPORTED_VERSION', 'INVALID_RECORD', 'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+]);
+const PERMANENT_NAMES = new Set(['KafkaJSSASLAuthenticationError', 'KafkaJSServerDoesNotSupportApiKey']);
+
+/** Whether any error in kafkajs's wrapper chain satisfies `test`. */
+function anyInChain(err: unknown, test: (e: KafkajsLikeError) => boolean): boolean {
   for (let e = err as KafkajsLikeError | undefined, i = 0; e && typeof e === 'object' && i < 10; i++) {
-    if ((e.type && FENCED_TYPES.has(e.type)) || /error code 90\b/.test(e.message ?? '')) return true;
+    if (test(e)) return true;
     e = (e.originalError ?? e.cause ?? (Array.isArray(e.errors) ? e.errors[0] : undefined)) as KafkajsLikeError | undefined;
   }
   return false;
+}
+
+export function isFenced(err: unknown): boolean {
+  return anyInChain(err, (e) => (e.type !== undefined && FENCED_TYPES.has(e.type)) || /error code 90\b/.test(e.message ?? ''));
+}
+
+/** A refusal that retrying cannot heal (see PERMANENT_TYPES). */
+export function isPermanentRefusal(err: unknown): boolean {
+  return anyInChain(err, (e) => (e.type !== undefined && PERMANENT_TYPES.has(e.type)) || (e.name !== undefined && PERMANENT_NAMES.has(e.name)));
 }
 
 const CONNECTION_NAMES = new Set([
@@ -75,10 +96,11 @@ export function toKafkaError(err: unknown, what: string, brokers: readonly strin
       { cause: err },
     );
   }
+  if (isPermanentRefusal(err)) return new KafkaError(`${what} failed (${where}): ${describe(err)}`, { cause: err });
   if (isConnectionProblem(err)) {
-    return new KafkaError(`${what} failed: Kafka is unreachable at ${where}: ${describe(err)}`, { cause: err });
+    return new KafkaUnavailableError(`${what} failed: Kafka is unreachable at ${where}: ${describe(err)}`, { cause: err });
   }
-  return new KafkaError(`${what} failed (${where}): ${describe(err)}`, { cause: err });
+  return new KafkaUnavailableError(`${what} failed (${where}): ${describe(err)}`, { cause: err });
 }
 
 /**
@@ -101,7 +123,7 @@ export async function withDeadline<T>(
       } catch {
         // best effort: the timeout error below is what matters
       }
-      reject(new KafkaError(`${what} failed: no answer from Kafka at brokers ${brokers.join(',')} within ${ms} ms`));
+      reject(new KafkaUnavailableError(`${what} failed: no answer from Kafka at brokers ${brokers.join(',')} within ${ms} ms`));
     }, ms);
   });
   try {

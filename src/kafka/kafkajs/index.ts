@@ -8,7 +8,6 @@ import { kafkajsLogCreator, type PinoLike } from './log.ts';
 import { KafkajsProducer } from './producer.ts';
 import { KafkajsReader } from './reader.ts';
 
-export { ProducerFencedError } from './errors.ts';
 export type { PinoLike } from './log.ts';
 
 export interface KafkajsPortOptions {

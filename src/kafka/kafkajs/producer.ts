@@ -2,7 +2,7 @@
 // transaction; init() forces that (an empty transaction needs no EndTxn), which is what fences an
 // older instance with the same transactional id and aborts its open transaction.
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
-import { KafkaError } from '../../core/errors.ts';
+import { KafkaError, KafkaUnavailableError, ProducerFencedError } from '../../core/errors.ts';
 import type { OutRecord, ProducerTransaction, TransactionalProducer, WrittenRange } from '../port.ts';
 import { toKafkaError, withDeadline } from './errors.ts';
 import { addRange, chunk, partitionForKey, type Placed } from './partition.ts';
@@ -78,7 +78,7 @@ export class KafkajsProducer implements TransactionalProducer {
   /** @internal maps an error and remembers fencing: a fenced producer never works again */
   fail(err: unknown, op: string): KafkaError {
     const e = toKafkaError(err, this.what(op), this.ctx.brokers);
-    if (e.name === 'ProducerFencedError') this.fenced = e;
+    if (e instanceof ProducerFencedError) this.fenced = e;
     return e;
   }
 
@@ -135,14 +135,14 @@ class KafkajsTransaction implements ProducerTransaction {
           const count = perPartition.get(m.partition);
           if (count === undefined) continue;
           if (m.errorCode !== 0 || m.baseOffset === undefined) {
-            throw new KafkaError(`send to ${topic}[${m.partition}] failed: error code ${m.errorCode}`);
+            throw new KafkaUnavailableError(`send to ${topic}[${m.partition}] failed: error code ${m.errorCode}`);
           }
           const first = BigInt(m.baseOffset);
           addRange(ranges, { topic, partition: m.partition, first, last: first + BigInt(count - 1), count });
           perPartition.delete(m.partition);
         }
         if (perPartition.size > 0) {
-          throw new KafkaError(`send to ${topic} failed: no produce response for partitions ${[...perPartition.keys()].join(',')}`);
+          throw new KafkaUnavailableError(`send to ${topic} failed: no produce response for partitions ${[...perPartition.keys()].join(',')}`);
         }
       }
     } catch (err) {

@@ -26,7 +26,8 @@ import {
   type CommitTimeMode,
   type Statement,
 } from './sql.ts';
-import { parseSqlServerUrl, scrubSecret } from './url.ts';
+import { scrubSecret } from '../../core/redact.ts';
+import { parseSqlServerUrl } from './url.ts';
 
 export interface SqlServerSourceOptions {
   /** mssql://user:password@host:port/database?encrypt=...&trustServerCertificate=... */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.ts';
-import { parseSqlServerUrl, redactUrl, scrubSecret } from './url.ts';
+import { parseSqlServerUrl } from './url.ts';
 
 describe('parseSqlServerUrl', () => {
   it('parses the documented form', () => {
@@ -37,17 +37,5 @@ describe('parseSqlServerUrl', () => {
         expect((e as Error).message).not.toContain('s3cret');
       }
     }
-  });
-});
-
-describe('redaction', () => {
-  it('redactUrl', () => {
-    expect(redactUrl('mssql://agent:s3cret@h:1433/d')).toBe('mssql://agent:***@h:1433/d');
-    expect(redactUrl('mssql://agent@h/d')).toBe('mssql://agent@h/d');
-    expect(redactUrl('mssql://h/d')).toBe('mssql://h/d');
-  });
-  it('scrubSecret also removes the URL-encoded form', () => {
-    expect(scrubSecret("Login failed: p@ss and p%40ss", 'p@ss')).toBe('Login failed: *** and ***');
-    expect(scrubSecret('nothing', '')).toBe('nothing');
   });
 });

@@ -2,6 +2,7 @@
 // redacted forms used in every message: the password must never reach a log or an error.
 import type { config as MssqlConfig } from 'mssql';
 import { ConfigError } from '../../core/errors.ts';
+import { redactUrl } from '../../core/redact.ts';
 
 const BOOLEAN_OPTIONS = new Set(['encrypt', 'trustServerCertificate', 'multiSubnetFailover']);
 const NUMBER_OPTIONS = new Set(['connectTimeoutMs', 'requestTimeoutMs']);
@@ -59,21 +60,4 @@ export function parseSqlServerUrl(url: string): ParsedUrl {
     } else throw new ConfigError(`unknown SQL Server URL option ${key} in ${redactUrl(url)} (known: encrypt, trustServerCertificate, multiSubnetFailover, instanceName, connectTimeoutMs, requestTimeoutMs)`);
   }
   return { config, label: `${server}:${port}/${database}` };
-}
-
-/** The URL with its password replaced by ***; unparseable input is cut at the first @. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, cred: string) => {
-    const user = cred.split(':')[0];
-    return `${scheme}${user}${cred.includes(':') ? ':***' : ''}@`;
-  });
-}
-
-/** Removes a password from a text (an error message that might echo it). */
-export function scrubSecret(text: string, secret: string | undefined): string {
-  if (!secret) return text;
-  let out = text.split(secret).join('***');
-  const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) out = out.split(encoded).join('***');
-  return out;
 }

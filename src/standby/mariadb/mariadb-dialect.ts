@@ -11,7 +11,7 @@ import type { Row, TableMeta } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
 import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
 import { driverMessage, silentLogger, tableName, type DialectLogger } from '../canonical-values.ts';
-import { redactText, redactUrl } from '../redact-url.ts';
+import { redact, redactUrl } from '../../core/redact.ts';
 import { ddlType, fromMaria, quoteIdent } from './mariadb-types.ts';
 import { columnOf, qualified, scanStatement } from './mariadb-statements.ts';
 import { MariaTransaction } from './mariadb-transaction.ts';
@@ -93,7 +93,7 @@ export class MariaDbDialect implements StandbyDialect {
   }
 
   connectionError(err: unknown): StandbyError {
-    return new StandbyError(`cannot reach MariaDB standby ${this.server}: ${redactText(driverMessage(err))}`, {
+    return new StandbyError(`cannot reach MariaDB standby ${this.server}: ${redact(driverMessage(err))}`, {
       cause: err,
     });
   }

@@ -4,7 +4,7 @@ import type { Row, TableMeta } from '../../core/model.ts';
 import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { ApplyState, StandbyTransaction } from '../dialect.ts';
 import { dedupeLastByKey, describeKey, driverMessage, tableName } from '../canonical-values.ts';
-import { redactText } from '../redact-url.ts';
+import { redact } from '../../core/redact.ts';
 import { deleteStatement, qualified, rowTuple, upsertParts } from './mariadb-statements.ts';
 import type { MariaDbDialect } from './mariadb-dialect.ts';
 import { isConnectionError } from './mariadb-errors.ts';
@@ -154,7 +154,7 @@ export class MariaTransaction implements StandbyTransaction {
     } catch (err) {
       // Unknown connection state: never hand it back to the pool.
       this.conn.destroy();
-      throw new StandbyError(`${sql} failed on MariaDB standby ${this.dialect.server}: ${redactText(driverMessage(err))}`, {
+      throw new StandbyError(`${sql} failed on MariaDB standby ${this.dialect.server}: ${redact(driverMessage(err))}`, {
         cause: err,
       });
     }

@@ -5,7 +5,7 @@ import type { Row, TableMeta } from '../../core/model.ts';
 import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { ApplyState, StandbyTransaction } from '../dialect.ts';
 import { dedupeLastByKey, describeKey, driverMessage, tableName } from '../canonical-values.ts';
-import { redactText } from '../redact-url.ts';
+import { redact } from '../../core/redact.ts';
 import { columnArrays, deleteStatement, qualified, upsertStatement } from './pg-statements.ts';
 import type { PostgresDialect } from './postgres-dialect.ts';
 import { isConnectionError, isDataError } from './pg-errors.ts';
@@ -137,7 +137,7 @@ export class PgTransaction implements StandbyTransaction {
       // The connection is in an unknown state: destroy it rather than return it to the pool.
       this.client.release(true);
       throw new StandbyError(
-        `${sql} failed on PostgreSQL standby ${this.dialect.server}: ${redactText(driverMessage(err))}`,
+        `${sql} failed on PostgreSQL standby ${this.dialect.server}: ${redact(driverMessage(err))}`,
         { cause: err },
       );
     }

@@ -9,7 +9,7 @@ import type { Row, TableMeta } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
 import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
 import { driverMessage, silentLogger, tableName, type DialectLogger } from '../canonical-values.ts';
-import { redactText, redactUrl } from '../redact-url.ts';
+import { redact, redactUrl } from '../../core/redact.ts';
 import { ddlType, fromPgText, quoteIdent, toPgText } from './pg-types.ts';
 import { locateBadRow } from './locate-bad-row.ts';
 import { columnOf, qualified, scanStatement } from './pg-statements.ts';
@@ -63,7 +63,7 @@ export class PostgresDialect implements StandbyDialect {
     pool.on('error', (err) => {
       // An idle connection died (server restart); the pool replaces it. Without a listener the
       // process would crash.
-      this.logger.warn({ server: this.server, err: redactText(driverMessage(err)) }, 'standby connection lost');
+      this.logger.warn({ server: this.server, err: redact(driverMessage(err)) }, 'standby connection lost');
     });
     try {
       await pool.query('SELECT 1');
@@ -76,7 +76,7 @@ export class PostgresDialect implements StandbyDialect {
 
   connectionError(err: unknown): StandbyError {
     return new StandbyError(
-      `cannot reach PostgreSQL standby ${this.server}: ${redactText(driverMessage(err))}`,
+      `cannot reach PostgreSQL standby ${this.server}: ${redact(driverMessage(err))}`,
       { cause: err },
     );
   }
@@ -97,7 +97,7 @@ export class PostgresDialect implements StandbyDialect {
       return await fn(client);
     } catch (err) {
       if (err instanceof StandbyError) throw err;
-      throw new StandbyError(`${what} on PostgreSQL standby ${this.server}: ${redactText(driverMessage(err))}`, {
+      throw new StandbyError(`${what} on PostgreSQL standby ${this.server}: ${redact(driverMessage(err))}`, {
         cause: err,
       });
     } finally {

@@ -9,7 +9,8 @@ import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
 import sql from 'mssql';
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
-import { parseSqlServerUrl, redactUrl, scrubSecret } from '../../../src/sources/sqlserver/url.ts';
+import { redactUrl, scrubSecret } from '../../../src/core/redact.ts';
+import { parseSqlServerUrl } from '../../../src/sources/sqlserver/url.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

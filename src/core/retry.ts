@@ -1,0 +1,35 @@
+// One retry policy for every long-running job (capture, apply): transient errors are waited out
+// with capped exponential backoff, anything else stops the job. The decision is made from the
+// error's type (src/core/errors.ts), never from its message.
+import { isTransient } from './errors.ts';
+
+export interface RetryPolicyOptions {
+  /** first wait after a failure (doubles per consecutive failure) */
+  initialDelayMs?: number;
+  /** longest wait between attempts */
+  maxDelayMs?: number;
+  /** stop after this many consecutive failures even if transient; 0 = retry for ever */
+  maxConsecutiveFailures?: number;
+}
+
+export class RetryPolicy {
+  private readonly initialDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxConsecutiveFailures: number;
+
+  constructor(opts: RetryPolicyOptions = {}) {
+    this.initialDelayMs = opts.initialDelayMs ?? 500;
+    this.maxDelayMs = opts.maxDelayMs ?? 30_000;
+    this.maxConsecutiveFailures = opts.maxConsecutiveFailures ?? 0;
+  }
+
+  /**
+   * How long to wait before the next attempt after the `failures`-th consecutive failure (1 for the
+   * first), or null when the job must stop: the error is not transient, or the budget is spent.
+   */
+  delayAfter(err: unknown, failures: number): number | null {
+    if (!isTransient(err)) return null;
+    if (this.maxConsecutiveFailures > 0 && failures >= this.maxConsecutiveFailures) return null;
+    return Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(Math.max(failures - 1, 0), 16));
+  }
+}
