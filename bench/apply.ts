@@ -14,7 +14,8 @@ import { Applier } from '../src/apply/applier.ts';
 import { ApplyMetrics } from '../src/apply/metrics.ts';
 import { targetNamer } from '../src/apply/run.ts';
 import { WindowReader } from '../src/apply/window-reader.ts';
-import { AvroPipelineCodecs } from '../src/avro/pipeline-codecs.ts';
+import { singleObjectWireFormat } from '../src/avro/wire-format.ts';
+import { TopicDecoder } from '../src/kafka/schemas-topic.ts';
 import { batchesTopic } from '../src/core/topics.ts';
 import { createDialect, type StandbyKind } from '../src/standby/create-dialect.ts';
 import type { StandbyDialect, StandbyTransaction } from '../src/standby/dialect.ts';
@@ -108,14 +109,15 @@ async function applyOnce(kind: StandbyKind, cap: Captured, run: number): Promise
   const db = kind === 'postgres' ? await createPgDatabase('ctr_bench_sb') : await createMariaDatabase('ctr_bench_sb');
   try {
     const kafka = kafkaPort('bench-apply');
-    const codecs = new AvroPipelineCodecs(cap.prefix, kafka);
+    const wire = singleObjectWireFormat();
+    const events = new TopicDecoder(kafka, cap.prefix, wire.decoder());
     const dialect = new TimedDialect(createDialect(kind, db.url, log.child({ component: 'standby' })));
     const applier = new Applier(
       { sourceId: 'bench', standbyId: `bench-${kind}-${run}-${db.name}`, topicPrefix: cap.prefix, mergeWindows: MERGE, target: targetNamer(kind, db.url) },
-      { kafka, dialect, decoder: codecs, acks: codecs, log: log.child({ component: 'apply' }), metrics: new ApplyMetrics(new Registry()) },
+      { kafka, dialect, control: wire.control, events, log: log.child({ component: 'apply' }), metrics: new ApplyMetrics(new Registry()) },
     );
     const t0 = performance.now();
-    await codecs.refresh();
+    await events.load();
     await applier.start();
     let failure: unknown = null;
     let ended = false;
@@ -164,10 +166,11 @@ async function countMaria(url: string, name: string): Promise<number> {
 /** Kafka read + Avro decode of the whole log through the applier's WindowReader, no standby. */
 async function readOnlyMs(cap: Captured): Promise<{ ms: number; decodeMs: number }> {
   const kafka = kafkaPort('bench-read');
-  const codecs = new AvroPipelineCodecs(cap.prefix, kafka);
+  const wire = singleObjectWireFormat();
+  const decoder = wire.decoder();
   let decodeMs = 0;
-  const decode = codecs.decodeEvent.bind(codecs);
-  codecs.decodeEvent = (value, where) => {
+  const decode = decoder.decodeEvent.bind(decoder);
+  decoder.decodeEvent = (value, where) => {
     const t = performance.now();
     try {
       return decode(value, where);
@@ -176,8 +179,9 @@ async function readOnlyMs(cap: Captured): Promise<{ ms: number; decodeMs: number
     }
   };
   const t0 = performance.now();
-  await codecs.refresh();
-  const reader = new WindowReader(kafka, batchesTopic(cap.prefix), 'bench', codecs, 0n);
+  const events = new TopicDecoder(kafka, cap.prefix, decoder);
+  await events.load();
+  const reader = new WindowReader(kafka, batchesTopic(cap.prefix), 'bench', wire.control, events, 0n);
   try {
     let seq = -1n;
     while (seq < cap.lastSeq) {

@@ -12,7 +12,7 @@
 //   BENCH_SNAPSHOT=5000x10000,20000x50000   maxBatchRows x snapshotChunkRows per configuration
 //   BENCH_STREAM=5000,20000                 maxBatchRows per configuration
 // Prints medians of BENCH_RUNS runs; asserts nothing about timing.
-import { AvroPipelineCodecs } from '../src/avro/pipeline-codecs.ts';
+import { SingleObjectTableEncoder } from '../src/avro/table-encoder.ts';
 import { isNoop, readWindow, emptyState, type CaptureState } from '../src/capture/window.ts';
 import type { PollSession } from '../src/core/change-source.ts';
 import type { OutRecord } from '../src/kafka/port.ts';
@@ -60,8 +60,7 @@ async function stagePass(url: string, state0: CaptureState, s: AgentSettings, un
   const src = new PostgresSource(url);
   await src.connect();
   const [meta] = await src.describe([TABLE]);
-  const codecs = new AvroPipelineCodecs(prefix);
-  const codec = codecs.table(meta, prefix);
+  const codec = new SingleObjectTableEncoder(meta, prefix);
   const kafka = kafkaPort('bench-stages');
   const topic = `${prefix}.data`;
   const admin = await kafka.admin();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { AvroPipelineCodecs } from '../src/avro/pipeline-codecs.ts';
+import { singleObjectWireFormat } from '../src/avro/wire-format.ts';
 import { CaptureAgent, type CaptureDeps, type CaptureOptions } from '../src/capture/agent.ts';
 import { CaptureMetrics } from '../src/capture/metrics.ts';
 import type { CaptureState } from '../src/capture/window.ts';
@@ -192,7 +192,6 @@ export async function startAgent(url: string, prefix: string, s: AgentSettings, 
   const registry = new Registry();
   const metrics = new CaptureMetrics(registry);
   const kafka = kafkaPort('bench-capture');
-  const codecs = new AvroPipelineCodecs(prefix, kafka);
   const opts: CaptureOptions = {
     sourceId,
     db: new URL(url).pathname.slice(1),
@@ -206,7 +205,7 @@ export async function startAgent(url: string, prefix: string, s: AgentSettings, 
     mode: 'async',
     maxConsecutiveFailures: 3,
   };
-  const agent = new Agent(opts, { source: new PostgresSource(url), kafka, codecs, log: log.child({ component: 'capture' }), metrics });
+  const agent = new Agent(opts, { source: new PostgresSource(url), kafka, wire: singleObjectWireFormat(), log: log.child({ component: 'capture' }), metrics });
   await agent.start();
   let failure: unknown = null;
   const done = agent.run().catch((err) => {

@@ -2,15 +2,22 @@
 // consecutive windows merged, in async mode), together with the ctrelay_state row that records
 // the last applied batch. The state row is the only checkpoint: after a crash the applier resumes
 // from it, so a window is applied exactly once and the standby never shows half a window.
+// Transient failures (a standby or broker away, a deadlock) are waited out and resumed from the
+// state; refused data, a mismatch, fencing or a bug stop the applier.
 import type { Logger } from 'pino';
-import { keyId, type BatchRecord } from '../core/batch.ts';
-import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, CtrelayError, KafkaError, isTransient } from '../core/errors.ts';
-import { qualifiedName, type Row, type TableMeta } from '../core/model.ts';
+import type { BatchRecord } from '../core/batch.ts';
+import type { ControlCodec } from '../core/codec.ts';
+import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, isTransient, ProducerFencedError } from '../core/errors.ts';
+import { qualifiedName, type TableMeta } from '../core/model.ts';
+import { RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { acksTopic, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
-import type { StandbyDialect } from '../standby/dialect.ts';
+import { topicOffsets } from '../kafka/read-to-end.ts';
+import type { TopicDecoder } from '../kafka/schemas-topic.ts';
+import type { ApplyState, StandbyDialect } from '../standby/dialect.ts';
 import type { ApplyMetrics } from './metrics.ts';
-import { WindowReader, type CompleteWindow, type DecodedEvent, type EventDecoder } from './window-reader.ts';
+import { planWindows, snapshotStarts, type TargetNamer } from './plan.ts';
+import { WindowReader, type CompleteWindow } from './window-reader.ts';
 
 export interface ApplyOptions {
   sourceId: string;
@@ -21,33 +28,16 @@ export interface ApplyOptions {
   /** async mode: merge up to this many ready windows into one standby transaction */
   mergeWindows: number;
   /** maps a source table to its standby name (schema = PostgreSQL schema or MariaDB database) */
-  target: (source: TableMeta) => { schema: string; table: string };
-}
-
-export interface AckCodec {
-  encodeAck(ack: { sourceId: string; standbyId: string; seq: bigint; version: bigint; appliedAtMs: number; rows: bigint }): Buffer;
+  target: TargetNamer;
 }
 
 export interface ApplyDeps {
   kafka: KafkaPort;
   dialect: StandbyDialect;
-  decoder: EventDecoder;
-  acks: AckCodec;
+  control: ControlCodec;
+  events: TopicDecoder;
   log: Logger;
   metrics: ApplyMetrics;
-}
-
-/** Tables whose (re-)snapshot begins with this window. */
-function snapshotStarts(w: CompleteWindow): string[] {
-  const complete = w.batches[w.batches.length - 1];
-  return complete.tables.filter((t) => t.snapshot && t.snapshot.startedSeq === complete.windowSeq).map((t) => t.table);
-}
-
-interface TablePlan {
-  source: TableMeta;
-  target: TableMeta;
-  upserts: Map<string, Row>;
-  deletes: Map<string, Row>;
 }
 
 export class Applier {
@@ -55,6 +45,7 @@ export class Applier {
   private reader: WindowReader | null = null;
   private ackProducer: TransactionalProducer | null = null;
   private ensured = new Map<string, string>();
+  private readonly retry = new RetryPolicy();
   appliedSeq = -1n;
   /** a window read ahead that must open its own transaction */
   private held: CompleteWindow | null = null;
@@ -74,48 +65,57 @@ export class Applier {
   /** (Re)positions on the standby's state: after start and after every transient failure. */
   private async resume(): Promise<void> {
     const { dialect, kafka, log } = this.deps;
+    this.ready = false;
     await this.reader?.close();
+    this.reader = null;
     await this.ackProducer?.close().catch(() => undefined);
     this.held = null;
     const state = await dialect.readState(this.opts.sourceId);
     this.appliedSeq = state?.batchSeq ?? -1n;
     this.appliedVersion = state?.version ?? -1n;
-    const admin = await kafka.admin();
+    await this.ensureControlTopics();
+    if (state) await this.checkBatchLogHolds(state);
+    // one applier per standby: a second one with the same id fences this one's acks
+    this.ackProducer = kafka.producer(`ctrelay-apply-${this.opts.standbyId}`);
+    await this.ackProducer.init();
+    // resume AT the last applied batch's record, to check it is still the batch the standby holds
+    const from = state ? state.batchOffset : 0n;
+    this.reader = new WindowReader(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, this.deps.control, this.deps.events, from, state ? { seq: state.batchSeq } : null);
+    // a crash between the standby commit and its ack would leave a sync-mode capture waiting
+    // for an ack that never comes: acknowledge what the standby holds on every start
+    if (state) await this.ack({ seq: state.batchSeq, version: state.version }, 0);
+    this.ready = true;
+    log.info({ seq: this.appliedSeq.toString(), version: this.appliedVersion.toString() }, state ? 'resuming after the last applied batch' : 'no state on the standby: applying from the start of the batch log');
+  }
+
+  /** The applier may start before capture ever ran: the control topics it reads must exist. */
+  private async ensureControlTopics(): Promise<void> {
+    const admin = await this.deps.kafka.admin();
     try {
-      // the applier may start before capture ever ran: the control topics it reads must exist
       const rf = this.opts.replicationFactor ?? 1;
       await admin.ensureTopics([
         { topic: acksTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: rf },
         { topic: batchesTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: rf },
         { topic: schemasTopic(this.opts.topicPrefix), partitions: 1, replicationFactor: rf, config: { 'cleanup.policy': 'compact' } },
       ]);
-      if (state) {
-        // the batch the standby holds must still be in this batch log, else resuming by offset
-        // would silently skip or repeat batches (a reset log, another prefix or cluster)
-        const topic = batchesTopic(this.opts.topicPrefix);
-        const p0 = (await admin.partitionCount(topic)) === null ? undefined : (await admin.offsets(topic)).find((p) => p.partition === 0);
-        if (!p0 || p0.low > state.batchOffset || p0.stable <= state.batchOffset) {
-          throw new BatchLogMismatchError(
-            `the standby's ctrelay_state says source ${this.opts.sourceId} batch ${state.batchSeq} was applied from ${topic} offset ${state.batchOffset}, ` +
-              `but that offset holds nothing (${!p0 ? 'the topic does not exist' : p0.stable > p0.low ? `the log holds offsets ${p0.low}..${p0.stable - 1n}` : 'the log is empty'}): ` +
-              `the batch log was reset or belongs to another pipeline. Re-initialise this standby (delete its ctrelay_state row for ${this.opts.sourceId} and its tables) to re-snapshot it.`,
-          );
-        }
-      }
     } finally {
       await admin.close();
     }
-    // one applier per standby: a second one with the same id fences this one's acks
-    this.ackProducer = kafka.producer(`ctrelay-apply-${this.opts.standbyId}`);
-    await this.ackProducer.init();
-    // resume AT the last applied batch's record, to check it is still the batch the standby holds
-    const from = state ? state.batchOffset : 0n;
-    this.reader = new WindowReader(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, this.deps.decoder, from, state ? { seq: state.batchSeq } : null);
-    // a crash between the standby commit and its ack would leave a sync-mode capture waiting
-    // for an ack that never comes: acknowledge what the standby holds on every start
-    if (state) await this.ack({ seq: state.batchSeq, version: state.version }, 0);
-    this.ready = true;
-    log.info({ seq: this.appliedSeq.toString(), version: this.appliedVersion.toString() }, state ? 'resuming after the last applied batch' : 'no state on the standby: applying from the start of the batch log');
+  }
+
+  /**
+   * The batch the standby holds must still be in this batch log, else resuming by offset would
+   * silently skip or repeat batches (a reset log, another prefix or cluster).
+   */
+  private async checkBatchLogHolds(state: ApplyState): Promise<void> {
+    const topic = batchesTopic(this.opts.topicPrefix);
+    const p0 = (await topicOffsets(this.deps.kafka, topic))?.find((p) => p.partition === 0);
+    if (p0 && p0.low <= state.batchOffset && state.batchOffset < p0.stable) return;
+    throw new BatchLogMismatchError(
+      `the standby's ctrelay_state says source ${this.opts.sourceId} batch ${state.batchSeq} was applied from ${topic} offset ${state.batchOffset}, ` +
+        `but that offset holds nothing (${!p0 ? 'the topic does not exist' : p0.stable > p0.low ? `the log holds offsets ${p0.low}..${p0.stable - 1n}` : 'the log is empty'}): ` +
+        `the batch log was reset or belongs to another pipeline. Re-initialise this standby (delete its ctrelay_state row for ${this.opts.sourceId} and its tables) to re-snapshot it.`,
+    );
   }
 
   stop(): void {
@@ -124,26 +124,19 @@ export class Applier {
 
   /** Applies windows until stop(); stops with an error on a window that cannot be applied. */
   async run(): Promise<void> {
-    let failures = 0;
+    const { log, metrics } = this.deps;
     try {
-      while (!this.stopping) {
-        try {
-          await this.applyNext(500);
-          failures = 0;
-        } catch (err) {
-          // a broker or standby that went away is waited for; bad data, a mismatch or a bug stops
-          if (!isTransient(err) || this.stopping) throw err;
-          failures++;
+      await runWithRetries(this.retry, {
+        step: async () => void (await this.applyNext(500)),
+        recover: () => this.resume(),
+        stopping: () => this.stopping,
+        onRetry: (err, failures, delayMs) => {
           this.ready = false;
-          this.deps.metrics.errors.inc();
-          this.deps.log.error({ err, failures }, 'apply failed; resuming from the standby state');
-          await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(failures, 6))));
-          await this.resume().catch((e) => {
-            if (!isTransient(e)) throw e;
-            this.deps.log.error({ err: e }, 'resume failed; retrying');
-          });
-        }
-      }
+          metrics.errors.inc();
+          log.error({ err, failures, retryInMs: delayMs }, 'apply failed; resuming from the standby state');
+        },
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      });
     } finally {
       await this.reader?.close();
       await this.ackProducer?.close().catch(() => undefined);
@@ -177,32 +170,25 @@ export class Applier {
   }
 
   private async apply(windows: CompleteWindow[]): Promise<void> {
-    const { dialect, metrics, log } = this.deps;
+    const { dialect, metrics } = this.deps;
     const started = Date.now();
     const final = windows[windows.length - 1];
     const finalBatch = final.batches[final.batches.length - 1];
-    const plans = new Map<string, TablePlan>();
-    let rows = 0;
-    for (const w of windows) for (const e of w.events) this.plan(plans, e), rows++;
-    for (const p of plans.values()) await this.ensureTable(p.target);
-    // (re)snapshot starts: the snapshot rewrites the table whole, so rows the source lost while
-    // its changes could not be read (cleanup, TRUNCATE, restore) do not linger on the standby
-    const emptied: TableMeta[] = [];
-    for (const name of snapshotStarts(windows[0])) {
-      const source = plans.get(name)?.source ?? this.deps.decoder.metaFor?.(name) ?? null;
-      if (!source) continue; // never seen: the standby cannot have rows of it
-      const target = { ...source, ...this.opts.target(source) };
-      await this.ensureTable(target);
-      emptied.push(target);
-    }
+    const plan = planWindows(windows, this.opts.target, (name) => this.deps.events.decoder.tableMeta(name));
+    for (const p of plan.tables.values()) await this.ensureTable(p.target);
+    for (const t of plan.emptied) await this.ensureTable(t);
     const tx = await dialect.begin();
     try {
-      for (const t of emptied) await tx.deleteAll(t);
-      for (const [name, p] of plans) {
+      // (re)snapshot starts: the snapshot rewrites the table whole, so rows the source lost while
+      // its changes could not be read (cleanup, TRUNCATE, restore) do not linger on the standby
+      for (const t of plan.emptied) await tx.deleteAll(t);
+      for (const [name, p] of plan.tables) {
         try {
           if (p.deletes.size > 0) await tx.delete(p.target, [...p.deletes.values()]);
           if (p.upserts.size > 0) await tx.upsert(p.target, [...p.upserts.values()]);
         } catch (err) {
+          // a standby that went away is waited out; what it refuses stops the applier, named
+          if (isTransient(err)) throw err;
           const seqs = windows.flatMap((w) => w.batches.map((b) => b.seq)).join(',');
           const msg = err instanceof Error ? err.message : String(err);
           throw new ApplyRefusedError(`cannot apply batch ${seqs} (source table ${name}) to the standby: ${msg}`, { cause: err });
@@ -216,30 +202,8 @@ export class Applier {
     }
     this.appliedSeq = finalBatch.seq;
     this.appliedVersion = finalBatch.version;
-    metrics.observeApplied(finalBatch, rows, windows.length, Date.now() - started);
-    await this.ack(finalBatch, rows);
-  }
-
-  /** Net effect per key: the last event of a key within the merged windows wins. */
-  private plan(plans: Map<string, TablePlan>, d: DecodedEvent): void {
-    const name = qualifiedName(d.table);
-    let p = plans.get(name);
-    if (!p) {
-      p = { source: d.table, target: { ...d.table, ...this.opts.target(d.table) }, upserts: new Map(), deletes: new Map() };
-      plans.set(name, p);
-    } else if (d.table.columns.length > p.target.columns.length) {
-      // the source added a column mid-stream: the newer schema describes the table
-      p.source = d.table;
-      p.target = { ...d.table, ...this.opts.target(d.table) };
-    }
-    const id = keyId(d.event.key, d.table.key);
-    if (d.event.op === 'd') {
-      p.upserts.delete(id);
-      p.deletes.set(id, d.event.key);
-    } else {
-      p.deletes.delete(id);
-      p.upserts.set(id, d.event.after!);
-    }
+    metrics.observeApplied(finalBatch, plan.events, windows.length, Date.now() - started);
+    await this.ack(finalBatch, plan.events);
   }
 
   private async ensureTable(t: TableMeta): Promise<void> {
@@ -260,7 +224,7 @@ export class Applier {
       await this.sendAck(batch, rows);
       this.ackPending = null;
     } catch (err) {
-      if (err instanceof KafkaError && /fenced/i.test(err.message)) {
+      if (err instanceof ProducerFencedError) {
         throw new ConcurrentApplierError(`another applier with standby id ${this.opts.standbyId} started (its acks fenced this one's): this one stops`, { cause: err });
       }
       this.deps.log.warn({ err }, 'could not publish the ack (the standby state is committed); retrying when idle');
@@ -275,7 +239,7 @@ export class Applier {
     try {
       await tx.send(acksTopic(this.opts.topicPrefix), [{
         key: Buffer.from(this.opts.standbyId),
-        value: this.deps.acks.encodeAck({ sourceId: this.opts.sourceId, standbyId: this.opts.standbyId, seq: batch.seq, version: batch.version, appliedAtMs: Date.now(), rows: BigInt(rows) }),
+        value: this.deps.control.encodeAck({ sourceId: this.opts.sourceId, standbyId: this.opts.standbyId, seq: batch.seq, version: batch.version, appliedAtMs: Date.now(), rows: BigInt(rows) }),
         partition: 0,
       }]);
       await tx.commit();
@@ -284,8 +248,4 @@ export class Applier {
       throw err;
     }
   }
-}
-
-export function isUserError(err: unknown): boolean {
-  return err instanceof CtrelayError;
 }

@@ -1,14 +1,16 @@
 // `ctrelay apply`: wires config -> Kafka, decoder, standby dialect, applier, HTTP and signals.
 import type { Logger } from 'pino';
-import { AvroPipelineCodecs } from '../avro/pipeline-codecs.ts';
+import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { TableMeta } from '../core/model.ts';
 import { createMetricsRegistry } from '../http/metrics.ts';
 import { startHttpServer } from '../http/server.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
+import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { createDialect } from '../standby/create-dialect.ts';
 import { Applier } from './applier.ts';
+import type { TargetNamer } from './plan.ts';
 import { ApplyMetrics } from './metrics.ts';
 
 export interface ApplyRunOptions {
@@ -20,7 +22,7 @@ export interface ApplyRunOptions {
  * MariaDB standby puts every table in standby.schema, else in the database of the URL, else in a
  * database named after the source schema.
  */
-export function targetNamer(kind: string, url: string, schema?: string): (t: TableMeta) => { schema: string; table: string } {
+export function targetNamer(kind: string, url: string, schema?: string): TargetNamer {
   if (kind === 'postgres') return (t) => ({ schema: schema ?? t.schema, table: t.table });
   let db: string | undefined = schema;
   if (!db) {
@@ -39,7 +41,8 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
   const registry = createMetricsRegistry();
   const metrics = new ApplyMetrics(registry);
   const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-apply`, logger: log.child({ component: 'kafkajs' }) });
-  const codecs = new AvroPipelineCodecs(config.kafka.topicPrefix, kafka);
+  const wire = singleObjectWireFormat();
+  const events = new TopicDecoder(kafka, config.kafka.topicPrefix, wire.decoder());
   const dialect = createDialect(standby.kind, standby.url, log.child({ component: 'standby' }));
   const applier = new Applier(
     {
@@ -50,9 +53,9 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
       mergeWindows: config.mode === 'sync' ? 1 : standby.mergeBatches,
       target: targetNamer(standby.kind, standby.url, standby.schema),
     },
-    { kafka, dialect, decoder: codecs, acks: codecs, log: log.child({ component: 'apply' }), metrics },
+    { kafka, dialect, control: wire.control, events, log: log.child({ component: 'apply' }), metrics },
   );
-  await codecs.refresh();
+  await events.load();
   await applier.start();
   const http = await startHttpServer({
     host: config.http.apply.host,

@@ -1,24 +1,11 @@
 // Reads complete windows from Kafka in batch-log order: the batch records from `<prefix>.batches`,
 // then each batch's events from the data partitions at exactly the offsets the record lists.
 // Pages of a window that never completed (the capture agent died mid-window) are dropped.
-import type { BatchRecord, ChangeEvent } from '../core/batch.ts';
-import { BatchLogMismatchError, DecodeError, KafkaError } from '../core/errors.ts';
-import type { TableMeta } from '../core/model.ts';
+import type { BatchRecord } from '../core/batch.ts';
+import type { ControlCodec, DecodedEvent } from '../core/codec.ts';
+import { BatchLogMismatchError, KafkaError, KafkaUnavailableError } from '../core/errors.ts';
 import type { InRecord, KafkaPort, Reader } from '../kafka/port.ts';
-
-export interface DecodedEvent {
-  event: ChangeEvent;
-  table: TableMeta;
-}
-
-/** Decodes data-topic values; `refresh` re-reads the schemas topic when a fingerprint is unknown. */
-export interface EventDecoder {
-  decodeEvent(value: Buffer, where: string): DecodedEvent | null;
-  refresh(): Promise<void>;
-  decodeBatch(value: Buffer): BatchRecord;
-  /** the newest known description of a source table ("schema.table"), from the schemas seen */
-  metaFor?(table: string): TableMeta | null;
-}
+import type { TopicDecoder } from '../kafka/schemas-topic.ts';
 
 export interface CompleteWindow {
   /** the window's batches in seq order; the last is complete */
@@ -46,7 +33,8 @@ export class WindowReader {
     private readonly kafka: KafkaPort,
     private readonly batchesTopic: string,
     private readonly sourceId: string,
-    private readonly decoder: EventDecoder,
+    private readonly control: ControlCodec,
+    private readonly events: TopicDecoder,
     private readonly fromOffset: bigint,
     /** the batch the standby says it applied last, expected at fromOffset */
     private resumeFrom: { seq: bigint } | null = null,
@@ -76,7 +64,7 @@ export class WindowReader {
       const records = await this.batchReader.poll(this.batchesTopic, 0, Math.min(left, 500));
       for (const r of records) {
         if (!r.value) continue;
-        const batch = this.decoder.decodeBatch(r.value);
+        const batch = this.control.decodeBatch(r.value, `${this.batchesTopic}[0]@${r.offset}`);
         if (this.resumeFrom) this.checkResume(r.offset, batch);
         this.queue.push({ record: r, batch });
       }
@@ -128,7 +116,7 @@ export class WindowReader {
         if (buf.head >= buf.records.length) {
           buf = { records: await this.dataReader!.poll(r.topic, r.partition, 5000), head: 0 };
           if (buf.records.length === 0) {
-            throw new KafkaError(`events of ${r.topic}[${r.partition}] offsets ${r.first}..${r.last} are not readable (deleted by retention, or the broker is behind)`);
+            throw new KafkaUnavailableError(`events of ${r.topic}[${r.partition}] offsets ${r.first}..${r.last} are not readable (deleted by retention, or the broker is behind)`);
           }
         }
         const rec = buf.records[buf.head++];
@@ -139,13 +127,9 @@ export class WindowReader {
         seen++;
         pos.next = rec.offset + 1n;
         if (rec.value === null) continue; // tombstone
-        let decoded = this.decoder.decodeEvent(rec.value, `${r.topic}[${r.partition}]@${rec.offset}`);
-        if (!decoded) {
-          await this.decoder.refresh();
-          decoded = this.decoder.decodeEvent(rec.value, `${r.topic}[${r.partition}]@${rec.offset}`);
-        }
-        if (!decoded) throw new DecodeError(`${r.topic}[${r.partition}] offset ${rec.offset}: event written with a schema that is not in the schemas topic`);
-        out.push(decoded);
+        const where = `${r.topic}[${r.partition}]@${rec.offset}`;
+        // the synchronous path first: awaiting per event would cost a microtask on the hot path
+        out.push(this.events.decoder.decodeEvent(rec.value, where) ?? (await this.events.decodeEvent(rec.value, where)));
       }
       this.buffered.set(key, buf);
     }

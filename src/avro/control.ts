@@ -1,62 +1,44 @@
-// The control records: the batch log (<prefix>.batches) and standby acks (<prefix>.acks), typed,
-// with their schemas from schemas/batch-log.avsc and schemas/ack.avsc. Avro longs are bigints
-// (sequence numbers, versions and offsets must not lose precision); *_ms timestamps are numbers.
-import type avro from 'avsc';
+// ControlCodec (src/core/codec.ts) in Avro single-object encoding: the batch log
+// (<prefix>.batches) and standby acks (<prefix>.acks), with their schemas from
+// schemas/batch-log.avsc and schemas/ack.avsc. The core types are camelCase, the wire is
+// snake_case; the mapping happens here, once per batch, never per event. Avro longs are bigints
+// (sequence numbers, versions, offsets); *_ms timestamps are numbers.
+import type { Ack } from '../core/ack.ts';
+import type { BatchRecord, TableState } from '../core/batch.ts';
+import type { ControlCodec, SchemaRecord } from '../core/codec.ts';
+import { DecodeError } from '../core/errors.ts';
 import { AvroValueError } from './errors.ts';
-import { parseType } from './logical-types.ts';
-import { decodeBody } from './single-object.ts';
+import { SingleObjectCodec } from './single-object.ts';
 import { loadSchemaFile, type JsonObject } from './schema-files.ts';
 
-export interface OffsetRange {
-  topic: string;
-  partition: number;
-  first: bigint;
-  last: bigint;
-  /** events of this batch in [first, last] */
-  count: number;
-}
+export const BATCH_LOG_SCHEMA: JsonObject = loadSchemaFile('batch-log.avsc');
+export const ACK_SCHEMA: JsonObject = loadSchemaFile('ack.avsc');
 
-export interface SnapshotState {
-  epoch: number;
-  /** JSON of the last key loaded; null before the first chunk */
-  last_key: string | null;
-  done: boolean;
-  started_seq: bigint;
-}
-
-export interface TableState {
-  /** "schema.table" */
+/** The snake_case records as the schemas spell them (private to this file: the core types are the API). */
+interface WireTable {
   table: string;
   topic: string;
-  /** version this table's changes are captured up to */
   cursor: bigint;
-  snapshot: SnapshotState | null;
-  /** events of this table in this batch */
+  snapshot: { epoch: number; last_key: string | null; done: boolean; started_seq: bigint } | null;
   rows: number;
 }
 
-export interface BatchLog {
+interface WireBatch {
   source_id: string;
   seq: bigint;
-  /** seq of the first batch of this version window */
   window_seq: bigint;
-  /** V, the source version the window reads at */
   version: bigint;
-  /** cursor the window started from (max of table cursors); -1n when none */
   previous_version: bigint;
-  /** last batch of its window */
   complete: boolean;
-  ranges: OffsetRange[];
-  /** the state to resume from: after this batch when complete, else before its window */
-  tables: TableState[];
-  /** data events in the batch (sum of the ranges' counts); 0 when omitted on encode */
-  events?: bigint;
+  ranges: BatchRecord['ranges'];
+  tables: WireTable[];
+  events: bigint;
   capture_ts_ms: number;
   commit_ts_ms: number | null;
   mode: 'async' | 'sync';
 }
 
-export interface Ack {
+interface WireAck {
   source_id: string;
   standby_id: string;
   seq: bigint;
@@ -65,34 +47,76 @@ export interface Ack {
   rows: bigint;
 }
 
-export const BATCH_LOG_SCHEMA: JsonObject = loadSchemaFile('batch-log.avsc');
-export const ACK_SCHEMA: JsonObject = loadSchemaFile('ack.avsc');
-export const batchLogType: avro.Type = parseType(BATCH_LOG_SCHEMA);
-export const ackType: avro.Type = parseType(ACK_SCHEMA);
+function toWireTable(t: TableState): WireTable {
+  const s = t.snapshot;
+  return { table: t.table, topic: t.topic, cursor: t.cursor, rows: t.rows, snapshot: s && { epoch: s.epoch, last_key: s.lastKey, done: s.done, started_seq: s.startedSeq } };
+}
 
-function encode(type: avro.Type, what: string, value: unknown): Buffer {
+function fromWireTable(t: WireTable): TableState {
+  const s = t.snapshot;
+  return { table: t.table, topic: t.topic, cursor: t.cursor, rows: t.rows, snapshot: s && { epoch: s.epoch, lastKey: s.last_key, done: s.done, startedSeq: s.started_seq } };
+}
+
+export function toWireBatch(b: BatchRecord): WireBatch {
+  return {
+    source_id: b.sourceId, seq: b.seq, window_seq: b.windowSeq, version: b.version, previous_version: b.previousVersion,
+    complete: b.complete, ranges: b.ranges, tables: b.tables.map(toWireTable),
+    // data events: what the tables counted (tombstones are records in the ranges, not events)
+    events: BigInt(b.tables.reduce((n, t) => n + t.rows, 0)),
+    capture_ts_ms: b.captureTsMs, commit_ts_ms: b.commitTsMs, mode: b.mode,
+  };
+}
+
+function fromWireBatch(w: WireBatch): BatchRecord {
+  return {
+    sourceId: w.source_id, seq: w.seq, windowSeq: w.window_seq, version: w.version, previousVersion: w.previous_version,
+    complete: w.complete, ranges: w.ranges, tables: w.tables.map(fromWireTable), captureTsMs: Number(w.capture_ts_ms),
+    commitTsMs: w.commit_ts_ms === null ? null : Number(w.commit_ts_ms), mode: w.mode,
+  };
+}
+
+export class SingleObjectControlCodec implements ControlCodec {
+  readonly schemas: SchemaRecord[];
+  private readonly batchCodec = new SingleObjectCodec<WireBatch>(BATCH_LOG_SCHEMA);
+  private readonly ackCodec = new SingleObjectCodec<WireAck>(ACK_SCHEMA);
+
+  constructor() {
+    this.schemas = [this.batchCodec.schema, this.ackCodec.schema].map((s) => ({ fingerprint: s.hex, json: s.json }));
+  }
+
+  encodeBatch(batch: BatchRecord): Buffer {
+    return encode(this.batchCodec, `batch log record ${batch.seq}`, toWireBatch(batch));
+  }
+
+  decodeBatch(buf: Buffer, where = 'batch log record'): BatchRecord {
+    return fromWireBatch(decode(this.batchCodec, buf, where));
+  }
+
+  encodeAck(a: Ack): Buffer {
+    const wire: WireAck = { source_id: a.sourceId, standby_id: a.standbyId, seq: a.seq, version: a.version, applied_at_ms: a.appliedAtMs, rows: a.rows };
+    return encode(this.ackCodec, `ack of batch ${a.seq}`, wire);
+  }
+
+  decodeAck(buf: Buffer, where = 'ack'): Ack {
+    const w = decode(this.ackCodec, buf, where);
+    return { sourceId: w.source_id, standbyId: w.standby_id, seq: w.seq, version: w.version, appliedAtMs: Number(w.applied_at_ms), rows: w.rows };
+  }
+}
+
+function encode<T>(codec: SingleObjectCodec<T>, what: string, value: T): Buffer {
   try {
-    return type.toBuffer(value);
+    return codec.encode(value);
   } catch (err) {
     const problems: string[] = [];
-    type.isValid(value, { errorHook: (path: string[]) => problems.push(path.join('.') || '(root)') });
+    codec.type.isValid(value, { errorHook: (path: string[]) => problems.push(path.join('.') || '(root)') });
     throw new AvroValueError(`cannot encode ${what}${problems.length ? ` (invalid: ${problems.join(', ')})` : ''}: ${(err as Error).message}`, 1, { cause: err });
   }
 }
 
-/** Avro binary body (frame it with encodeSingleObject / SingleObjectCodec for Kafka). */
-export function encodeBatchLog(b: BatchLog): Buffer {
-  return encode(batchLogType, `batch log record ${b.seq}`, b.events === undefined ? { ...b, events: b.ranges.reduce((n, r) => n + BigInt(r.count), 0n) } : b);
-}
-
-export function decodeBatchLog(buf: Buffer): BatchLog {
-  return decodeBody(batchLogType, buf, 0, undefined, 'batch log record');
-}
-
-export function encodeAck(a: Ack): Buffer {
-  return encode(ackType, `ack of batch ${a.seq}`, a);
-}
-
-export function decodeAck(buf: Buffer): Ack {
-  return decodeBody(ackType, buf, 0, undefined, 'ack');
+function decode<T>(codec: SingleObjectCodec<T>, buf: Buffer, where: string): T {
+  try {
+    return codec.decode(buf);
+  } catch (err) {
+    throw new DecodeError(`${where}: ${(err as Error).message}`, { cause: err });
+  }
 }

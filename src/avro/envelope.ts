@@ -1,15 +1,14 @@
 // The data-topic value: the fixed envelope from schemas/envelope.avsc + schemas/source.avsc, composed
-// with the table's generated row and key records; and TableCodec, the per-table encoder/decoder
-// from and to canonical rows.
+// with the table's generated row and key records; and TableSchemas, one table's schemas and the
+// mapping between canonical rows and avsc values.
 import type avro from 'avsc';
 import type { ChangeEvent } from '../core/batch.ts';
 import type { Row, TableMeta } from '../core/model.ts';
 import { qualifiedName } from '../core/model.ts';
-import { AvroDecodeError, AvroValueError } from './errors.ts';
+import { AvroValueError } from './errors.ts';
 import { parseType } from './logical-types.ts';
 import { keyRecordSchema, rowRecordSchema, tableNaming, type RecordSchema, type TableNaming } from './row-schema.ts';
 import { loadSchemaFile } from './schema-files.ts';
-import { SchemaRegistry, SingleObjectCodec } from './single-object.ts';
 import { NamedTypes } from './type-mapping.ts';
 
 // The data-topic value is the core's ChangeEvent: its field names are the Avro field names.
@@ -64,11 +63,12 @@ export function valueSchema(meta: TableMeta, prefix: string): RecordSchema {
 type AvroRecordType = avro.Type & { fields: { name: string; type: avro.Type }[] };
 
 /**
- * Schemas, avsc Types and fast encode/decode for one table, built once per TableMeta. Encoding
- * passes canonical rows straight to avsc when no column needed renaming (the usual case); values
- * that do not fit their column throw AvroValueError naming table and column.
+ * The Avro side of one table, built once per TableMeta: its key and value schemas, their avsc
+ * Types, and the conversion between canonical rows (column names) and avsc values (field names,
+ * which differ only where a column name is not a valid Avro name). Framing lives in
+ * table-encoder.ts and event-decoder.ts; this class encodes nothing by itself.
  */
-export class TableCodec {
+export class TableSchemas {
   readonly naming: TableNaming;
   readonly keySchema: RecordSchema;
   readonly valueSchema: RecordSchema;
@@ -79,11 +79,8 @@ export class TableCodec {
   /** [source name, field name] of renamed columns only */
   private readonly renames: [string, string][];
   private readonly keyRenames: [string, string][];
-  /** single-object framing of key and value; their schemas are registered in the given registry */
-  readonly keyObject: SingleObjectCodec;
-  readonly valueObject: SingleObjectCodec;
 
-  constructor(readonly meta: TableMeta, readonly prefix: string, registry: SchemaRegistry = new SchemaRegistry()) {
+  constructor(readonly meta: TableMeta, readonly prefix: string) {
     this.naming = tableNaming(meta, prefix);
     this.valueSchema = compose(meta, this.naming).value;
     // the record key stands alone, so it defines its own decimal fixeds
@@ -96,83 +93,35 @@ export class TableCodec {
     this.renames = [...this.naming.fields].filter(([s, f]) => s !== f);
     const keySet = new Set(meta.key);
     this.keyRenames = this.renames.filter(([s]) => keySet.has(s));
-    // registered from the JSON, not the Type: the ctrelay.* attributes must reach the schemas topic
-    this.keyObject = new SingleObjectCodec(this.keySchema, registry);
-    this.valueObject = new SingleObjectCodec(this.valueSchema, registry);
   }
 
-  /** The Kafka record key as a single-object message (C3 01 + fingerprint + body). */
-  encodeKeyMessage(key: Row): Buffer {
-    try {
-      return this.keyObject.encode(this.keyRenames.length ? rename(key, this.keyRenames, 0, 1) : key);
-    } catch (err) {
-      throw this.diagnose(err, key, this.keyRecordType, 'key');
-    }
+  /** The avsc value of a key row (columns renamed to field names). */
+  keyToAvro(key: Row): Row {
+    return this.keyRenames.length ? rename(key, this.keyRenames, 0, 1) : key;
   }
 
-  /** The Kafka record value as a single-object message. */
-  encodeValueMessage(env: Envelope): Buffer {
-    try {
-      return this.valueObject.encode(this.toAvro(env));
-    } catch (err) {
-      throw this.diagnoseEnvelope(err, env);
-    }
-  }
-
-  /** Decodes a key message written with this table's schema or any registered older/newer one. */
-  decodeKeyMessage(buf: Buffer): Row {
-    const rec = this.keyObject.decode(buf);
+  keyFromAvro(rec: Row): Row {
     return this.keyRenames.length ? rename(rec, this.keyRenames, 1, 0) : rec;
   }
 
-  /** Decodes a value message written with this table's schema or any registered older/newer one. */
-  decodeValueMessage(buf: Buffer): Envelope {
-    return this.fromAvro(this.valueObject.decode(buf));
-  }
-
-  encodeKey(key: Row): Buffer {
-    try {
-      return this.keyType.toBuffer(this.keyRenames.length ? rename(key, this.keyRenames, 0, 1) : key);
-    } catch (err) {
-      throw this.diagnose(err, key, this.keyRecordType, 'key');
-    }
-  }
-
-  decodeKey(buf: Buffer, resolver?: object): Row {
-    const rec = decodeWhole(this.keyType, buf, resolver, `key of ${qualifiedName(this.meta)}`);
-    return this.keyRenames.length ? rename(rec, this.keyRenames, 1, 0) : rec;
-  }
-
-  /** The avsc value of an envelope (rows renamed to field names); for framing helpers. */
+  /** The avsc value of an envelope (rows renamed to field names). */
   toAvro(env: Envelope): unknown {
     if (this.renames.length === 0) return env;
     return {
       ...env,
       after: env.after === null ? null : rename(env.after, this.renames, 0, 1),
-      key: this.keyRenames.length ? rename(env.key, this.keyRenames, 0, 1) : env.key,
+      key: this.keyToAvro(env.key),
     };
   }
 
   fromAvro(v: any): Envelope {
     if (this.renames.length === 0) return v as Envelope;
     v.after = v.after === null ? null : rename(v.after, this.renames, 1, 0);
-    if (this.keyRenames.length) v.key = rename(v.key, this.keyRenames, 1, 0);
+    v.key = this.keyFromAvro(v.key);
     return v as Envelope;
   }
 
-  encodeValue(env: Envelope): Buffer {
-    try {
-      return this.valueType.toBuffer(this.toAvro(env));
-    } catch (err) {
-      throw this.diagnoseEnvelope(err, env);
-    }
-  }
-
-  decodeValue(buf: Buffer, resolver?: object): Envelope {
-    return this.fromAvro(decodeWhole(this.valueType, buf, resolver, `value of ${qualifiedName(this.meta)}`));
-  }
-
-  /** Re-raises an encode failure as AvroValueError naming the envelope field or row column. */
+  /** Re-raises an encode failure of an envelope as AvroValueError naming the field or column. */
   diagnoseEnvelope(err: unknown, env: Envelope): Error {
     if (env.after !== null && typeof env.after === 'object') {
       const e = this.findColumn(env.after, this.rowType, 'row');
@@ -185,8 +134,9 @@ export class TableCodec {
     return new AvroValueError(`table ${qualifiedName(this.meta)}: cannot encode event (op ${String(env.op)}): ${(err as Error).message}`, 1, { cause: err });
   }
 
-  private diagnose(err: unknown, row: Row, type: AvroRecordType, what: string): Error {
-    return this.findColumn(row, type, what) ?? new AvroValueError(`table ${qualifiedName(this.meta)}: cannot encode ${what}: ${(err as Error).message}`, 1, { cause: err });
+  /** Re-raises an encode failure of a key as AvroValueError naming the column. */
+  diagnoseKey(err: unknown, key: Row): Error {
+    return this.findColumn(key, this.keyRecordType, 'key') ?? new AvroValueError(`table ${qualifiedName(this.meta)}: cannot encode key: ${(err as Error).message}`, 1, { cause: err });
   }
 
   private findColumn(row: Row, type: AvroRecordType, what: string): AvroValueError | undefined {
@@ -210,15 +160,4 @@ function rename(obj: Record<string, any>, pairs: [string, string][], from: 0 | 1
   for (const p of pairs) delete out[p[from]];
   for (const p of pairs) out[p[to]] = obj[p[from]];
   return out;
-}
-
-function decodeWhole(type: avro.Type, buf: Buffer, resolver: object | undefined, what: string): any {
-  let res: { value: any; offset: number };
-  try {
-    res = type.decode(buf, 0, resolver as any);
-  } catch (err) {
-    throw new AvroDecodeError(`cannot decode ${what}: ${(err as Error).message}`, 1, { cause: err });
-  }
-  if (res.offset !== buf.length) throw new AvroDecodeError(`cannot decode ${what}: ${res.offset < 0 ? 'truncated' : 'trailing bytes'}`);
-  return res.value;
 }

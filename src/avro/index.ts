@@ -9,11 +9,11 @@ export {
   COLUMN_ATTR, COLUMN_TYPE_ATTR, SOURCE_TYPE_ATTR, SCHEMA_ATTR, TABLE_ATTR, KEY_ATTR,
   type RecordSchema, type FieldSchema, type TableNaming,
 } from './row-schema.ts';
-export { valueSchema, TableCodec, type Envelope, type SourceInfo, type Op } from './envelope.ts';
-export {
-  encodeBatchLog, decodeBatchLog, encodeAck, decodeAck, batchLogType, ackType, BATCH_LOG_SCHEMA, ACK_SCHEMA,
-  type BatchLog, type Ack, type OffsetRange, type TableState, type SnapshotState,
-} from './control.ts';
+export { valueSchema, TableSchemas, type Envelope, type SourceInfo, type Op } from './envelope.ts';
+export { SingleObjectTableEncoder } from './table-encoder.ts';
+export { SingleObjectEventDecoder } from './event-decoder.ts';
+export { singleObjectWireFormat } from './wire-format.ts';
+export { SingleObjectControlCodec, BATCH_LOG_SCHEMA, ACK_SCHEMA } from './control.ts';
 export { parsingCanonicalForm, schemaFingerprint, fingerprintHex } from './canonical-form.ts';
 export { crc64Avro } from './crc64.ts';
 export {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnMeta } from '../core/model.ts';
-import { TableCodec } from './envelope.ts';
+import { TableSchemas } from './envelope.ts';
 import { fieldNames, isValidAvroName, namespaceFor, sanitizeName, sanitizeTypeName } from './names.ts';
 import { keySchema, tableMetaFromRowSchema, type RecordSchema } from './row-schema.ts';
-import { envelope } from './test-support.ts';
+import { envelope, eventRoundTrip, keyRoundTrip } from './test-support.ts';
 
 const HOSTILE = ['id', 'first name', 'order', 'ñandú', 'nandu', '1st', 'first_name', 'first-name', '', '名前', '🦜', 'a.b', 'null', 'Id'];
 
@@ -40,16 +40,16 @@ describe('Avro names', () => {
   it('a table full of hostile names gets a valid schema and round-trips by source names', () => {
     const columns: ColumnMeta[] = HOSTILE.map((name, i) => ({ name, type: i === 0 ? { kind: 'int32' } : { kind: 'string' }, nullable: i > 1, sourceType: 'x' }));
     const meta = { schema: '1st schema', table: 'ñandú lines', key: ['id', 'first name'], columns };
-    const codec = new TableCodec(meta, 'my-app');
+    const codec = new TableSchemas(meta, 'my-app');
     expect(codec.valueSchema.namespace).toBe('my_app._1st_schema.nandu_lines');
     const row: Record<string, string | number | null> = {};
     HOSTILE.forEach((n, i) => (row[n] = i === 0 ? 7 : i % 3 === 0 ? null : `v${i}`));
     row['first name'] = 'k';
     const env = envelope(row, { id: 7, 'first name': 'k' });
-    const back = codec.decodeValue(codec.encodeValue(env));
+    const back = eventRoundTrip(meta, env, 'my-app');
     expect(back.after).toEqual(row);
     expect(back.key).toEqual({ id: 7, 'first name': 'k' });
-    expect(codec.decodeKey(codec.encodeKey({ id: 7, 'first name': 'k' }))).toEqual({ id: 7, 'first name': 'k' });
+    expect(keyRoundTrip(meta, { id: 7, 'first name': 'k' }, 'my-app')).toEqual({ id: 7, 'first name': 'k' });
     // the source names are in the schema, enough to rebuild the table
     const rowSchema = (codec.valueSchema.fields[1].type as unknown[])[1] as RecordSchema;
     expect(rowSchema.fields.map((f) => f['ctrelay.column'])).toEqual(HOSTILE);

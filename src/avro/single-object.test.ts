@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { fingerprintHex, parsingCanonicalForm, schemaFingerprint } from './canonical-form.ts';
-import { TableCodec } from './envelope.ts';
+import { TableSchemas } from './envelope.ts';
 import { AvroDecodeError } from './errors.ts';
 import { parseType } from './logical-types.ts';
 import {
@@ -84,7 +84,7 @@ describe('parsing canonical form and CRC-64-AVRO', () => {
       { name: 'at', type: { kind: 'timestamptz', precision: 6 } },
       { name: 'u', type: { kind: 'uuid' } },
     ]);
-    const schema = new TableCodec(meta, 'shop').valueSchema;
+    const schema = new TableSchemas(meta, 'shop').valueSchema;
     expect(parsingCanonicalForm(schema)).toBe(JSON.stringify(parseType(schema).schema()));
     expect(parsingCanonicalForm(schema)).not.toContain('logicalType');
     expect(parsingCanonicalForm(schema)).toContain('"name":"ctrelay.decimal.p38s4","type":"fixed","size":16');
@@ -153,7 +153,7 @@ describe('single-object encoding', () => {
   });
 
   it('a generic Avro reader (plain avsc) decodes our events from the published schema', () => {
-    const codec = new TableCodec(table([{ name: 'id', type: { kind: 'int32' } }, { name: 'n', type: { kind: 'decimal', precision: 10, scale: 2 } }]), 'shop');
+    const codec = new TableSchemas(table([{ name: 'id', type: { kind: 'int32' } }, { name: 'n', type: { kind: 'decimal', precision: 10, scale: 2 } }]), 'shop');
     const reg = new SchemaRegistry();
     const so = new SingleObjectCodec(codec.valueType, reg);
     const buf = so.encode(codec.toAvro(envelope({ id: 3, n: '-1.25' }, { id: 3 })));

@@ -2,10 +2,11 @@ import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import type { ColumnType } from '../core/model.ts';
 import { fixedSizeFor } from './decimal.ts';
-import { TableCodec } from './envelope.ts';
+import { TableSchemas } from './envelope.ts';
+import { SingleObjectTableEncoder } from './table-encoder.ts';
 import { AvroSchemaError, AvroValueError } from './errors.ts';
 import { parseType } from './logical-types.ts';
-import { envelope, roundTrip, table } from './test-support.ts';
+import { envelope, eventRoundTrip, keyRoundTrip, roundTrip, table } from './test-support.ts';
 import { avroTypeFor, NamedTypes } from './type-mapping.ts';
 
 const dec = (precision: number, scale: number): ColumnType => ({ kind: 'decimal', precision, scale });
@@ -55,28 +56,28 @@ describe('type mapping: schemas', () => {
     const named = new NamedTypes();
     expect(typeof avroTypeFor(dec(10, 2), named)).toBe('object');
     expect(avroTypeFor(dec(10, 2), named)).toBe('ctrelay.decimal.p10s2');
-    const codec = new TableCodec(table([
+    const meta = table([
       { name: 'id', type: dec(10, 2) },
       { name: 'a', type: dec(10, 2) },
       { name: 'b', type: dec(10, 2), nullable: true },
-    ], ['id']), 'p');
+    ], ['id']);
     const env = envelope({ id: '1.00', a: '-2.50', b: '3.25' }, { id: '1.00' });
-    expect(codec.decodeValue(codec.encodeValue(env)).after).toEqual({ id: '1.00', a: '-2.50', b: '3.25' });
-    expect(codec.decodeKey(codec.encodeKey({ id: '99999999.99' }))).toEqual({ id: '99999999.99' });
+    expect(eventRoundTrip(meta, env).after).toEqual({ id: '1.00', a: '-2.50', b: '3.25' });
+    expect(keyRoundTrip(meta, { id: '99999999.99' })).toEqual({ id: '99999999.99' });
   });
 
   it('puts the scale into the fingerprinted canonical form (fixed name), and keeps precision/scale on export', () => {
-    const a = parseType(new TableCodec(table([{ name: 'id', type: dec(10, 2) }]), 'p').valueSchema);
-    const b = parseType(new TableCodec(table([{ name: 'id', type: dec(10, 3) }]), 'p').valueSchema);
+    const a = parseType(new TableSchemas(table([{ name: 'id', type: dec(10, 2) }]), 'p').valueSchema);
+    const b = parseType(new TableSchemas(table([{ name: 'id', type: dec(10, 3) }]), 'p').valueSchema);
     expect(JSON.stringify(a.schema())).not.toBe(JSON.stringify(b.schema()));
     expect(JSON.stringify(a.schema({ exportAttrs: true }))).toContain('"logicalType":"decimal","precision":10,"scale":2');
   });
 
   it('rejects an unsupported type at schema time, naming table and column', () => {
     const bad = table([{ name: 'id', type: { kind: 'int32' } }, { name: 'weird', type: { kind: 'time', precision: 12 }, sourceType: 'time(12)' }]);
-    expect(() => new TableCodec(bad, 'p')).toThrow(AvroSchemaError);
-    expect(() => new TableCodec(bad, 'p')).toThrow(/dbo\.things column "weird" \(time\(12\)\)/);
-    expect(() => new TableCodec({ ...bad, key: [] }, 'p')).toThrow(/no primary key/);
+    expect(() => new SingleObjectTableEncoder(bad, 'p')).toThrow(AvroSchemaError);
+    expect(() => new SingleObjectTableEncoder(bad, 'p')).toThrow(/dbo\.things column "weird" \(time\(12\)\)/);
+    expect(() => new SingleObjectTableEncoder({ ...bad, key: [] }, 'p')).toThrow(/no primary key/);
   });
 });
 
@@ -142,11 +143,11 @@ describe('type mapping: values round-trip exactly', () => {
   });
 
   it('rejects decimals that do not fit, naming the column; never rounds', () => {
-    const codec = new TableCodec(table([{ name: 'id', type: { kind: 'int32' } }, { name: 'amount', type: dec(5, 2), sourceType: 'numeric(5,2)' }]), 'p');
+    const codec = new SingleObjectTableEncoder(table([{ name: 'id', type: { kind: 'int32' } }, { name: 'amount', type: dec(5, 2), sourceType: 'numeric(5,2)' }]), 'p');
     for (const v of ['1000.00', '-1000.00', '1.005', '12.345', '1e3', 'abc', '', '1.2.3']) {
-      expect(() => codec.encodeValue(envelope({ id: 1, amount: v }, { id: 1 }))).toThrow(AvroValueError);
+      expect(() => codec.encodeEvent(envelope({ id: 1, amount: v }, { id: 1 }))).toThrow(AvroValueError);
     }
-    expect(() => codec.encodeValue(envelope({ id: 1, amount: '1000.00' }, { id: 1 }))).toThrow(/column "amount" \(numeric\(5,2\)\).*does not fit decimal\(5,2\)/);
+    expect(() => codec.encodeEvent(envelope({ id: 1, amount: '1000.00' }, { id: 1 }))).toThrow(/column "amount" \(numeric\(5,2\)\).*does not fit decimal\(5,2\)/);
     expect(() => roundTrip(dec(38, 0), '1' + NINES38)).toThrow(/does not fit decimal\(38,0\)/);
     expect(() => roundTrip(dec(38, 4), '0.00001')).toThrow(/would round/);
   });
@@ -311,8 +312,8 @@ describe('type mapping: values round-trip exactly', () => {
   });
 
   it('a non-nullable column refuses NULL, naming it', () => {
-    const codec = new TableCodec(table([{ name: 'id', type: { kind: 'int32' } }, { name: 'name', type: { kind: 'string' }, sourceType: 'nvarchar(10)' }]), 'p');
-    expect(() => codec.encodeValue(envelope({ id: 1, name: null }, { id: 1 }))).toThrow(/column "name" \(nvarchar\(10\)\).*NULL/);
+    const codec = new SingleObjectTableEncoder(table([{ name: 'id', type: { kind: 'int32' } }, { name: 'name', type: { kind: 'string' }, sourceType: 'nvarchar(10)' }]), 'p');
+    expect(() => codec.encodeEvent(envelope({ id: 1, name: null }, { id: 1 }))).toThrow(/column "name" \(nvarchar\(10\)\).*NULL/);
   });
 
   it('our logical types read back what a generic Avro writer produced', () => {

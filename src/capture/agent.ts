@@ -2,16 +2,19 @@
 // in one Kafka transaction together with its batch-log record, repeat. The batch log is the only
 // checkpoint: after any failure the agent re-initialises its producer (fencing, aborting what was
 // open) and resumes from the last committed batch record, so nothing is lost or published twice.
+// Transient failures (src/core/errors.ts) are waited out; anything else stops the agent.
 import type { Logger } from 'pino';
 import type { BatchRecord } from '../core/batch.ts';
 import { canWatchCatalog, type ChangeSource, type PollSession } from '../core/change-source.ts';
-import { CtrelayError } from '../core/errors.ts';
+import type { SchemaRecord, TableEncoder, WireFormat } from '../core/codec.ts';
+import type { Mode, SyncGate } from '../core/modes.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
+import { RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { assertDistinctTopics, batchesTopic, dataTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, OutRecord, TransactionalProducer, WrittenRange } from '../kafka/port.ts';
 import { readLastBatch } from './checkpoint.ts';
-import type { CaptureCodecs, TableCodec } from './codec.ts';
 import type { CaptureMetrics } from './metrics.ts';
+import { pageRecords } from './publish.ts';
 import { emptyState, isNoop, readWindow, type CaptureState, type Page } from './window.ts';
 
 export interface CaptureOptions {
@@ -25,31 +28,25 @@ export interface CaptureOptions {
   pollIntervalMs: number;
   maxBatchRows: number;
   snapshotChunkRows: number;
-  mode: 'async' | 'sync';
-  /** exit the loop after this many consecutive failures (0 = retry for ever) */
+  mode: Mode;
+  /** stop after this many consecutive transient failures (0 = retry for ever) */
   maxConsecutiveFailures?: number;
-}
-
-/** Sync mode: capture publishes window N+1 only once the standby acknowledged window N. */
-export interface SyncGate {
-  /** resolves when the window ending at `seq` may be considered protected (or policy allows going on) */
-  awaitAck(seq: bigint, version: bigint): Promise<void>;
-  /** ends any wait at once (graceful stop while blocked on a standby that is down) */
-  cancel(): void;
 }
 
 export interface CaptureDeps {
   source: ChangeSource;
   kafka: KafkaPort;
-  codecs: CaptureCodecs;
+  wire: WireFormat;
   log: Logger;
   metrics: CaptureMetrics;
   sync?: SyncGate;
 }
 
+const columnsOf = (m: TableMeta) => m.columns.map((c) => `${c.name} ${c.sourceType}`).join(', ');
+
 export class CaptureAgent {
   private metas: TableMeta[] = [];
-  private codecs = new Map<string, TableCodec>();
+  private encoders = new Map<string, TableEncoder>();
   private producer: TransactionalProducer | null = null;
   private state: CaptureState = emptyState();
   private stopping = false;
@@ -58,14 +55,15 @@ export class CaptureAgent {
   private catalogSignature: string | null = null;
   /** whether the last batch in the log completes its window (only those are acknowledged) */
   private lastComplete = true;
-  /** a user-fixable problem found mid-stream (e.g. an unsupported column added): stop, do not retry */
-  private fatal: Error | null = null;
+  private readonly retry: RetryPolicy;
   /** true once the agent resumed and completed a poll: /readyz */
   ready = false;
   /** when the last poll started or the last page was published (ms; 0 = never): /healthz */
   lastPollAt = 0;
 
-  constructor(private readonly opts: CaptureOptions, private readonly deps: CaptureDeps) {}
+  constructor(private readonly opts: CaptureOptions, private readonly deps: CaptureDeps) {
+    this.retry = new RetryPolicy({ maxConsecutiveFailures: opts.maxConsecutiveFailures ?? 0 });
+  }
 
   get currentState(): CaptureState {
     return this.state;
@@ -73,7 +71,7 @@ export class CaptureAgent {
 
   /** Connects, reads the catalog, creates topics. User errors surface here, before any loop. */
   async start(): Promise<void> {
-    const { source, kafka, codecs } = this.deps;
+    const { source, kafka } = this.deps;
     assertDistinctTopics(this.opts.topicPrefix, this.opts.tables);
     await source.connect();
     await this.describe();
@@ -91,13 +89,13 @@ export class CaptureAgent {
     await this.resume();
   }
 
-  /** Reads the catalog and builds one codec per table; a changed table gets a new schema version. */
+  /** Reads the catalog and builds one encoder per table; a changed table gets a new schema version. */
   private async describe(): Promise<void> {
-    const { source, codecs } = this.deps;
+    const { source, wire } = this.deps;
     if (canWatchCatalog(source)) this.catalogSignature = await source.catalogSignature(this.opts.tables);
     this.metas = await source.describe(this.opts.tables, this.opts.exclude);
-    this.codecs.clear();
-    for (const m of this.metas) this.codecs.set(qualifiedName(m), codecs.table(m, this.opts.topicPrefix));
+    this.encoders.clear();
+    for (const m of this.metas) this.encoders.set(qualifiedName(m), wire.tableEncoder(m, this.opts.topicPrefix));
     this.schemasPublished = false;
   }
 
@@ -107,25 +105,20 @@ export class CaptureAgent {
     if (!canWatchCatalog(source)) return;
     const sig = await source.catalogSignature(this.opts.tables);
     if (sig === this.catalogSignature) return;
-    const before = new Map(this.metas.map((m) => [qualifiedName(m), m.columns.map((c) => `${c.name} ${c.sourceType}`).join(', ')]));
-    try {
-      await this.describe();
-    } catch (err) {
-      if (err instanceof CtrelayError) this.fatal = err;
-      throw err;
-    }
+    const before = new Map(this.metas.map((m) => [qualifiedName(m), columnsOf(m)]));
+    await this.describe();
     for (const m of this.metas) {
-      const now = m.columns.map((c) => `${c.name} ${c.sourceType}`).join(', ');
+      const now = columnsOf(m);
       if (before.get(qualifiedName(m)) !== now) log.warn({ table: qualifiedName(m), before: before.get(qualifiedName(m)), after: now }, 'table definition changed: publishing a new schema version');
     }
   }
 
   private async resume(): Promise<void> {
-    const { kafka, codecs, log } = this.deps;
+    const { kafka, wire, log } = this.deps;
     if (this.producer) await this.producer.close().catch(() => undefined);
     this.producer = kafka.producer(`ctrelay-capture-${this.opts.sourceId}`);
     await this.producer.init();
-    const last = await readLastBatch(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, (b) => codecs.decodeBatch(b));
+    const last = await readLastBatch(kafka, this.opts.topicPrefix, this.opts.sourceId, wire.control);
     this.state = emptyState();
     this.lastComplete = last?.batch.complete ?? true;
     if (last) {
@@ -140,36 +133,37 @@ export class CaptureAgent {
     log.info({ seq: this.state.seq.toString(), version: this.state.version.toString() }, last ? 'resumed from the batch log' : 'no batch log yet: starting with snapshots');
   }
 
-  /** Runs until stop(); a failed poll or publish leads to a resume from the batch log. */
+  /**
+   * Runs until stop(). A transient failure leads to a resume from the batch log; any other error
+   * (a table no longer tracked, a permission revoked, a value that cannot be encoded, a fenced
+   * producer) is thrown: the process exits with its code.
+   */
   async run(): Promise<void> {
     const { log, metrics } = this.deps;
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        const published = await this.pollOnce();
-        failures = 0;
-        this.ready = true;
-        if (!published && !this.stopping) await this.sleep(this.opts.pollIntervalMs);
-      } catch (err) {
-        if (this.stopping) break;
-        failures++;
-        metrics.errors.inc();
-        this.ready = false;
-        if (this.fatal || (err instanceof CtrelayError && err.exitCode === 2)) throw err;
-        const max = this.opts.maxConsecutiveFailures ?? 0;
-        if (max > 0 && failures >= max) throw err;
-        log.error({ err, failures }, 'capture failed; resuming from the batch log');
-        await this.sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
-        if (this.stopping) break;
-        try {
-          await this.resume();
-        } catch (e) {
-          log.error({ err: e }, 'resume failed');
-        }
-      }
+    try {
+      await runWithRetries(this.retry, {
+        step: async () => {
+          const published = await this.pollOnce();
+          this.ready = true;
+          if (!published && !this.stopping) await this.sleep(this.opts.pollIntervalMs);
+        },
+        recover: () => this.resume(),
+        stopping: () => this.stopping,
+        onRetry: (err, failures, delayMs) => {
+          metrics.errors.inc();
+          this.ready = false;
+          log.error({ err, failures, retryInMs: delayMs }, 'capture failed; resuming from the batch log');
+        },
+        sleep: (ms) => this.sleep(ms),
+      });
+    } catch (err) {
+      metrics.errors.inc();
+      this.ready = false;
+      throw err;
+    } finally {
+      await this.producer?.close().catch(() => undefined);
+      await this.deps.source.close().catch(() => undefined);
     }
-    await this.producer?.close().catch(() => undefined);
-    await this.deps.source.close().catch(() => undefined);
   }
 
   /** Graceful stop: the current page finishes (or its transaction is abandoned), then run() returns. */
@@ -188,12 +182,12 @@ export class CaptureAgent {
 
   /** One window. Returns true when something was published. */
   async pollOnce(): Promise<boolean> {
-    const { source, metrics } = this.deps;
+    const { metrics } = this.deps;
     // sync mode: at most one window is ever unprotected
     // after an incomplete window (a crash mid-window) nothing new was applied or can be acked: the
     // complete window before it was acknowledged before that window began
     if (this.deps.sync && this.state.seq >= 0n && this.lastComplete) {
-      await this.deps.sync.awaitAck(this.state.seq, this.state.version);
+      await this.deps.sync.awaitAck(this.state.seq);
       if (this.stopping) return false;
     }
     const session = await this.beginConsistentPoll();
@@ -247,51 +241,35 @@ export class CaptureAgent {
     }
   }
 
+  /** Schemas not yet published since the last (re)start: control records' and every table's. */
+  private schemaRecords(): OutRecord[] {
+    const seen = new Set<string>();
+    const out: OutRecord[] = [];
+    const all: SchemaRecord[] = [...this.deps.wire.control.schemas, ...[...this.encoders.values()].flatMap((e) => e.schemas)];
+    for (const s of all) {
+      if (seen.has(s.fingerprint)) continue;
+      seen.add(s.fingerprint);
+      out.push({ key: Buffer.from(s.fingerprint), value: Buffer.from(s.json), partition: 0 });
+    }
+    return out;
+  }
+
   private async publish(page: Page): Promise<void> {
-    const { codecs, metrics, log } = this.deps;
+    const { wire, metrics, log } = this.deps;
     for (const r of page.resnapshots) {
       // the initial snapshot is routine; a re-snapshot means changes were lost at the source side
       const level = r.reason === 'initial snapshot' ? 'info' : 'warn';
       log[level]({ table: r.table, seq: page.seq.toString(), reason: r.reason }, 'snapshot started');
       metrics.resnapshots.inc({ table: r.table });
     }
-    const byTopic = new Map<string, OutRecord[]>();
-    // per-event work stays minimal: table lookups once per table, counters once per page; commit
-    // times share one ISO format, so the smallest string is the oldest
-    const tables = new Map<TableMeta, { codec: TableCodec; records: OutRecord[]; name: string; ops: Record<string, number> }>();
-    let oldestCommitTs: string | null = null;
-    for (const { table, event } of page.events) {
-      let t = tables.get(table);
-      if (!t) {
-        const name = qualifiedName(table);
-        const topic = dataTopic(this.opts.topicPrefix, table);
-        let records = byTopic.get(topic);
-        if (!records) byTopic.set(topic, (records = []));
-        t = { codec: this.codecs.get(name)!, records, name, ops: { c: 0, u: 0, d: 0, r: 0 } };
-        tables.set(table, t);
-      }
-      const key = t.codec.encodeKey(event.key);
-      t.records.push({ key, value: t.codec.encodeEvent(event) });
-      // a tombstone after each delete lets the topic be compacted
-      if (event.op === 'd') t.records.push({ key, value: null });
-      t.ops[event.op]++;
-      const ts = event.source.commit_ts;
-      if (ts !== null && (oldestCommitTs === null || ts < oldestCommitTs)) oldestCommitTs = ts;
-    }
-    const oldestCommit = oldestCommitTs === null ? Infinity : Date.parse(oldestCommitTs);
-    const producer = this.producer!;
-    const tx = await producer.begin();
+    const { byTopic, counts, oldestCommitMs } = pageRecords(
+      page,
+      (t) => this.encoders.get(qualifiedName(t))!,
+      (t) => dataTopic(this.opts.topicPrefix, t),
+    );
+    const tx = await this.producer!.begin();
     try {
-      if (!this.schemasPublished) {
-        const seen = new Set<string>();
-        const schemas: OutRecord[] = [];
-        for (const s of [...codecs.batchSchemas, ...[...this.codecs.values()].flatMap((c) => c.schemas)]) {
-          if (seen.has(s.fingerprint)) continue;
-          seen.add(s.fingerprint);
-          schemas.push({ key: Buffer.from(s.fingerprint), value: Buffer.from(s.json), partition: 0 });
-        }
-        await tx.send(schemasTopic(this.opts.topicPrefix), schemas);
-      }
+      if (!this.schemasPublished) await tx.send(schemasTopic(this.opts.topicPrefix), this.schemaRecords());
       const ranges: WrittenRange[] = [];
       for (const [topic, records] of byTopic) ranges.push(...(await tx.send(topic, records)));
       const batch: BatchRecord = {
@@ -304,10 +282,10 @@ export class CaptureAgent {
         ranges,
         tables: page.tables,
         captureTsMs: Date.now(),
-        commitTsMs: Number.isFinite(oldestCommit) ? oldestCommit : null,
+        commitTsMs: oldestCommitMs,
         mode: this.opts.mode,
       };
-      await tx.send(batchesTopic(this.opts.topicPrefix), [{ key: Buffer.from(this.opts.sourceId), value: codecs.encodeBatch(batch), partition: 0 }]);
+      await tx.send(batchesTopic(this.opts.topicPrefix), [{ key: Buffer.from(this.opts.sourceId), value: wire.control.encodeBatch(batch), partition: 0 }]);
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => undefined);
@@ -321,16 +299,16 @@ export class CaptureAgent {
     this.state = page.complete
       ? { seq: page.seq, version: page.version, tables: new Map(page.tables.map((t) => [t.table, { ...t, rows: 0 }])) }
       : { ...this.state, seq: page.seq };
-    for (const t of tables.values()) {
-      for (const [op, n] of Object.entries(t.ops)) if (n > 0) metrics.events.inc({ table: t.name, op }, n);
-      if (t.ops.r > 0) metrics.snapshotRows.inc({ table: t.name }, t.ops.r);
+    for (const { table, ops } of counts) {
+      for (const [op, n] of Object.entries(ops)) if (n > 0) metrics.events.inc({ table, op }, n);
+      if (ops.r > 0) metrics.snapshotRows.inc({ table }, ops.r);
     }
     metrics.batches.inc();
     metrics.batchSeq.set(Number(page.seq));
     metrics.batchEvents.observe(page.events.length);
     if (page.complete) {
       metrics.publishedVersion.set(Number(page.version));
-      metrics.lagSeconds.set(Number.isFinite(oldestCommit) ? Math.max(0, (Date.now() - oldestCommit) / 1000) : 0);
+      metrics.lagSeconds.set(oldestCommitMs !== null ? Math.max(0, (Date.now() - oldestCommitMs) / 1000) : 0);
     }
   }
 }

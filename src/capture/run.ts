@@ -1,17 +1,17 @@
 // `ctrelay capture`: wires config -> source, Kafka, codecs, agent, HTTP (/metrics, /healthz,
 // /readyz, /v1/wait) and signals. Graceful stop on SIGTERM/SIGINT.
 import type { Logger } from 'pino';
-import { AvroPipelineCodecs } from '../avro/pipeline-codecs.ts';
+import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
-import { acksTopic } from '../core/topics.ts';
 import { HttpError, sendJson, startHttpServer } from '../http/server.ts';
 import { createMetricsRegistry } from '../http/metrics.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
 import { createSource } from '../sources/factory.ts';
-import { AckSyncGate, AckTracker } from './acks.ts';
+import { AckTracker } from './ack-tracker.ts';
 import { CaptureAgent } from './agent.ts';
 import { CaptureMetrics } from './metrics.ts';
+import { AckSyncGate } from './sync-gate.ts';
 
 export interface CaptureRunOptions {
   /** HTTP port override (0 = any free port; the chosen URL is logged) */
@@ -30,15 +30,30 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
   const registry = createMetricsRegistry();
   const metrics = new CaptureMetrics(registry);
   const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-capture`, logger: log.child({ component: 'kafkajs' }) });
-  const codecs = new AvroPipelineCodecs(config.kafka.topicPrefix, kafka);
+  const wire = singleObjectWireFormat();
   const standbyId = config.standby?.id ?? null;
-  let acks: AckTracker | null = null;
-  let gate: AckSyncGate | undefined;
-  if (config.mode === 'sync') {
-    if (!standbyId) throw new ConfigError('mode: "sync" needs standby.id (the standby whose acks capture waits for)');
-    acks = new AckTracker(kafka, acksTopic(config.kafka.topicPrefix), config.source.id, standbyId, (b) => codecs.decodeAck(b), log.child({ component: 'acks' }));
-    gate = new AckSyncGate(acks, config.sync.timeoutMs, config.sync.policy, metrics, log.child({ component: 'sync' }));
-  }
+  if (config.mode === 'sync' && !standbyId) throw new ConfigError('mode: "sync" needs standby.id (the standby whose acks capture waits for)');
+  // acks answer /v1/wait whenever a standby is configured, and gate sync mode
+  const acks = standbyId === null ? null : new AckTracker(
+    kafka,
+    { prefix: config.kafka.topicPrefix, sourceId: config.source.id, standbyId, replicationFactor: config.kafka.replicationFactor },
+    wire.control,
+    log.child({ component: 'acks' }),
+  );
+  const syncLog = log.child({ component: 'sync' });
+  const gate = acks && config.mode === 'sync'
+    ? new AckSyncGate(acks, config.sync.timeoutMs, config.sync.policy, {
+      degraded: (seq, timeoutMs) => {
+        metrics.syncDegraded.set(1);
+        syncLog.warn({ seq: seq.toString(), timeoutMs }, 'sync mode: no ack from the standby in time; degraded to asynchronous');
+      },
+      recovered: (seq) => {
+        metrics.syncDegraded.set(0);
+        syncLog.warn({ seq: seq.toString() }, 'sync mode: the standby caught up; synchronous again');
+      },
+      stillBlocked: (seq, timeoutMs) => syncLog.warn({ seq: seq.toString(), timeoutMs }, 'sync mode (block): still waiting for the standby to acknowledge'),
+    })
+    : undefined;
   const exclude = new Map(config.source.tables.map((t) => [`${t.schema}.${t.table}`, new Set(t.excludeColumns)]));
   const agent = new CaptureAgent(
     {
@@ -54,17 +69,11 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
       snapshotChunkRows: config.source.snapshotChunkRows,
       mode: config.mode,
     },
-    { source: createSource(config.source), kafka, codecs, log: log.child({ component: 'capture' }), metrics, sync: gate },
+    { source: createSource(config.source), kafka, wire, log: log.child({ component: 'capture' }), metrics, sync: gate },
   );
 
   await agent.start();
-  if (acks) {
-    acks.start().catch((err) => log.error({ err }, 'cannot read acks'));
-  } else if (standbyId) {
-    // async mode still answers /v1/wait when a standby is configured
-    acks = new AckTracker(kafka, acksTopic(config.kafka.topicPrefix), config.source.id, standbyId, (b) => codecs.decodeAck(b), log.child({ component: 'acks' }));
-    acks.start().catch((err) => log.error({ err }, 'cannot read acks'));
-  }
+  acks?.start();
 
   // alive = a poll started or a page was published recently; before the first poll, since start
   // (a probe between start() and the first poll must not see a process that never polled as dead)

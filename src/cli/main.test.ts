@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SourceError } from '../core/errors.ts';
 import { commandGroup } from './context.ts';
-import { EXIT_BUG, reportError } from './main.ts';
+import { EXIT_BUG, reportError, unknownCommand } from './main.ts';
 import { isCommandFile } from './registry.ts';
 
 function report(err: unknown) {
@@ -47,5 +47,30 @@ describe('command registry', () => {
     commandGroup(program, 'ct', 'change tracking').command('disable');
     expect(program.commands.map((c) => c.name())).toEqual(['ct']);
     expect(program.commands[0].commands.map((c) => c.name())).toEqual(['enable', 'disable']);
+  });
+});
+
+describe('unknown commands', () => {
+  const program = new Command('ctrelay').option('-c, --config <file>').option('--log-level <level>');
+  program.command('capture').option('--once');
+  const ct = program.command('ct');
+  ct.command('enable').argument('[tables...]');
+
+  it('are found whatever the flags, also below a command group', () => {
+    expect(unknownCommand(program, ['nosuchcommand', '--help'])?.name).toBe('nosuchcommand');
+    expect(unknownCommand(program, ['--help', 'nosuchcommand'])?.name).toBe('nosuchcommand');
+    expect(unknownCommand(program, ['-c', 'x.yaml', 'nosuch'])?.name).toBe('nosuch');
+    const nested = unknownCommand(program, ['ct', 'nosuch', '--help']);
+    expect(nested?.name).toBe('ct nosuch');
+    expect(nested?.parent).toBe(ct);
+  });
+
+  it('leave known commands, option values and positional arguments alone', () => {
+    expect(unknownCommand(program, ['capture', '--help'])).toBeNull();
+    expect(unknownCommand(program, ['-c', 'capture.yaml', 'capture'])).toBeNull();
+    expect(unknownCommand(program, ['--config=x.yaml', 'capture', '--once'])).toBeNull();
+    expect(unknownCommand(program, ['ct', 'enable', 'dbo.t1', 'weird-table'])).toBeNull();
+    expect(unknownCommand(program, ['--help'])).toBeNull();
+    expect(unknownCommand(program, ['help', 'capture'])).toBeNull();
   });
 });

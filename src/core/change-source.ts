@@ -6,8 +6,20 @@ import type { Row, TableMeta, TableRef } from './model.ts';
  * version, joined to the current row; a per-table minimum valid version below which changes are gone.
  *
  * SQL Server implements it natively; PostgreSQL through ctrelay's own change tracking.
- * Errors: implementations throw SourceError (src/core/errors.ts) naming the table/column/setting
- * for user-fixable problems; connection problems name the (redacted) server.
+ *
+ * Errors (src/core/errors.ts): every method, of the source and of its PollSession, rejects only with
+ *  - SourceUnavailableError (transient: `isTransient(err)`): the same work can succeed later. The
+ *    connection was refused, lost, reset or terminated (also by an administrator, e.g.
+ *    pg_terminate_backend or KILL), the server is starting or shutting down, a deadlock, a
+ *    serialization/snapshot conflict, a lock or statement timeout. Capture waits and resumes from
+ *    its checkpoint; a poll whose session failed is abandoned (end() may then reject too) and a
+ *    later beginPoll() must work again once the server answers.
+ *  - SourceError (permanent, exit 3): retrying cannot help and the operator must act. Permission
+ *    denied, authentication failed, a table that does not exist or is no longer change-tracked
+ *    (the message names the table and says how to enable it again: `ctrelay ct enable ...`),
+ *    change tracking or snapshot isolation off, a missing primary key, an unsupported type.
+ *  - anything else is a bug in ctrelay (not a driver error left unclassified).
+ * Every message names the (redacted) server and what was being done, never a password.
  */
 export interface ChangeSource {
   readonly kind: string;

@@ -33,3 +33,41 @@ export class RetryPolicy {
     return Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(Math.max(failures - 1, 0), 16));
   }
 }
+
+export interface RetryLoop {
+  /** one unit of work (a poll, a window); called again and again until stopping() */
+  step(): Promise<void>;
+  /** re-positions from the job's checkpoint after a failure, before the next step */
+  recover(): Promise<void>;
+  stopping(): boolean;
+  /** a failure that will be retried after `delayMs` (log it, count it) */
+  onRetry(err: unknown, failures: number, delayMs: number): void;
+  /** waits `ms`, returning early when the job is asked to stop */
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * Runs `step` until stopping(). A failure is retried after the policy's delay, with `recover`
+ * first (a failed recovery counts as another failure, so the backoff grows); a failure the policy
+ * refuses to retry is rethrown: the job stops with it.
+ */
+export async function runWithRetries(policy: RetryPolicy, loop: RetryLoop): Promise<void> {
+  let failures = 0;
+  let recover = false;
+  while (!loop.stopping()) {
+    try {
+      if (recover) await loop.recover();
+      recover = false;
+      await loop.step();
+      failures = 0;
+    } catch (err) {
+      if (loop.stopping()) return;
+      failures++;
+      const delayMs = policy.delayAfter(err, failures);
+      if (delayMs === null) throw err;
+      loop.onRetry(err, failures, delayMs);
+      recover = true;
+      await loop.sleep(delayMs);
+    }
+  }
+}

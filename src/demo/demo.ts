@@ -10,13 +10,14 @@ import type { Logger } from 'pino';
 import { Applier } from '../apply/applier.ts';
 import { ApplyMetrics } from '../apply/metrics.ts';
 import { targetNamer } from '../apply/run.ts';
-import { AvroPipelineCodecs } from '../avro/pipeline-codecs.ts';
+import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import { CaptureAgent } from '../capture/agent.ts';
 import { CaptureMetrics } from '../capture/metrics.ts';
 import { CtrelayError } from '../core/errors.ts';
 import type { TableRef } from '../core/model.ts';
 import { createMetricsRegistry } from '../http/metrics.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
+import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { ctEnable } from '../sources/postgres/ct-admin.ts';
 import { PostgresSource } from '../sources/postgres/source.ts';
 import { createDialect } from '../standby/create-dialect.ts';
@@ -131,22 +132,23 @@ export async function runDemo(opts: DemoOptions, log: Logger): Promise<boolean> 
   const prefix = `demo_${Date.now().toString(36)}`;
   const registry = createMetricsRegistry();
   const kafka = createKafkajsPort({ brokers, clientId: 'ctrelay-demo' });
-  const codecs = new AvroPipelineCodecs(prefix, kafka);
+  const wire = singleObjectWireFormat();
+  const topicDecoder = new TopicDecoder(kafka, prefix, wire.decoder());
   const captureMetrics = new CaptureMetrics(registry);
   const applyMetrics = new ApplyMetrics(registry);
   const source = new PostgresSource(sourceUrl);
   const agent = new CaptureAgent(
     { sourceId: 'demo', db: 'ctrelay_demo_source', tables: TABLES, topicPrefix: prefix, partitions: 3, replicationFactor: 1, pollIntervalMs: 100, maxBatchRows: 5000, snapshotChunkRows: 10000, mode: 'async' },
-    { source, kafka, codecs, log: log.child({ component: 'capture' }), metrics: captureMetrics },
+    { source, kafka, wire, log: log.child({ component: 'capture' }), metrics: captureMetrics },
   );
   const dialect = createDialect(opts.standby, standbyUrl, log.child({ component: 'standby' }));
   const applier = new Applier(
     { sourceId: 'demo', standbyId: `demo-${opts.standby}`, topicPrefix: prefix, mergeWindows: 10, target: targetNamer(opts.standby, standbyUrl) },
-    { kafka, dialect, decoder: codecs, acks: codecs, log: log.child({ component: 'apply' }), metrics: applyMetrics },
+    { kafka, dialect, control: wire.control, events: topicDecoder, log: log.child({ component: 'apply' }), metrics: applyMetrics },
   );
   await agent.start();
   const capturing = agent.run();
-  await codecs.refresh();
+  await topicDecoder.load();
   await applier.start();
   const applying = applier.run();
   out(`capture and apply running (topics ${prefix}.*); workload for ${opts.seconds} s...`);

@@ -1,9 +1,8 @@
 // `ctrelay status`: where the source, the batch log and the standby stand, and the lag between
 // them, read from the systems themselves (no agent needs to be running).
-import { AvroPipelineCodecs } from '../avro/pipeline-codecs.ts';
+import { SingleObjectControlCodec } from '../avro/control.ts';
 import { readLastBatch } from '../capture/checkpoint.ts';
 import type { Config } from '../config/schema.ts';
-import { batchesTopic } from '../core/topics.ts';
 import type { KafkaPort } from '../kafka/port.ts';
 import { createSource } from '../sources/factory.ts';
 import { createDialect } from '../standby/create-dialect.ts';
@@ -29,10 +28,7 @@ export async function readStatus(config: Config, kafka: KafkaPort): Promise<Stat
   } finally {
     await source.close().catch(() => undefined);
   }
-  const codecs = new AvroPipelineCodecs(config.kafka.topicPrefix, kafka);
-  const admin = await kafka.admin();
-  const exists = await admin.partitionCount(batchesTopic(config.kafka.topicPrefix)).finally(() => admin.close());
-  const last = exists === null ? null : await readLastBatch(kafka, batchesTopic(config.kafka.topicPrefix), config.source.id, (b) => codecs.decodeBatch(b));
+  const last = await readLastBatch(kafka, config.kafka.topicPrefix, config.source.id, new SingleObjectControlCodec());
   if (last) {
     const b = last.batch;
     status.capture = {

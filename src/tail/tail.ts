@@ -1,9 +1,9 @@
 // `ctrelay tail`: decoded change events as JSON lines, the first tool of an audit consumer.
 // Reads committed events only (read_committed), from the start or the end of each partition.
-import { AvroPipelineCodecs } from '../avro/pipeline-codecs.ts';
-import { decodeSingleObject } from '../avro/single-object.ts';
+import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import { KafkaError } from '../core/errors.ts';
 import type { KafkaPort } from '../kafka/port.ts';
+import { TopicDecoder } from '../kafka/schemas-topic.ts';
 
 export interface TailOptions {
   topics: string[];
@@ -26,8 +26,8 @@ export function toJsonLine(value: unknown): string {
 }
 
 export async function tail(kafka: KafkaPort, prefix: string, opts: TailOptions): Promise<number> {
-  const codecs = new AvroPipelineCodecs(prefix, kafka);
-  await codecs.refresh();
+  const events = new TopicDecoder(kafka, prefix, singleObjectWireFormat().decoder());
+  await events.load();
   const admin = await kafka.admin();
   const assignments: { topic: string; partition: number; from: bigint }[] = [];
   try {
@@ -52,15 +52,10 @@ export async function tail(kafka: KafkaPort, prefix: string, opts: TailOptions):
           const where = `${r.topic}[${r.partition}]@${r.offset}`;
           let line: unknown;
           if (r.value === null) {
-            const key = r.key ? decodeSingleObject(r.key, (fp) => codecs.registry.lookup(fp)) : null;
+            const key = r.key ? await events.decodeKey(r.key, where) : null;
             line = { topic: r.topic, partition: r.partition, offset: r.offset, tombstone: true, key };
           } else {
-            let d = codecs.decodeEvent(r.value, where);
-            if (!d) {
-              await codecs.refresh();
-              d = codecs.decodeEvent(r.value, where);
-            }
-            if (!d) throw new KafkaError(`${where}: written with a schema that is not in ${prefix}.schemas`);
+            const d = await events.decodeEvent(r.value, where);
             line = { topic: r.topic, partition: r.partition, offset: r.offset, ...d.event };
           }
           opts.write(toJsonLine(line) + '\n');

@@ -5,11 +5,21 @@
 //
 // The tests assert only what the contract promises on every engine: versions are compared by
 // order, never by their distance (SQL Server need not number densely), and commit timestamps only
-// by form.
+// by form. The error contract (src/core/errors.ts) is tested by provoking each failure for real: a
+// killed session is transient, a revoked grant and a table no longer tracked are permanent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChangePosition, ChangeRow, ChangeSource } from '../../src/core/change-source.ts';
-import type { Row, TableMeta } from '../../src/core/model.ts';
-import type { HarnessDatabase, HarnessTable, SourceHarness, TableSpec } from '../support/source-harness.ts';
+import type { ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../src/core/change-source.ts';
+import { isTransient, SourceError } from '../../src/core/errors.ts';
+import { qualifiedName, type Row, type TableMeta } from '../../src/core/model.ts';
+import {
+  currentVersion as versionOf,
+  pollTable,
+  rejection,
+  type HarnessDatabase,
+  type HarnessTable,
+  type SourceHarness,
+  type TableSpec,
+} from '../support/source-harness.ts';
 
 export interface ConformanceOptions {
   /** source kind, for the suite's name */
@@ -103,20 +113,23 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
     let trunc: TableMeta;
     let cleaned: TableMeta;
     const t: Record<string, HarnessTable> = {};
+    const currentVersion = () => versionOf(source);
+    const poll = (meta: TableMeta, since: bigint) => pollTable(source, meta, since);
 
-    async function currentVersion(): Promise<bigint> {
+    /** Every change since `since`, page by page (each strictly after the last of the one before), in one poll. */
+    async function pagesOf(meta: TableMeta, since: bigint, size: number): Promise<ChangeRow[][]> {
       const s = await source.beginPoll();
+      const pages: ChangeRow[][] = [];
       try {
-        return s.currentVersion;
-      } finally {
-        await s.end();
-      }
-    }
-
-    async function poll(meta: TableMeta, since: bigint): Promise<{ version: bigint; rows: ChangeRow[]; minValid: bigint }> {
-      const s = await source.beginPoll();
-      try {
-        return { version: s.currentVersion, minValid: await s.minValidVersion(meta), rows: await s.changes(meta, since, null, 100_000) };
+        let after: ChangePosition | null = null;
+        for (let guard = 0; guard < 100; guard++) {
+          const page = await s.changes(meta, since, after, size);
+          if (page.length === 0) return pages;
+          pages.push(page);
+          const last = page[page.length - 1];
+          after = { version: last.version, key: last.key };
+        }
+        throw new Error(`paging ${qualifiedName(meta)} did not end`);
       } finally {
         await s.end();
       }
@@ -250,22 +263,9 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
       await inTransaction(db.insertSql(t.items, ids.map((id) => ({ id, name: 'p', qty: '0.00' }))));
       // a later transaction moves ten keys to a later version: they must come last
       await inTransaction(...ids.slice(0, 10).map((id) => db.updateSql(t.items, { name: 'p2' }, { id })));
-      const s = await source.beginPoll();
-      const seen: number[] = [];
-      try {
-        let after: ChangePosition | null = null;
-        for (let guard = 0; guard < 100; guard++) {
-          const page: ChangeRow[] = await s.changes(items, v, after, 30);
-          if (page.length === 0) break;
-          expect(page.length).toBeLessThanOrEqual(30);
-          seen.push(...page.map((r) => r.key.id as number));
-          const last = page[page.length - 1];
-          after = { version: last.version, key: last.key };
-        }
-      } finally {
-        await s.end();
-      }
-      expect(seen).toEqual([...ids.slice(10), ...ids.slice(0, 10)]);
+      const pages = await pagesOf(items, v, 30);
+      for (const page of pages) expect(page.length).toBeLessThanOrEqual(30);
+      expect(pages.flat().map((r) => r.key.id)).toEqual([...ids.slice(10), ...ids.slice(0, 10)]);
     });
 
     it('pages a window by (version, composite key)', async () => {
@@ -287,20 +287,7 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
         expect(ordered, `${keyText(a)}@${a.version} before ${keyText(b)}@${b.version}`).toBe(true);
       }
       expect(all.slice(-2).map(keyText)).toEqual(['a:2', 'b:3']);
-      const s = await source.beginPoll();
-      const paged: ChangeRow[] = [];
-      try {
-        let after: ChangePosition | null = null;
-        for (let guard = 0; guard < 100; guard++) {
-          const page: ChangeRow[] = await s.changes(pairs, v, after, 4);
-          if (page.length === 0) break;
-          paged.push(...page);
-          const last = page[page.length - 1];
-          after = { version: last.version, key: last.key };
-        }
-      } finally {
-        await s.end();
-      }
+      const paged = (await pagesOf(pairs, v, 4)).flat();
       expect(paged.map(keyText)).toEqual(all.map(keyText));
       expect(paged.find((r) => r.key.k === 'b' && r.key.n === 3n)!.row).toEqual({ k: 'b', n: 3n, v: 'moved' });
     });
@@ -409,6 +396,93 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
           expect(await s.changes(meta, 0n, { version: rows[0].version, key: { id: 0 } }, 10)).toEqual([]);
         } finally {
           await s.end();
+        }
+      });
+    });
+
+    describe('error contract: transient vs permanent, decided by the error type', () => {
+      let edb: HarnessDatabase;
+      let src: ChangeSource;
+      let v0: bigint;
+      const et: Record<string, HarnessTable> = {};
+      const em: Record<string, TableMeta> = {};
+      type Read = (s: PollSession) => Promise<unknown>;
+
+      beforeAll(async () => {
+        edb = await harness.createDatabase('ctr_err');
+        for (const name of ['killed', 'revoked', 'untracked']) et[name] = await edb.createTable({ ...TRUNC, name });
+        const all = Object.values(et);
+        await edb.enableTracking(all);
+        src = await edb.createSource();
+        for (const meta of await src.describe(all.map((x) => x.ref))) em[meta.table] = meta;
+        v0 = await versionOf(src);
+        for (const tb of all) await edb.exec(edb.insertSql(tb, [{ id: 1, v: 'a' }]));
+      });
+
+      afterAll(async () => {
+        await src?.close().catch(() => undefined);
+        await edb?.drop();
+      });
+
+      /** Each read in a poll of its own: after an error a PostgreSQL transaction accepts nothing more. */
+      async function failures(source: ChangeSource, reads: Read[]): Promise<Error[]> {
+        const out: Error[] = [];
+        for (const read of reads) {
+          const s = await source.beginPoll();
+          try {
+            out.push(await rejection(read(s)));
+          } finally {
+            await s.end().catch(() => undefined);
+          }
+        }
+        return out;
+      }
+
+      function expectPermanentNaming(err: Error, table: HarnessTable): void {
+        expect(err, err.stack).toBeInstanceOf(SourceError);
+        expect(isTransient(err), err.message).toBe(false);
+        expect((err as SourceError).exitCode).toBe(3);
+        expect(err.message).toContain(qualifiedName(table.ref));
+      }
+
+      it('a session killed during an open poll: the next read rejects with a transient error, and a new poll works', async () => {
+        const s = await src.beginPoll();
+        let err: Error;
+        try {
+          expect(await edb.killSourceConnections()).toBeGreaterThan(0);
+          err = await rejection(s.changes(em.killed, v0, null, 10));
+        } finally {
+          await s.end().catch(() => undefined);
+        }
+        expect(err, err.stack).toBeInstanceOf(SourceError);
+        expect(isTransient(err), err.message).toBe(true);
+        expect(err.message).toContain(edb.name);
+        // the source recovers by itself: the next poll gets a working connection
+        const again = await pollTable(src, em.killed, v0);
+        expect(again.rows.map((r) => [r.op, r.key])).toEqual([['I', { id: 1 }]]);
+      });
+
+      it('SELECT revoked on a tracked table: a permanent error (exit 3) naming the table', async () => {
+        const login = await edb.createCaptureLogin([et.revoked]);
+        const limited = await edb.createSource(login.url);
+        try {
+          const [meta] = await limited.describe([et.revoked.ref]);
+          // with its grants the login reads the table's changes and rows
+          expect((await pollTable(limited, meta, v0)).rows.map((r) => r.key)).toEqual([{ id: 1 }]);
+          await login.revokeSelect(et.revoked);
+          const errs = await failures(limited, [(s) => s.changes(meta, v0, null, 10), (s) => s.snapshotChunk(meta, null, 10)]);
+          for (const err of errs) expectPermanentNaming(err, et.revoked);
+        } finally {
+          await limited.close();
+        }
+      });
+
+      it('change tracking disabled on a table: a permanent error naming the table and how to enable it again', async () => {
+        await edb.disableTracking([et.untracked]);
+        const errs = await failures(src, [(s) => s.minValidVersion(em.untracked), (s) => s.changes(em.untracked, v0, null, 10)]);
+        for (const err of errs) {
+          expectPermanentNaming(err, et.untracked);
+          expect(err.message).toMatch(/ctrelay ct enable/);
         }
       });
     });

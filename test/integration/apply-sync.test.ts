@@ -2,13 +2,12 @@
 // acknowledged window N; /v1/wait; and the degrade and block policies when the applier is down.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AvroPipelineCodecs } from '../../src/avro/pipeline-codecs.ts';
-import { acksTopic, batchesTopic } from '../../src/core/topics.ts';
+import { acksTopic } from '../../src/core/topics.ts';
 import type { KafkaPort } from '../../src/kafka/port.ts';
 import { ctEnable } from '../../src/sources/postgres/ct-admin.ts';
 import { createPgDatabase, type ThrowawayDb } from '../support/db.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
-import { readAll, runCtrelay, sleep, spawnCtrelay, testKafka, uniquePrefix, writeConfig, type Proc } from '../support/pipeline.ts';
+import { control, readAll, readBatches, runCtrelay, sleep, spawnCtrelay, testKafka, uniquePrefix, writeConfig, type Proc } from '../support/pipeline.ts';
 
 let source: ThrowawayDb;
 let standby: ThrowawayDb;
@@ -50,9 +49,8 @@ async function insert(n: number): Promise<bigint> {
 }
 
 async function batchLog(prefix: string) {
-  const codecs = new AvroPipelineCodecs(prefix, kafka);
-  const batches = (await readAll(kafka, [batchesTopic(prefix)])).filter((r) => r.value).map((r) => codecs.decodeBatch(r.value!));
-  const acks = (await readAll(kafka, [acksTopic(prefix)])).filter((r) => r.value).map((r) => codecs.decodeAck(r.value!));
+  const batches = (await readBatches(kafka, prefix)).map((b) => b.batch);
+  const acks = (await readAll(kafka, [acksTopic(prefix)])).filter((r) => r.value).map((r) => control.decodeAck(r.value!));
   return { batches, acks };
 }
 

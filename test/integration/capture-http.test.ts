@@ -3,13 +3,12 @@
 // arrives on the acks topic), and SIGTERM -> exit 0 with 'capture stopped'.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AvroPipelineCodecs } from '../../src/avro/pipeline-codecs.ts';
 import { acksTopic } from '../../src/core/topics.ts';
 import type { KafkaPort } from '../../src/kafka/port.ts';
 import { ctEnable } from '../../src/sources/postgres/ct-admin.ts';
 import { createPgDatabase, type ThrowawayDb } from '../support/db.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
-import { sleep, spawnCtrelay, testKafka, uniquePrefix, waitForVersion, writeConfig, type Proc } from '../support/pipeline.ts';
+import { control, sleep, spawnCtrelay, testKafka, uniquePrefix, waitForVersion, writeConfig, type Proc } from '../support/pipeline.ts';
 
 const ITEMS = { schema: 'public', table: 'items' };
 let db: ThrowawayDb;
@@ -169,15 +168,14 @@ describe('capture HTTP surface', () => {
 
     // a waiter parked before the ack arrives is released by it
     const parked = get(`${url}/v1/wait?version=${v}&timeout=60000`);
-    const codecs = new AvroPipelineCodecs(prefix);
     const producer = kafka.producer(`test-acks-${prefix}`);
     await producer.init();
     try {
       const tx = await producer.begin();
       // an ack of another standby and an older ack of ours do not count
       await tx.send(acksTopic(prefix), [
-        { key: Buffer.from('src'), value: codecs.encodeAck({ sourceId: 'src', standbyId: 'other', seq: 99n, version: v + 10n, appliedAtMs: Date.now(), rows: 1n }), partition: 0 },
-        { key: Buffer.from('src'), value: codecs.encodeAck({ sourceId: 'src', standbyId: 'sb1', seq: 0n, version: v - 1n, appliedAtMs: Date.now(), rows: 1n }), partition: 0 },
+        { key: Buffer.from('src'), value: control.encodeAck({ sourceId: 'src', standbyId: 'other', seq: 99n, version: v + 10n, appliedAtMs: Date.now(), rows: 1n }), partition: 0 },
+        { key: Buffer.from('src'), value: control.encodeAck({ sourceId: 'src', standbyId: 'sb1', seq: 0n, version: v - 1n, appliedAtMs: Date.now(), rows: 1n }), partition: 0 },
       ]);
       await tx.commit();
       await sleep(1500);
@@ -186,7 +184,7 @@ describe('capture HTTP surface', () => {
       expect(JSON.parse(still.text).latest).toBe(String(v - 1n));
       const tx2 = await producer.begin();
       await tx2.send(acksTopic(prefix), [
-        { key: Buffer.from('src'), value: codecs.encodeAck({ sourceId: 'src', standbyId: 'sb1', seq: 1n, version: v, appliedAtMs: Date.now(), rows: 1n }), partition: 0 },
+        { key: Buffer.from('src'), value: control.encodeAck({ sourceId: 'src', standbyId: 'sb1', seq: 1n, version: v, appliedAtMs: Date.now(), rows: 1n }), partition: 0 },
       ]);
       await tx2.commit();
     } finally {

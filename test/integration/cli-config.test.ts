@@ -98,6 +98,12 @@ describe('ctrelay config check', () => {
     expect(code).toBe(2);
     expect(stderr).toContain("unknown option '--no-such-option'");
     expect(ctrelay(['no-such-command']).code).toBe(2);
+    // also when asked for help: an unknown command is never answered with the root help
+    const help = ctrelay(['no-such-command', '--help']);
+    expect(help.code).toBe(2);
+    expect(help.stderr).toContain("unknown command 'no-such-command'");
+    expect(help.stdout).toBe('');
+    expect(ctrelay(['ct', 'no-such', '--help']).code).toBe(2);
     expect(ctrelay(['--log-level', 'loud', 'config', 'check']).code).toBe(2);
   });
 });

@@ -1,9 +1,9 @@
-// readRange proves it reached the end by the reader's position, also when the log ends in an
+// readRanges proves it reached the end by the reader's position, also when the log ends in an
 // aborted transaction (records nobody may see, then a marker): no waiting for an empty poll.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKafkajsPort } from '../../src/kafka/kafkajs/index.ts';
 import type { KafkaPort } from '../../src/kafka/port.ts';
-import { readRange } from '../../src/kafka/read-range.ts';
+import { readRanges } from '../../src/kafka/read-to-end.ts';
 import { kafkaBrokers, uniqueTopic } from '../support/kafka.ts';
 
 let kafka: KafkaPort;
@@ -29,8 +29,8 @@ it('reads committed records up to the stable offset and stops at an aborted tail
   await producer.close();
   expect(p0.stable).toBe(7n); // 3 committed + marker + 2 aborted + marker
   const seen: string[] = [];
-  // readRange throws when its reader cannot prove it reached p0.stable: returning here proves the
+  // readRanges throws when its reader cannot prove it reached p0.stable: returning here proves the
   // position counted the aborted records and the markers
-  await readRange(kafka, topic, p0.low, p0.stable, (r) => seen.push(r.value!.toString()));
+  await readRanges(kafka, topic, [{ partition: 0, from: p0.low, until: p0.stable }], (r) => seen.push(r.value!.toString()));
   expect(seen).toEqual(['c1', 'c2', 'c3']);
 });

@@ -7,20 +7,13 @@ import type { TableMeta } from '../../src/core/model.ts';
 import { ctCleanup, ctDisable, ctEnable, ctStatus } from '../../src/sources/postgres/ct-admin.ts';
 import { PostgresSource } from '../../src/sources/postgres/source.ts';
 import { createPgDatabase, type ThrowawayDb } from '../support/db.ts';
+import { currentVersion as versionOf } from '../support/source-harness.ts';
 
 let db: ThrowawayDb;
 let admin: pg.Client;
 let source: PostgresSource;
 let items: TableMeta;
-
-async function currentVersion(): Promise<bigint> {
-  const s = await source.beginPoll();
-  try {
-    return s.currentVersion;
-  } finally {
-    await s.end();
-  }
-}
+const currentVersion = () => versionOf(source);
 
 beforeAll(async () => {
   db = await createPgDatabase('ct');

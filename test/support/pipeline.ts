@@ -7,13 +7,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { AvroPipelineCodecs } from '../../src/avro/pipeline-codecs.ts';
+import { singleObjectWireFormat } from '../../src/avro/wire-format.ts';
 import { keyId, type BatchRecord, type ChangeEvent } from '../../src/core/batch.ts';
+import type { ControlCodec } from '../../src/core/codec.ts';
 import { Fold } from '../../src/core/fold.ts';
 import type { Row, TableMeta, TableRef } from '../../src/core/model.ts';
 import { batchesTopic, dataTopic } from '../../src/core/topics.ts';
 import { createKafkajsPort } from '../../src/kafka/kafkajs/index.ts';
 import type { InRecord, KafkaPort } from '../../src/kafka/port.ts';
+import { readToEnd } from '../../src/kafka/read-to-end.ts';
+import { TopicDecoder } from '../../src/kafka/schemas-topic.ts';
 import { PostgresSource } from '../../src/sources/postgres/source.ts';
 import type { StandbyDialect } from '../../src/standby/dialect.ts';
 
@@ -83,38 +86,20 @@ export function testKafka(brokers: string[]): KafkaPort {
   return createKafkajsPort({ brokers, clientId: 'ctrelay-test' });
 }
 
+/** The codecs of ctrelay's wire format, for decoding what the tests read back. */
+export const wire = singleObjectWireFormat();
+export const control: ControlCodec = wire.control;
+
 /** Every committed record of the given topics, from the log start to the stable offset. */
 export async function readAll(kafka: KafkaPort, topics: string[]): Promise<InRecord[]> {
-  const admin = await kafka.admin();
-  const wanted: { topic: string; partition: number; from: bigint; to: bigint }[] = [];
-  try {
-    for (const topic of topics) {
-      for (const p of await admin.offsets(topic)) if (p.stable > p.low) wanted.push({ topic, partition: p.partition, from: p.low, to: p.stable });
-    }
-  } finally {
-    await admin.close();
-  }
-  if (wanted.length === 0) return [];
-  const reader = await kafka.reader(wanted.map((w) => ({ topic: w.topic, partition: w.partition, from: w.from })));
   const out: InRecord[] = [];
-  try {
-    for (const w of wanted) {
-      for (;;) {
-        const recs = await reader.poll(w.topic, w.partition, 2000);
-        if (recs.length === 0) break;
-        out.push(...recs);
-        // the last offsets below `to` may be transaction markers, which never arrive
-        if (recs[recs.length - 1].offset >= w.to - 2n) {
-          const more = await reader.poll(w.topic, w.partition, 300);
-          out.push(...more);
-          if (more.length === 0) break;
-        }
-      }
-    }
-  } finally {
-    await reader.close();
-  }
+  for (const topic of topics) await readToEnd(kafka, topic, (r) => out.push(r));
   return out;
+}
+
+/** Every batch record of the batch log, decoded, with its offset. */
+export async function readBatches(kafka: KafkaPort, prefix: string): Promise<{ batch: BatchRecord; offset: bigint }[]> {
+  return (await readAll(kafka, [batchesTopic(prefix)])).filter((r) => r.value).map((r) => ({ batch: control.decodeBatch(r.value!), offset: r.offset }));
 }
 
 export interface Captured {
@@ -122,24 +107,21 @@ export interface Captured {
   events: Map<bigint, ChangeEvent[]>;
   fold: Fold;
   metas: Map<string, TableMeta>;
-  codecs: AvroPipelineCodecs;
+  decoder: TopicDecoder;
 }
 
 /** Reads the batch log and the data topics and folds them by the consumer rules (src/core/fold.ts). */
 export async function readCaptured(kafka: KafkaPort, prefix: string, tables: TableRef[]): Promise<Captured> {
-  const codecs = new AvroPipelineCodecs(prefix, kafka);
-  await codecs.refresh();
-  const batches = (await readAll(kafka, [batchesTopic(prefix)]))
-    .filter((r) => r.value)
-    .map((r) => ({ batch: codecs.decodeBatch(r.value!), offset: r.offset }));
+  const decoder = new TopicDecoder(kafka, prefix, wire.decoder());
+  await decoder.load();
+  const batches = await readBatches(kafka, prefix);
   const events = new Map<bigint, ChangeEvent[]>();
   const metas = new Map<string, TableMeta>();
   const records = await readAll(kafka, tables.map((t) => dataTopic(prefix, t)));
   records.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
   for (const r of records) {
     if (!r.value) continue;
-    const d = codecs.decodeEvent(r.value, `${r.topic}@${r.offset}`);
-    if (!d) throw new Error(`unknown schema at ${r.topic}@${r.offset}`);
+    const d = await decoder.decodeEvent(r.value, `${r.topic}@${r.offset}`);
     metas.set(`${d.table.schema}.${d.table.table}`, d.table);
     const list = events.get(d.event.source.batch) ?? [];
     list.push(d.event);
@@ -147,7 +129,7 @@ export async function readCaptured(kafka: KafkaPort, prefix: string, tables: Tab
   }
   const fold = new Fold((t) => metas.get(t)?.key ?? []);
   for (const { batch } of batches) fold.add(batch, events.get(batch.seq) ?? []);
-  return { batches, events, fold, metas, codecs };
+  return { batches, events, fold, metas, decoder };
 }
 
 /** The source table's current rows, read through the PostgreSQL source itself (canonical values). */
@@ -196,13 +178,10 @@ export function canonical(rows: Map<string, Row>): string[] {
 
 /** Waits until the batch log holds a complete window at version >= `version`. */
 export async function waitForVersion(kafka: KafkaPort, prefix: string, sourceId: string, version: bigint, timeoutMs = 120_000): Promise<void> {
-  const codecs = new AvroPipelineCodecs(prefix, kafka);
   const start = Date.now();
   for (;;) {
-    const recs = await readAll(kafka, [batchesTopic(prefix)]).catch(() => []);
-    const done = recs.some((r) => {
-      if (!r.value) return false;
-      const b = codecs.decodeBatch(r.value);
+    const batches = await readBatches(kafka, prefix).catch(() => []);
+    const done = batches.some(({ batch: b }) => {
       return b.sourceId === sourceId && b.complete && b.version >= version && b.tables.every((t) => !t.snapshot || t.snapshot.done);
     });
     if (done) return;

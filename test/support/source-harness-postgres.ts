@@ -1,51 +1,24 @@
 // SourceHarness for PostgreSQL with ctrelay's own change tracking (src/sources/postgres/): throwaway
-// databases on the local PostgreSQL (test/support/db.ts), tracking through ctEnable, retention
-// cleanup through ctCleanup.
+// databases on the local PostgreSQL (test/support/db.ts), tracking through ctEnable / ctDisable,
+// retention cleanup through ctCleanup, capture logins as throwaway roles.
 import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import type { TableRef, Value } from '../../src/core/model.ts';
-import { ctCleanup, ctEnable } from '../../src/sources/postgres/ct-admin.ts';
+import { ctCleanup, ctDisable, ctEnable } from '../../src/sources/postgres/ct-admin.ts';
 import { quoteIdent } from '../../src/sources/postgres/ct-sql.ts';
 import { PostgresSource } from '../../src/sources/postgres/source.ts';
-import { createPgDatabase } from './db.ts';
-import {
-  createTableSql,
-  deleteSql,
-  insertSql,
-  quoteString,
-  updateSql,
-  type HarnessDatabase,
-  type HarnessTable,
-  type NeutralType,
-  type OpenTransaction,
-  type SourceHarness,
-  type SqlFlavour,
-  type TableSpec,
-} from './source-harness.ts';
+import { createPgDatabase, PG_ADMIN_URL } from './db.ts';
+import { HARNESS_APPLICATION_NAME, harnessDatabase, quoteString, typeNameIn, type CaptureLogin, type HarnessConnection, type HarnessDatabase, type HarnessTable, type NeutralType, type SourceHarness, type SqlFlavour, type TypeNames } from './source-harness.ts';
 
-function typeName(t: NeutralType): string {
-  switch (t.kind) {
-    case 'int32':
-      return 'integer';
-    case 'int64':
-      return 'bigint';
-    case 'decimal':
-      return `numeric(${t.precision},${t.scale})`;
-    case 'text':
-      return 'text';
-    case 'varchar':
-      return `varchar(${t.length})`;
-    case 'bytes':
-      return 'bytea';
-    case 'date':
-      return 'date';
-    case 'timestamp':
-      return `timestamp(${t.precision})`;
-  }
-}
+const PG_TYPES: TypeNames = { int32: 'integer', int64: 'bigint', text: 'text', bytes: 'bytea', date: 'date',
+  decimal: (p, s) => `numeric(${p},${s})`, varchar: (n) => `varchar(${n})`, timestamp: (p) => `timestamp(${p})` };
+const typeName = (t: NeutralType) => typeNameIn(PG_TYPES, t);
+
+const qualified = (r: TableRef) => `${quoteIdent(r.schema)}.${quoteIdent(r.table)}`;
 
 export const postgresFlavour: SqlFlavour = {
   quoteIdent,
-  qualified: (r: TableRef) => `${quoteIdent(r.schema)}.${quoteIdent(r.table)}`,
+  qualified,
   typeName,
   literal(t: NeutralType, v: Value): string {
     if (v === null) return `NULL::${typeName(t)}`;
@@ -55,31 +28,25 @@ export const postgresFlavour: SqlFlavour = {
   },
 };
 
-class PgOpenTransaction implements OpenTransaction {
-  constructor(private readonly client: pg.Client, private readonly done: () => void) {}
-  async exec(statement: string): Promise<void> {
-    await this.client.query(statement);
-  }
-  async savepoint(name: string): Promise<void> {
-    await this.client.query(`SAVEPOINT ${quoteIdent(name)}`);
-  }
-  async rollbackToSavepoint(name: string): Promise<void> {
-    await this.client.query(`ROLLBACK TO SAVEPOINT ${quoteIdent(name)}`);
-  }
-  private async finish(sql: string): Promise<void> {
-    try {
-      await this.client.query(sql);
-    } finally {
-      await this.client.end().catch(() => undefined);
-      this.done();
-    }
-  }
-  commit(): Promise<void> {
-    return this.finish('COMMIT');
-  }
-  rollback(): Promise<void> {
-    return this.finish('ROLLBACK');
-  }
+/** A connection of the harness's own (named, so that killSourceConnections spares it). */
+async function harnessClient(url: string): Promise<pg.Client & HarnessConnection> {
+  const c = new pg.Client({ connectionString: url, application_name: HARNESS_APPLICATION_NAME });
+  c.on('error', () => undefined);
+  await c.connect();
+  return Object.assign(c, {
+    async exec(statement: string) {
+      await c.query(statement);
+    },
+    close: () => c.end(),
+  });
+}
+
+/** The URL with another user and no password (the local server trusts 127.0.0.1). */
+function asUser(url: string, user: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = '';
+  return u.toString();
 }
 
 export function postgresHarness(): SourceHarness {
@@ -87,55 +54,67 @@ export function postgresHarness(): SourceHarness {
     kind: 'postgres',
     async createDatabase(prefix: string): Promise<HarnessDatabase> {
       const db = await createPgDatabase(prefix);
-      const admin = new pg.Client({ connectionString: db.url });
-      await admin.connect();
-      const open = new Set<pg.Client>();
-      const sources = new Set<PostgresSource>();
-      const f = postgresFlavour;
-      return {
+      const admin = await harnessClient(db.url);
+      const roles: string[] = [];
+      const refs = (tables: HarnessTable[]) => tables.map((t) => t.ref);
+      return harnessDatabase({
         name: db.name,
         url: db.url,
         schema: 'public',
-        async createTable(spec: TableSpec): Promise<HarnessTable> {
-          const ref = { schema: 'public', table: spec.name };
-          await admin.query(createTableSql(f, ref, spec));
-          return { ref, spec };
+        flavour: postgresFlavour,
+        transactionSql: {
+          savepoint: (name) => `SAVEPOINT ${quoteIdent(name)}`,
+          rollbackToSavepoint: (name) => `ROLLBACK TO SAVEPOINT ${quoteIdent(name)}`,
+          commit: 'COMMIT',
+          rollback: 'ROLLBACK',
         },
-        async enableTracking(tables: HarnessTable[]): Promise<void> {
-          await ctEnable(db.url, tables.map((t) => t.ref));
+        exec: (statement) => admin.exec(statement),
+        async beginOnNewConnection() {
+          const c = await harnessClient(db.url);
+          await c.exec('BEGIN');
+          return c;
         },
-        async exec(statement: string): Promise<void> {
-          await admin.query(statement);
+        newSource: (url) => new PostgresSource(url),
+        enableTracking: (tables) => ctEnable(db.url, refs(tables)),
+        disableTracking: (tables) => ctDisable(db.url, refs(tables)),
+        forceCleanup: () => ctCleanup(db.url, '0 seconds'),
+        async killSourceConnections(): Promise<number> {
+          // pg_terminate_backend(pid, timeout) waits until the backend is gone (PostgreSQL 14+)
+          const r = await admin.query(
+            `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))::int AS n
+               FROM pg_stat_activity
+              WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $2`,
+            [db.name, HARNESS_APPLICATION_NAME],
+          );
+          return r.rows[0].n;
         },
-        async begin(): Promise<OpenTransaction> {
-          const c = new pg.Client({ connectionString: db.url });
-          await c.connect();
-          open.add(c);
-          await c.query('BEGIN');
-          return new PgOpenTransaction(c, () => open.delete(c));
+        async createCaptureLogin(tables: HarnessTable[]): Promise<CaptureLogin> {
+          const name = `ctr_capture_${randomBytes(4).toString('hex')}`;
+          const role = quoteIdent(name);
+          roles.push(name);
+          // what capture reads: the tables, and ctrelay's version and side tables (its functions
+          // are SECURITY DEFINER and executable by PUBLIC)
+          await admin.exec(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ctrelay TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA ctrelay TO ${role}`);
+          for (const t of tables) await admin.exec(`GRANT SELECT ON ${qualified(t.ref)} TO ${role}`);
+          return {
+            name,
+            url: asUser(db.url, name),
+            revokeSelect: (t) => admin.exec(`REVOKE SELECT ON ${qualified(t.ref)} FROM ${role}`),
+          };
         },
-        async truncate(table: HarnessTable): Promise<void> {
-          await admin.query(`TRUNCATE ${f.qualified(table.ref)}`);
-        },
-        async forceCleanup(): Promise<bigint | null> {
-          return ctCleanup(db.url, '0 seconds');
-        },
-        async createSource() {
-          const s = new PostgresSource(db.url);
-          sources.add(s);
-          await s.connect();
-          return s;
-        },
-        insertSql: (t, rows) => insertSql(f, t, rows),
-        updateSql: (t, set, where) => updateSql(f, t, set, where),
-        deleteSql: (t, where) => deleteSql(f, t, where),
-        async drop(): Promise<void> {
-          for (const c of open) await c.end().catch(() => undefined);
-          for (const s of sources) await s.close().catch(() => undefined);
+        async dropDatabase(): Promise<void> {
           await admin.end().catch(() => undefined);
           await db.drop();
+          if (roles.length === 0) return;
+          // roles belong to the cluster: dropped once the database holding their grants is gone
+          const c = await harnessClient(PG_ADMIN_URL);
+          try {
+            for (const r of roles) await c.exec(`DROP ROLE IF EXISTS ${quoteIdent(r)}`);
+          } finally {
+            await c.end();
+          }
         },
-      };
+      });
     },
     async close(): Promise<void> {},
   };

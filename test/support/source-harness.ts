@@ -4,9 +4,14 @@
 // values (src/core/model.ts) and the ChangeSource contract (src/core/change-source.ts).
 //
 // Implementations: source-harness-postgres.ts (ctrelay's own change tracking) and
-// source-harness-sqlserver.ts (native SQL Server change tracking).
-import type { ChangeSource } from '../../src/core/change-source.ts';
-import type { Row, TableRef, Value } from '../../src/core/model.ts';
+// source-harness-sqlserver.ts (native SQL Server change tracking). Each supplies an EngineDatabase
+// (its connections, DDL flavour and administration); harnessDatabase() below builds the rest of a
+// HarnessDatabase from it, the same for every engine.
+import type { ChangeRow, ChangeSource } from '../../src/core/change-source.ts';
+import type { Row, TableMeta, TableRef, Value } from '../../src/core/model.ts';
+
+/** application name of every connection a harness opens itself, so that it can spare them when it kills the source's */
+export const HARNESS_APPLICATION_NAME = 'ctrelay-harness';
 
 /** A column type every source engine can declare; each harness maps it to its own DDL type. */
 export type NeutralType =
@@ -53,6 +58,15 @@ export interface OpenTransaction {
   rollback(): Promise<void>;
 }
 
+/** A login (role) with exactly the privileges capture needs on some tables. */
+export interface CaptureLogin {
+  readonly name: string;
+  /** the URL a ChangeSource connects with as this login */
+  readonly url: string;
+  /** Takes SELECT on the table away from the login (REVOKE). */
+  revokeSelect(table: HarnessTable): Promise<void>;
+}
+
 /** One throwaway database on the engine under test. */
 export interface HarnessDatabase {
   readonly name: string;
@@ -63,6 +77,19 @@ export interface HarnessDatabase {
   createTable(spec: TableSpec): Promise<HarnessTable>;
   /** Turns change tracking on for the tables (and, first time, for the database). */
   enableTracking(tables: HarnessTable[]): Promise<void>;
+  /** Turns change tracking off for the tables (their tracked changes are gone); the database setting stays. */
+  disableTracking(tables: HarnessTable[]): Promise<void>;
+  /**
+   * Ends every session on this database that the harness did not open itself, i.e. the sources',
+   * as an administrator would (PostgreSQL: pg_terminate_backend; SQL Server: KILL). Returns how
+   * many it ended.
+   */
+  killSourceConnections(): Promise<number>;
+  /**
+   * Creates a login with what capture needs on `tables` (tracking must be enabled on them first):
+   * SELECT, and reading their tracked changes. Dropped by drop().
+   */
+  createCaptureLogin(tables: HarnessTable[]): Promise<CaptureLogin>;
   /** Runs statements in autocommit mode on the admin connection (one statement = one transaction is NOT assumed). */
   exec(statement: string): Promise<void>;
   /** Opens a second connection and begins a transaction on it. */
@@ -75,8 +102,8 @@ export interface HarnessDatabase {
    */
   forceCleanup?: (tables: HarnessTable[]) => Promise<bigint | null>;
   readonly cleanupSkipReason?: string;
-  /** A connected ChangeSource on this database; the caller closes it. */
-  createSource(): Promise<ChangeSource>;
+  /** A connected ChangeSource on this database (through `url`, default: the harness's); the caller closes it. */
+  createSource(url?: string): Promise<ChangeSource>;
   /** INSERT of the rows (canonical values) as one statement. */
   insertSql(table: HarnessTable, rows: Row[]): string;
   /** UPDATE table SET <set> WHERE <where, all equalities ANDed>. */
@@ -93,6 +120,27 @@ export interface SourceHarness {
   createDatabase(prefix: string): Promise<HarnessDatabase>;
   /** releases what the harness itself holds (not the databases: drop those) */
   close(): Promise<void>;
+}
+
+/** The DDL type of each neutral type on one engine. */
+export interface TypeNames {
+  int32: string; int64: string; text: string; bytes: string; date: string;
+  decimal(precision: number, scale: number): string;
+  varchar(length: number): string;
+  timestamp(precision: number): string;
+}
+
+export function typeNameIn(names: TypeNames, t: NeutralType): string {
+  switch (t.kind) {
+    case 'decimal':
+      return names.decimal(t.precision, t.scale);
+    case 'varchar':
+      return names.varchar(t.length);
+    case 'timestamp':
+      return names.timestamp(t.precision);
+    default:
+      return names[t.kind];
+  }
 }
 
 /** What differs between engines when SQL text is generated. */
@@ -142,4 +190,136 @@ export function deleteSql(f: SqlFlavour, table: HarnessTable, where: Row): strin
 /** A string literal with single quotes doubled (both engines use standard string literals). */
 export function quoteString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** The engine's words for a transaction held open on its own connection. */
+export interface TransactionSql {
+  savepoint(name: string): string;
+  rollbackToSavepoint(name: string): string;
+  commit: string;
+  rollback: string;
+}
+
+/** A connection the harness opened itself (see HARNESS_APPLICATION_NAME). */
+export interface HarnessConnection {
+  exec(statement: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a harness implements per engine; harnessDatabase() builds the HarnessDatabase from it. */
+export interface EngineDatabase
+  extends Pick<HarnessDatabase, 'name' | 'url' | 'schema' | 'exec' | 'enableTracking' | 'disableTracking' | 'killSourceConnections' | 'createCaptureLogin' | 'forceCleanup' | 'cleanupSkipReason'> {
+  readonly flavour: SqlFlavour;
+  readonly transactionSql: TransactionSql;
+  /** a new connection of the harness's own, on this database, with a transaction begun on it */
+  beginOnNewConnection(): Promise<HarnessConnection>;
+  /** an unconnected ChangeSource of this engine */
+  newSource(url: string): ChangeSource;
+  /** drops the database, the logins made for it and the harness's own connections (sources and transactions are closed before) */
+  dropDatabase(): Promise<void>;
+}
+
+class HeldTransaction implements OpenTransaction {
+  constructor(private readonly conn: HarnessConnection, private readonly sql: TransactionSql, private readonly done: () => void) {}
+  exec(statement: string): Promise<void> {
+    return this.conn.exec(statement);
+  }
+  savepoint(name: string): Promise<void> {
+    return this.conn.exec(this.sql.savepoint(name));
+  }
+  rollbackToSavepoint(name: string): Promise<void> {
+    return this.conn.exec(this.sql.rollbackToSavepoint(name));
+  }
+  private async finish(statement: string): Promise<void> {
+    try {
+      await this.conn.exec(statement);
+    } finally {
+      await this.conn.close().catch(() => undefined);
+      this.done();
+    }
+  }
+  commit(): Promise<void> {
+    return this.finish(this.sql.commit);
+  }
+  rollback(): Promise<void> {
+    return this.finish(this.sql.rollback);
+  }
+}
+
+/** The HarnessDatabase of an engine: table DDL, DML text, transactions and sources, the same for every engine. */
+export function harnessDatabase(e: EngineDatabase): HarnessDatabase {
+  const open = new Set<HarnessConnection>();
+  const sources = new Set<ChangeSource>();
+  const f = e.flavour;
+  return {
+    name: e.name,
+    url: e.url,
+    schema: e.schema,
+    exec: (statement) => e.exec(statement),
+    enableTracking: (tables) => e.enableTracking(tables),
+    disableTracking: (tables) => e.disableTracking(tables),
+    killSourceConnections: () => e.killSourceConnections(),
+    createCaptureLogin: (tables) => e.createCaptureLogin(tables),
+    forceCleanup: e.forceCleanup,
+    cleanupSkipReason: e.cleanupSkipReason,
+    async createTable(spec: TableSpec): Promise<HarnessTable> {
+      const ref = { schema: e.schema, table: spec.name };
+      await e.exec(createTableSql(f, ref, spec));
+      return { ref, spec };
+    },
+    async begin(): Promise<OpenTransaction> {
+      const conn = await e.beginOnNewConnection();
+      open.add(conn);
+      return new HeldTransaction(conn, e.transactionSql, () => open.delete(conn));
+    },
+    async truncate(table: HarnessTable): Promise<void> {
+      await e.exec(`TRUNCATE TABLE ${f.qualified(table.ref)}`);
+    },
+    async createSource(url = e.url): Promise<ChangeSource> {
+      const s = e.newSource(url);
+      sources.add(s);
+      await s.connect();
+      return s;
+    },
+    insertSql: (t, rows) => insertSql(f, t, rows),
+    updateSql: (t, set, where) => updateSql(f, t, set, where),
+    deleteSql: (t, where) => deleteSql(f, t, where),
+    async drop(): Promise<void> {
+      for (const c of open) await c.close().catch(() => undefined);
+      for (const s of sources) await s.close().catch(() => undefined);
+      await e.dropDatabase();
+    },
+  };
+}
+
+// ---- reading through a ChangeSource, for the tests ------------------------------------------
+
+/** The source's current version, read in a poll of its own. */
+export async function currentVersion(source: ChangeSource): Promise<bigint> {
+  const s = await source.beginPoll();
+  try {
+    return s.currentVersion;
+  } finally {
+    await s.end();
+  }
+}
+
+/** One poll of one table: its version, the table's min valid version and every change since `since`. */
+export async function pollTable(source: ChangeSource, meta: TableMeta, since: bigint): Promise<{ version: bigint; rows: ChangeRow[]; minValid: bigint }> {
+  const s = await source.beginPoll();
+  try {
+    return { version: s.currentVersion, minValid: await s.minValidVersion(meta), rows: await s.changes(meta, since, null, 100_000) };
+  } finally {
+    await s.end();
+  }
+}
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection, but the call succeeded');
 }

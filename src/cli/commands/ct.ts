@@ -79,35 +79,9 @@ async function refusePostgresOnly(command: string, url: string): Promise<void> {
 }
 
 /** Runs T-SQL batches one by one on the URL's database; PRINT output goes to stdout. */
-async function runSqlServerBatches(url: string, batches: string[]): Promise<void> {
-  const { default: sql } = await import('mssql');
-  const { parseSqlServerUrl } = await import('../../sources/sqlserver/url.ts');
-  const { scrubSecret } = await import('../../core/redact.ts');
-  const { SourceError } = await import('../../core/errors.ts');
-  const { config, label } = parseSqlServerUrl(url);
-  const fail = (err: unknown, doing: string): never => {
-    throw new SourceError(`SQL Server ${label}: ${doing} failed: ${scrubSecret(String((err as Error)?.message ?? err), config.password)}`, { cause: err });
-  };
-  let pool: import('mssql').ConnectionPool | undefined;
-  try {
-    pool = await new sql.ConnectionPool({ ...config, pool: { min: 0, max: 1 } }).connect();
-  } catch (err) {
-    fail(err, 'connecting');
-  }
-  try {
-    for (const [i, b] of batches.entries()) {
-      const request = pool!.request();
-      request.on('info', (info: { message: string }) => process.stdout.write(`${info.message}\n`));
-      try {
-        // a plain batch (not sp_executesql): USE and ALTER DATABASE act on the session
-        await request.batch(b);
-      } catch (err) {
-        fail(err, `batch ${i + 1} of ${batches.length} (${b.split('\n').find((l) => !l.startsWith('--'))?.trim()})`);
-      }
-    }
-  } finally {
-    await pool!.close().catch(() => undefined);
-  }
+async function runSqlServerBatches(url: string, batches: string[], what: string): Promise<void> {
+  const { runSqlServerBatches: run } = await import('../../sources/sqlserver/run-batches.ts');
+  await run(url, batches, { what, onInfo: (message) => process.stdout.write(`${message}\n`) });
 }
 
 export function register(program: Command): void {
@@ -151,7 +125,7 @@ Examples:
           process.stdout.write(ctEnableScript(opts));
           return;
         }
-        await runSqlServerBatches(t.url, ctEnableBatches(opts));
+        await runSqlServerBatches(t.url, ctEnableBatches(opts), 'ct enable');
         for (const x of t.tables) process.stdout.write(`change tracking enabled: ${x.schema}.${x.table}\n`);
         return;
       }
@@ -181,7 +155,7 @@ when no tracked table remains); --execute runs it. Snapshot isolation is left on
           return;
         }
         // one batch: the script has no GO, and USE + ALTER TABLE/ALTER DATABASE may share a batch
-        await runSqlServerBatches(t.url, [script]);
+        await runSqlServerBatches(t.url, [script], 'ct disable');
         for (const x of t.tables) process.stdout.write(`change tracking disabled: ${x.schema}.${x.table}\n`);
         return;
       }

@@ -110,10 +110,14 @@ export class KafkajsReader implements Reader {
       joined();
     });
     // batches that held only aborted records or markers never reach eachBatch; kafkajs still
-    // reports how far they went, which is what lets a reader prove it reached the end
+    // reports how far they went, which is what lets a reader prove it reached the end. kafkajs
+    // emits the same event after EVERY batch, also one that onBatch dropped as stale (a seek after
+    // a group rejoin was pending): its records were not buffered and will be fetched again, so
+    // only a batch with no visible record (batchSize 0) may move the position here; onBatch moves
+    // it for the batches it keeps.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const st = this.parts.get(key(payload.topic, payload.partition));
-      if (!st || payload.lastOffset === undefined || payload.lastOffset === null) return;
+      if (!st || payload.batchSize !== 0 || payload.lastOffset === undefined || payload.lastOffset === null) return;
       const upTo = BigInt(payload.lastOffset) + 1n;
       if (upTo > st.fetched) {
         st.fetched = upTo;

@@ -1,10 +1,12 @@
 // `ctrelay ct enable|disable|status|cleanup` for PostgreSQL: installs ctrelay's change tracking
-// (ct-sql.ts) on chosen tables.
+// (ct-sql.ts) on chosen tables. Driver errors are classified like the source's (errors.ts): a lost
+// connection is transient, a refusal (permission, missing table) permanent, both naming the server.
 import pg from 'pg';
-import { SourceError } from '../../core/errors.ts';
+import { ConfigError, SourceError } from '../../core/errors.ts';
 import { qualifiedName, type TableRef } from '../../core/model.ts';
-import { redact } from '../../core/redact.ts';
 import { INSTALL_SQL, disableTableSql, enableTableSql } from './ct-sql.ts';
+import { pgCaller, sqlState } from './errors.ts';
+import { APPLICATION_NAME } from './source.ts';
 
 export interface TrackedTableStatus {
   table: string;
@@ -19,18 +21,23 @@ export interface CtStatus {
   tables: TrackedTableStatus[];
 }
 
-export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
+/** Runs `fn` on a fresh connection; `what` names the command in messages (e.g. `ct enable`). */
+export async function withPgClient<T>(url: string, what: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const call = pgCaller(url);
+  const client = new pg.Client({ connectionString: url, application_name: APPLICATION_NAME });
+  // a session ended by the server between two queries is emitted as 'error'; the next query reports it
+  client.on('error', () => undefined);
+  await call(`${what}: connecting`, () => client.connect());
   try {
-    await client.connect();
-  } catch (err) {
-    throw new SourceError(`cannot connect to PostgreSQL ${redact(url)}: ${redact(String((err as Error).message))}`, { cause: err });
-  }
-  try {
-    return await fn(client);
+    return await call(what, () => fn(client));
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** ROLLBACK after a failure, which must not hide that failure (the connection may be gone). */
+async function rollback(c: pg.Client): Promise<void> {
+  await c.query('ROLLBACK').catch(() => undefined);
 }
 
 /** Parses "schema.table" (or "table", meaning public) into a TableRef; quotes allow dots in names. */
@@ -74,7 +81,7 @@ async function keyColumns(c: pg.Client, t: TableRef): Promise<{ name: string; sq
 }
 
 export async function ctEnable(url: string, tables: TableRef[]): Promise<void> {
-  await withPgClient(url, async (c) => {
+  await withPgClient(url, 'ct enable', async (c) => {
     await c.query('BEGIN');
     try {
       // one installer at a time; the objects themselves are created idempotently
@@ -99,14 +106,14 @@ export async function ctEnable(url: string, tables: TableRef[]): Promise<void> {
       }
       await c.query('COMMIT');
     } catch (err) {
-      await c.query('ROLLBACK');
+      await rollback(c);
       throw err;
     }
   });
 }
 
 export async function ctDisable(url: string, tables: TableRef[]): Promise<void> {
-  await withPgClient(url, async (c) => {
+  await withPgClient(url, 'ct disable', async (c) => {
     if (!(await isInstalled(c))) return;
     await c.query('BEGIN');
     try {
@@ -117,7 +124,7 @@ export async function ctDisable(url: string, tables: TableRef[]): Promise<void> 
       }
       await c.query('COMMIT');
     } catch (err) {
-      await c.query('ROLLBACK');
+      await rollback(c);
       throw err;
     }
   });
@@ -129,7 +136,7 @@ async function isInstalled(c: pg.Client): Promise<boolean> {
 }
 
 export async function ctStatus(url: string): Promise<CtStatus> {
-  return withPgClient(url, async (c) => {
+  return withPgClient(url, 'ct status', async (c) => {
     if (!(await isInstalled(c))) return { installed: false, currentVersion: 0n, tables: [] };
     const v = await c.query(`SELECT ctrelay.current_version()::text AS v`);
     const rows = await c.query(`SELECT schema_name, table_name, side_table, min_valid_version::text AS mvv, enabled_at FROM ctrelay.tables ORDER BY 1, 2`);
@@ -149,9 +156,15 @@ export async function ctStatus(url: string): Promise<CtStatus> {
 
 /** Runs retention cleanup; returns the version changes were forgotten up to, or null. */
 export async function ctCleanup(url: string, retention: string): Promise<bigint | null> {
-  return withPgClient(url, async (c) => {
+  return withPgClient(url, 'ct cleanup', async (c) => {
     if (!(await isInstalled(c))) throw new SourceError('change tracking is not installed in this database (run `ctrelay ct enable`)');
-    const r = await c.query(`SELECT ctrelay.cleanup($1::interval)::text AS v`, [retention]);
+    const r = await c.query(`SELECT ctrelay.cleanup($1::interval)::text AS v`, [retention]).catch((err: unknown) => {
+      // a retention PostgreSQL cannot read as an interval is a usage error, not a source problem
+      if (['22007', '22P02', '22015'].includes(sqlState(err) ?? '')) {
+        throw new ConfigError(`--retention: "${retention}" is not a PostgreSQL interval (e.g. "7 days" or "2 hours")`, { cause: err });
+      }
+      throw err;
+    });
     return r.rows[0].v === null ? null : BigInt(r.rows[0].v);
   });
 }

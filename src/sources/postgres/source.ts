@@ -1,16 +1,25 @@
 // The PostgreSQL ChangeSource: reads ctrelay's own change tracking (ct-sql.ts) with the same
 // semantics and the same poll pattern as SQL Server CT: one REPEATABLE READ (snapshot) read-only
 // transaction per poll, current version, min valid version, net changes joined to the live row.
+// Every driver call goes through a PgCall (errors.ts): a lost connection rejects with a transient
+// SourceUnavailableError, a refusal (permission, missing table, ...) with a permanent SourceError.
 import pg from 'pg';
 import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
-import { SourceError } from '../../core/errors.ts';
+import { SourceError, SourceUnavailableError } from '../../core/errors.ts';
 import { qualifiedName, type ColumnMeta, type Row, type TableMeta, type TableRef, type Value } from '../../core/model.ts';
-import { redact } from '../../core/redact.ts';
+import { redactUrl } from '../../core/redact.ts';
+import { notTrackedFix } from '../source-errors.ts';
 import { quoteIdent } from './ct-sql.ts';
+import { isPgConnectionLost, pgCaller, type PgCall } from './errors.ts';
 import { pgColumnType, textConverter, toPgText, type TextConverter } from './types.ts';
+
+const POOL_SIZE = 4;
 
 // Every value arrives as the server's text so that nothing is parsed lossily on the way.
 const rawText = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
+
+/** application_name of the source's sessions (pg_stat_activity), unless the URL sets one. */
+export const APPLICATION_NAME = 'ctrelay';
 
 interface Compiled {
   meta: TableMeta;
@@ -28,36 +37,31 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
   readonly kind = 'postgres';
   private pool: pg.Pool;
   private compiled = new Map<string, Compiled>();
+  private readonly call: PgCall;
+  /** the server for messages (scheme, host, port, database; no credentials) */
+  readonly server: string;
 
-  constructor(private readonly url: string) {
+  constructor(url: string) {
+    this.call = pgCaller(url);
+    this.server = redactUrl(url);
     // session settings travel in the startup packet, so every pooled connection has them from
     // its first query: one exact text form per type (see types.ts)
     this.pool = new pg.Pool({
       connectionString: url,
-      max: 4,
+      max: POOL_SIZE,
       types: rawText,
       connectionTimeoutMillis: 10_000,
+      application_name: APPLICATION_NAME,
       options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c bytea_output=hex -c extra_float_digits=3',
     });
     // idle-client errors (server restart) must not crash the process; the next query reports them
     this.pool.on('error', () => undefined);
   }
 
-  private fail(err: unknown, what: string): never {
-    if (err instanceof SourceError) throw err;
-    const msg = redact(String((err as Error)?.message ?? err));
-    throw new SourceError(`PostgreSQL source ${redact(this.url)}: ${what}: ${msg}`, { cause: err });
-  }
-
   async connect(): Promise<void> {
-    let r: pg.QueryResult;
-    try {
-      r = await this.pool.query(`SELECT to_regclass('ctrelay.tables') IS NOT NULL AS ok`);
-    } catch (err) {
-      this.fail(err, 'cannot connect');
-    }
+    const r = await this.call('connecting', () => this.pool.query(`SELECT to_regclass('ctrelay.tables') IS NOT NULL AS ok`));
     if (r.rows[0].ok !== 't') {
-      throw new SourceError(`PostgreSQL source ${redact(this.url)}: change tracking is not installed (run \`ctrelay ct enable\` for the tables)`);
+      throw new SourceError(`PostgreSQL source ${this.server}: change tracking is not installed (run \`ctrelay ct enable\` for the tables)`);
     }
   }
 
@@ -66,17 +70,18 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
     for (const t of tables) {
       const name = qualifiedName(t);
       const regclass = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
-      const exists = await this.pool.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [regclass]);
+      const what = `describing ${name}`;
+      const exists = await this.call(what, () => this.pool.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [regclass]), name);
       if (exists.rows[0].ok !== 't') throw new SourceError(`source table ${name} does not exist`);
-      const tracked = await this.pool.query(
-        `SELECT side_table FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2`, [t.schema, t.table]);
-      const cols = await this.pool.query(
+      const tracked = await this.call(what, () => this.pool.query(
+        `SELECT side_table FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2`, [t.schema, t.table]), name);
+      const cols = await this.call(what, () => this.pool.query(
         `SELECT a.attname, t.typname, a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS fmt,
                 (SELECT k.ord FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum) AS key_ord
            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
           WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-          ORDER BY a.attnum`, [regclass]);
+          ORDER BY a.attnum`, [regclass]), name);
       const keyed = cols.rows.filter((c) => c.key_ord !== null).sort((a, b) => Number(a.key_ord) - Number(b.key_ord));
       if (keyed.length === 0) throw new SourceError(`source table ${name} has no primary key: ctrelay needs one to key its events`);
       if (tracked.rows.length === 0) throw new SourceError(`source table ${name} is not change-tracked (run \`ctrelay ct enable ${name}\`)`);
@@ -115,30 +120,34 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
   }
 
   async beginPoll(): Promise<PollSession> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      this.fail(err, 'cannot connect');
-    }
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const r = await client.query(`SELECT ctrelay.current_version()::text AS v`);
-      return new PgPoll(client, BigInt(r.rows[0].v), (m) => this.table(m));
-    } catch (err) {
-      client.release(true);
-      this.fail(err, 'cannot start a poll transaction');
+    // A pooled connection can have died while idle (server restart, pg_terminate_backend, a
+    // firewall): the pool finds out only when it is used. Such a failure is retried on another
+    // connection, at most once per pooled connection, before it is reported.
+    for (let attempt = 1; ; attempt++) {
+      const conn = new PollConnection(await this.call('connecting for a poll', () => this.pool.connect()));
+      try {
+        const version = await this.call('starting a poll transaction', async () => {
+          await conn.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          const r = await conn.client.query(`SELECT ctrelay.current_version()::text AS v`);
+          return BigInt(r.rows[0].v);
+        });
+        return new PgPoll(conn, version, (m) => this.table(m), this.call);
+      } catch (err) {
+        conn.release(true);
+        if (attempt <= POOL_SIZE && err instanceof SourceUnavailableError && isPgConnectionLost(err.cause)) continue;
+        throw err;
+      }
     }
   }
 
   async catalogSignature(tables: TableRef[]): Promise<string> {
-    const r = await this.pool.query(
+    const r = await this.call('reading the catalog signature', () => this.pool.query(
       `SELECT md5(coalesce(string_agg(c.relname || '/' || a.attnum || '/' || a.attname || '/' || a.atttypid || '/' || a.atttypmod || '/' || a.attnotnull,
                                       ',' ORDER BY c.oid, a.attnum), '')) AS sig
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         WHERE c.oid = ANY (SELECT to_regclass(x) FROM unnest($1::text[]) x) AND a.attnum > 0 AND NOT a.attisdropped`,
       [tables.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`)],
-    );
+    ));
     return r.rows[0].sig;
   }
 
@@ -147,16 +156,44 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
   }
 }
 
+/**
+ * A pooled connection checked out for one poll. node-postgres emits 'error' on a client whose
+ * server ends the session between two queries, and the pool listens only to idle clients: without
+ * the listener here a pg_terminate_backend during a poll would crash the process. The next query
+ * on the client then fails ("not queryable"), which is classified as connection lost.
+ */
+class PollConnection {
+  private readonly onError = () => undefined;
+  private released = false;
+  constructor(readonly client: pg.PoolClient) {
+    client.on('error', this.onError);
+  }
+  release(destroy = false): void {
+    if (this.released) return;
+    this.released = true;
+    this.client.removeListener('error', this.onError);
+    this.client.release(destroy);
+  }
+}
+
 class PgPoll implements PollSession {
+  private readonly client: pg.PoolClient;
+  private ended = false;
+
   constructor(
-    private readonly client: pg.PoolClient,
+    private readonly conn: PollConnection,
     readonly currentVersion: bigint,
     private readonly table: (m: TableMeta) => Compiled,
-  ) {}
+    private readonly call: PgCall,
+  ) {
+    this.client = conn.client;
+  }
 
   async minValidVersion(meta: TableMeta): Promise<bigint> {
-    const r = await this.client.query(`SELECT ctrelay.min_valid_version($1, $2)::text AS v`, [meta.schema, meta.table]);
-    if (r.rows[0].v === null) throw new SourceError(`source table ${qualifiedName(meta)} is no longer change-tracked`);
+    const name = qualifiedName(meta);
+    const r = await this.call(`reading the min valid version of ${name}`,
+      () => this.client.query(`SELECT ctrelay.min_valid_version($1, $2)::text AS v`, [meta.schema, meta.table]), name);
+    if (r.rows[0].v === null) throw new SourceError(`source table ${name} is no longer change-tracked; ${notTrackedFix(name)}`);
     return BigInt(r.rows[0].v);
   }
 
@@ -167,7 +204,9 @@ class PgPoll implements PollSession {
       params.push(String(after.version));
       for (let i = 0; i < meta.key.length; i++) params.push(toPgText(keyType(meta, i), after.key[meta.key[i]]));
     }
-    const r = await this.client.query({ text: after ? c.changesAfterSql : c.changesSql, values: params, rowMode: 'array' });
+    const name = qualifiedName(meta);
+    const r = await this.call(`reading the changes of ${name}`,
+      () => this.client.query({ text: after ? c.changesAfterSql : c.changesSql, values: params, rowMode: 'array' }), name);
     const nk = meta.key.length;
     const out: ChangeRow[] = new Array(r.rows.length);
     for (let i = 0; i < r.rows.length; i++) {
@@ -193,18 +232,23 @@ class PgPoll implements PollSession {
     const c = this.table(meta);
     const params: unknown[] = [limit];
     if (afterKey) for (let i = 0; i < meta.key.length; i++) params.push(toPgText(keyType(meta, i), afterKey[meta.key[i]]));
-    const r = await this.client.query({ text: afterKey ? c.chunkAfterSql : c.chunkSql, values: params, rowMode: 'array' });
+    const name = qualifiedName(meta);
+    const r = await this.call(`reading a snapshot chunk of ${name}`,
+      () => this.client.query({ text: afterKey ? c.chunkAfterSql : c.chunkSql, values: params, rowMode: 'array' }), name);
     const out: Row[] = new Array(r.rows.length);
     for (let i = 0; i < r.rows.length; i++) out[i] = toRow(meta, c.convert, r.rows[i] as (string | null)[], 0);
     return out;
   }
 
   async end(): Promise<void> {
+    // a second end() must not touch a client the pool may have handed to someone else
+    if (this.ended) return;
+    this.ended = true;
     try {
-      await this.client.query('COMMIT');
-      this.client.release();
+      await this.call('ending the poll transaction', () => this.client.query('COMMIT'));
+      this.conn.release();
     } catch (err) {
-      this.client.release(true);
+      this.conn.release(true);
       throw err;
     }
   }

@@ -1,48 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../core/errors.ts';
 import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor } from './catalog.ts';
+import { catalogRecord as rec, selectedNames } from './fixtures.test-util.ts';
 import { COLUMNS_SQL, DATABASE_PREREQUISITES_SQL, TABLE_PREREQUISITES_SQL } from './sql.ts';
 
 const ref = { schema: 'dbo', table: 'places' };
 const server = 'db1:1433/shop';
 const ok = { objectId: 42, changeTrackingOn: true, trackColumnsUpdated: true, canSelect: true, canViewChangeTracking: true };
 
-function rec(column_id: number, name: string, type_name: string, extra: Record<string, unknown> = {}) {
-  return { column_id, name, type_name, base_type_name: type_name, is_user_defined: false, is_assembly_type: false, max_length: 4, precision: 10, scale: 0, is_nullable: true, is_computed: false, is_identity: false, key_ordinal: null, ...extra };
-}
-
-describe('catalog statements (golden)', () => {
-  it('database prerequisites', () => {
-    expect(DATABASE_PREREQUISITES_SQL).toBe(`SELECT DB_NAME() AS database_name,
-  CAST(CASE WHEN ctd.database_id IS NULL THEN 0 ELSE 1 END AS bit) AS change_tracking_on,
-  ctd.retention_period, ctd.retention_period_units_desc, ctd.is_auto_cleanup_on,
-  d.snapshot_isolation_state, d.snapshot_isolation_state_desc,
-  CHANGE_TRACKING_CURRENT_VERSION() AS current_version
-FROM sys.databases AS d
-LEFT JOIN sys.change_tracking_databases AS ctd ON ctd.database_id = d.database_id
-WHERE d.database_id = DB_ID();`);
+describe('catalog statements select what the readers read', () => {
+  it('COLUMNS_SQL: exactly the fields of a catalog record, by the quoted name, with the primary key order', () => {
+    expect(selectedNames(COLUMNS_SQL).sort()).toEqual(Object.keys(rec(1, 'a', 'int')).sort());
+    expect(COLUMNS_SQL).toContain("WHERE c.object_id = OBJECT_ID(@qualifiedName, N'U')");
+    expect(COLUMNS_SQL).toMatch(/sys\.indexes AS i ON .*i\.is_primary_key = 1/);
   });
-  it('table prerequisites', () => {
-    expect(TABLE_PREREQUISITES_SQL).toBe(`SELECT o.object_id,
-  CAST(CASE WHEN ctt.object_id IS NULL THEN 0 ELSE 1 END AS bit) AS change_tracking_on,
-  ctt.is_track_columns_updated_on,
-  HAS_PERMS_BY_NAME(@qualifiedName, N'OBJECT', N'SELECT') AS can_select,
-  HAS_PERMS_BY_NAME(@qualifiedName, N'OBJECT', N'VIEW CHANGE TRACKING') AS can_view_change_tracking
-FROM (SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id) AS o
-LEFT JOIN sys.change_tracking_tables AS ctt ON ctt.object_id = o.object_id;`);
+  it('TABLE_PREREQUISITES_SQL: what readTablePrerequisites reads, with the documented grants (SELECT, VIEW CHANGE TRACKING)', () => {
+    const record = Object.fromEntries(selectedNames(TABLE_PREREQUISITES_SQL).map((n) => [n, 1]));
+    expect(readTablePrerequisites(record)).toEqual({ objectId: 1, changeTrackingOn: true, trackColumnsUpdated: true, canSelect: true, canViewChangeTracking: true });
+    expect(TABLE_PREREQUISITES_SQL).toContain("HAS_PERMS_BY_NAME(@qualifiedName, N'OBJECT', N'SELECT')");
+    expect(TABLE_PREREQUISITES_SQL).toContain("HAS_PERMS_BY_NAME(@qualifiedName, N'OBJECT', N'VIEW CHANGE TRACKING')");
+    expect(TABLE_PREREQUISITES_SQL).toContain('sys.change_tracking_tables');
   });
-  it('columns with primary key order', () => {
-    expect(COLUMNS_SQL).toBe(`SELECT c.column_id, c.name,
-  TYPE_NAME(c.user_type_id) AS type_name, TYPE_NAME(c.system_type_id) AS base_type_name,
-  ty.is_user_defined, ty.is_assembly_type,
-  c.max_length, c.precision, c.scale, c.is_nullable, c.is_computed, c.is_identity,
-  ic.key_ordinal
-FROM sys.columns AS c
-JOIN sys.types AS ty ON ty.user_type_id = c.user_type_id
-LEFT JOIN sys.indexes AS i ON i.object_id = c.object_id AND i.is_primary_key = 1
-LEFT JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id AND ic.column_id = c.column_id
-WHERE c.object_id = OBJECT_ID(@qualifiedName, N'U')
-ORDER BY c.column_id;`);
+  it('DATABASE_PREREQUISITES_SQL: change tracking and snapshot isolation of the current database, without parameters', () => {
+    expect(selectedNames(DATABASE_PREREQUISITES_SQL)).toEqual(expect.arrayContaining(['change_tracking_on', 'snapshot_isolation_state', 'snapshot_isolation_state_desc']));
+    expect(DATABASE_PREREQUISITES_SQL).toContain('sys.change_tracking_databases');
+    expect(DATABASE_PREREQUISITES_SQL).toContain('WHERE d.database_id = DB_ID()');
+    expect(DATABASE_PREREQUISITES_SQL).not.toContain('@');
   });
 });
 

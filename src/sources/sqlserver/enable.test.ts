@@ -1,79 +1,98 @@
+// Properties of the `ct enable|disable` scripts (enable.ts): batch boundaries, idempotency guards,
+// quoting of hostile names, grants. No whole-script copies.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.ts';
-import { ctDisableScript, ctEnableBatches, ctEnableScript } from './enable.ts';
+import { ctDisableScript, ctEnableBatches, ctEnableScript, type CtEnableOptions } from './enable.ts';
 
 const tables = [
   { schema: 'dbo', table: 'orders' },
   { schema: 'sales', table: "o'rder]lines" },
 ];
+const options: CtEnableOptions = { database: 'shop', tables, retentionDays: 7, autoCleanup: true, trackColumns: true, agentLogin: 'ctrelay' };
 
-describe('ctEnableScript', () => {
-  it('golden output with grants', () => {
-    expect(ctEnableScript({ database: 'shop', tables, retentionDays: 7, autoCleanup: true, trackColumns: true, agentLogin: 'ctrelay' })).toBe(`-- ctrelay: enable change tracking in database shop (idempotent; run as a member of db_owner)
-USE [shop];
--- an already enabled database gets the requested retention and cleanup settings
-IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_databases WHERE database_id = DB_ID())
-  ALTER DATABASE [shop] SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON);
-ELSE
-  ALTER DATABASE [shop] SET CHANGE_TRACKING (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON);
--- each poll is one snapshot-isolation transaction
-IF (SELECT snapshot_isolation_state FROM sys.databases WHERE database_id = DB_ID()) <> 1
-  ALTER DATABASE [shop] SET ALLOW_SNAPSHOT_ISOLATION ON;
-GO
+/** The lines of `text` that contain `needle`. */
+const linesWith = (text: string, needle: string) => text.split('\n').filter((l) => l.includes(needle));
 
-IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_tables WHERE object_id = OBJECT_ID(N'[dbo].[orders]'))
-  ALTER TABLE [dbo].[orders] ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = ON);
-ELSE IF EXISTS (SELECT 1 FROM sys.change_tracking_tables WHERE object_id = OBJECT_ID(N'[dbo].[orders]') AND is_track_columns_updated_on <> 1)
-  PRINT N'dbo.orders is already tracked with TRACK_COLUMNS_UPDATED = OFF; left unchanged';
-GO
+describe('ctEnableBatches', () => {
+  const batches = ctEnableBatches(options);
 
-IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_tables WHERE object_id = OBJECT_ID(N'[sales].[o''rder]]lines]'))
-  ALTER TABLE [sales].[o'rder]]lines] ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = ON);
-ELSE IF EXISTS (SELECT 1 FROM sys.change_tracking_tables WHERE object_id = OBJECT_ID(N'[sales].[o''rder]]lines]') AND is_track_columns_updated_on <> 1)
-  PRINT N'sales.o''rder]lines is already tracked with TRACK_COLUMNS_UPDATED = OFF; left unchanged';
-GO
+  it('sets the database options in a batch of their own, before any table is enabled, and grants last', () => {
+    expect(batches).toHaveLength(1 + tables.length + 1);
+    expect(batches[0]).toMatch(/^USE \[shop\];/);
+    expect(batches[0]).toContain('SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON)');
+    expect(batches[0]).toContain('SET ALLOW_SNAPSHOT_ISOLATION ON');
+    expect(batches[0]).not.toContain('ALTER TABLE');
+    for (const b of batches.slice(1, -1)) expect(linesWith(b, 'ENABLE CHANGE_TRACKING')).toHaveLength(1);
+    expect(batches.at(-1)).toMatch(/GRANT/);
+  });
 
-IF USER_ID(N'ctrelay') IS NULL
-  CREATE USER [ctrelay] FOR LOGIN [ctrelay];
-GRANT VIEW DATABASE STATE TO [ctrelay];
-GRANT SELECT ON [dbo].[orders] TO [ctrelay];
-GRANT VIEW CHANGE TRACKING ON [dbo].[orders] TO [ctrelay];
-GRANT SELECT ON [sales].[o'rder]]lines] TO [ctrelay];
-GRANT VIEW CHANGE TRACKING ON [sales].[o'rder]]lines] TO [ctrelay];
-GO
-`);
+  it('guards every step by the catalog views, so running it again is harmless', () => {
+    expect(batches[0]).toContain('IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_databases WHERE database_id = DB_ID())');
+    expect(batches[0]).toContain('IF (SELECT snapshot_isolation_state FROM sys.databases WHERE database_id = DB_ID()) <> 1');
+    for (const b of batches.slice(1, -1)) {
+      const lines = b.split('\n');
+      const alter = lines.findIndex((l) => l.includes('ENABLE CHANGE_TRACKING'));
+      expect(lines[alter - 1]).toMatch(/^IF NOT EXISTS \(SELECT 1 FROM sys\.change_tracking_tables WHERE object_id = OBJECT_ID\(N'.*'\)\)$/);
+    }
+    expect(batches.at(-1)).toContain("IF USER_ID(N'ctrelay') IS NULL\n  CREATE USER [ctrelay] FOR LOGIN [ctrelay];");
+  });
+
+  it('quotes identifiers with [] (] doubled) and literals with N\'\' (\' doubled)', () => {
+    const b = batches[2];
+    expect(b).toContain("ALTER TABLE [sales].[o'rder]]lines] ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = ON);");
+    expect(b).toContain("OBJECT_ID(N'[sales].[o''rder]]lines]')");
+    expect(ctEnableBatches({ ...options, database: 'we]ird' })[0]).toContain('ALTER DATABASE [we]]ird] SET');
+  });
+
+  it('grants the agent SELECT and VIEW CHANGE TRACKING on each table and VIEW DATABASE STATE once', () => {
+    const grants = batches.at(-1)!;
+    expect(linesWith(grants, 'GRANT SELECT ON')).toEqual(["GRANT SELECT ON [dbo].[orders] TO [ctrelay];", "GRANT SELECT ON [sales].[o'rder]]lines] TO [ctrelay];"]);
+    expect(linesWith(grants, 'GRANT VIEW CHANGE TRACKING ON')).toHaveLength(tables.length);
+    expect(linesWith(grants, 'GRANT VIEW DATABASE STATE TO [ctrelay];')).toHaveLength(1);
   });
 
   it('without column tracking, cleanup or login', () => {
-    const b = ctEnableBatches({ database: 'we]ird', tables: [tables[0]], retentionDays: 2, autoCleanup: false, trackColumns: false });
+    const b = ctEnableBatches({ database: 'shop', tables: [tables[0]], retentionDays: 2, autoCleanup: false, trackColumns: false });
     expect(b).toHaveLength(2);
-    expect(b[0]).toContain('ALTER DATABASE [we]]ird] SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 2 DAYS, AUTO_CLEANUP = OFF);');
+    expect(b[0]).toContain('SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 2 DAYS, AUTO_CLEANUP = OFF);');
     expect(b[1]).toContain('ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = OFF);');
     expect(b[1]).toContain('is_track_columns_updated_on <> 0');
     expect(b.join('\n')).not.toContain('GRANT');
   });
 
   it('validates its input', () => {
-    expect(() => ctEnableScript({ database: 'd', tables, retentionDays: 0, autoCleanup: true, trackColumns: true })).toThrow(ConfigError);
-    expect(() => ctEnableScript({ database: 'd', tables, retentionDays: 1.5, autoCleanup: true, trackColumns: true })).toThrow(ConfigError);
-    expect(() => ctEnableScript({ database: 'd', tables: [], retentionDays: 1, autoCleanup: true, trackColumns: true })).toThrow(ConfigError);
+    for (const bad of [{ retentionDays: 0 }, { retentionDays: 1.5 }, { tables: [] }]) {
+      expect(() => ctEnableBatches({ ...options, ...bad })).toThrow(ConfigError);
+    }
+  });
+});
+
+describe('ctEnableScript', () => {
+  it('is the batches, each ended by a GO line, after a comment header', () => {
+    const script = ctEnableScript(options);
+    const batches = ctEnableBatches(options);
+    expect(script).toMatch(/^-- ctrelay: enable change tracking in database shop/);
+    expect(script.split('\n').filter((l) => l === 'GO')).toHaveLength(batches.length);
+    for (const b of batches) expect(script).toContain(`${b}\nGO\n`);
   });
 });
 
 describe('ctDisableScript', () => {
-  it('golden output', () => {
-    expect(ctDisableScript({ database: 'shop', tables: [tables[0]] })).toBe(`-- ctrelay: disable change tracking in database shop (discards the change history)
-USE [shop];
+  const script = ctDisableScript({ database: 'shop', tables });
 
-IF EXISTS (SELECT 1 FROM sys.change_tracking_tables WHERE object_id = OBJECT_ID(N'[dbo].[orders]'))
-  ALTER TABLE [dbo].[orders] DISABLE CHANGE_TRACKING;
-
--- the database setting can only go off once no table is tracked
-IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_tables)
-  AND EXISTS (SELECT 1 FROM sys.change_tracking_databases WHERE database_id = DB_ID())
-  ALTER DATABASE [shop] SET CHANGE_TRACKING = OFF;
-`);
+  it('disables each tracked table, guarded, then the database setting once no tracked table remains', () => {
+    const lines = script.split('\n');
+    for (const q of ['[dbo].[orders]', "[sales].[o'rder]]lines]"]) {
+      const at = lines.indexOf(`  ALTER TABLE ${q} DISABLE CHANGE_TRACKING;`);
+      expect(at).toBeGreaterThan(0);
+      expect(lines[at - 1]).toMatch(/^IF EXISTS \(SELECT 1 FROM sys\.change_tracking_tables WHERE object_id = OBJECT_ID\(N'.*'\)\)$/);
+    }
+    const off = lines.indexOf('  ALTER DATABASE [shop] SET CHANGE_TRACKING = OFF;');
+    const lastTable = Math.max(...lines.map((l, i) => (l.includes('DISABLE CHANGE_TRACKING') ? i : -1)));
+    expect(off).toBeGreaterThan(lastTable);
+    expect(lines.slice(0, off).join('\n')).toMatch(/IF NOT EXISTS \(SELECT 1 FROM sys\.change_tracking_tables\)\s+AND EXISTS/);
   });
+
   it('can leave the database setting alone', () => {
     expect(ctDisableScript({ database: 'shop', tables: [tables[0]], databaseOff: false })).not.toContain('SET CHANGE_TRACKING = OFF');
   });

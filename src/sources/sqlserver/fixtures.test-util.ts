@@ -25,3 +25,52 @@ export const lines: TableMeta = {
     { name: 'price', type: { kind: 'decimal', precision: 19, scale: 4 }, nullable: true, sourceType: 'money' },
   ],
 };
+
+/**
+ * A sys.columns record as COLUMNS_SQL returns it (defaults: a nullable, non-key int column);
+ * catalog.test.ts checks that its fields are exactly the columns COLUMNS_SQL selects.
+ */
+export function catalogRecord(column_id: number, name: string, type_name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    column_id, name, type_name, base_type_name: type_name, is_user_defined: false, is_assembly_type: false,
+    max_length: 4, precision: 10, scale: 0, is_nullable: true, is_computed: false, is_identity: false, key_ordinal: null,
+    ...over,
+  };
+}
+
+/**
+ * The result column names of a statement's first SELECT: each item's alias (`AS x` / `AS [x]`),
+ * else its last name part. Splits at top-level commas only, skipping parentheses, [identifiers]
+ * (with `]]` inside) and 'literals'.
+ */
+export function selectedNames(statement: string): string[] {
+  const start = /\bSELECT\s+(TOP\s*\([^)]*\)\s*)?/i.exec(statement);
+  if (!start) throw new Error('no SELECT');
+  const items: string[] = [];
+  let depth = 0;
+  let item = '';
+  for (let i = start.index + start[0].length; i < statement.length; i++) {
+    const ch = statement[i];
+    if (ch === '[' || ch === "'") {
+      const close = ch === '[' ? ']' : "'";
+      let j = i + 1;
+      while (j < statement.length && !(statement[j] === close && statement[j + 1] !== close)) j += statement[j] === close ? 2 : 1;
+      item += statement.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    if (depth === 0 && /\s/.test(ch) && /^FROM\b/i.test(statement.slice(i + 1))) break;
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      items.push(item);
+      item = '';
+    } else item += ch;
+  }
+  items.push(item);
+  return items.map((x) => {
+    const t = x.trim();
+    const name = /\bAS\s+(\[(?:[^\]]|\]\])*\]|\w+)$/i.exec(t)?.[1] ?? t.split('.').pop()!;
+    return name.startsWith('[') ? name.slice(1, -1).replaceAll(']]', ']') : name;
+  });
+}

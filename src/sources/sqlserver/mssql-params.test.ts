@@ -2,7 +2,7 @@ import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import { execute } from './mssql-params.ts';
 
-/** Records what mssql would be asked to do, without a server. */
+/** A FAKE mssql Request (no SQL Server runs here): records what mssql would be asked to do. */
 function fakeRequest() {
   const calls: { kind: string; text?: string; name?: string; type?: unknown; value?: unknown }[] = [];
   const req = {

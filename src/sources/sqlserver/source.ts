@@ -4,11 +4,17 @@
 // connection for poll transactions. The poll transaction is plain T-SQL (BEGIN/COMMIT TRANSACTION
 // on that connection) rather than mssql's Transaction object, because mssql returns the connection
 // to the pool inside commit(), leaving no moment to reset the isolation level before reuse.
+//
+// Errors: every driver call goes through query()/fail(), which classify it (errors.ts): a lost
+// connection, a deadlock or a timeout is a transient SourceUnavailableError, a refusal (permission,
+// missing table, change tracking off, login) a permanent SourceError, both naming the server.
 import sql from 'mssql';
 import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
-import { CtrelayError, SourceError } from '../../core/errors.ts';
+import { SourceError } from '../../core/errors.ts';
 import { qualifiedName, type Row, type TableMeta, type TableRef } from '../../core/model.ts';
-import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor, type DescribedTable } from './catalog.ts';
+import { notTrackedFix } from '../source-errors.ts';
+import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor, type TablePrerequisites } from './catalog.ts';
+import { classifySqlServerError } from './errors.ts';
 import { execute } from './mssql-params.ts';
 import { decodeChangeRow, decodeRow, versionOrNull, type TrackingInfo } from './rows.ts';
 import {
@@ -26,7 +32,7 @@ import {
   type CommitTimeMode,
   type Statement,
 } from './sql.ts';
-import { scrubSecret } from '../../core/redact.ts';
+import type { CatalogColumn } from './types.ts';
 import { parseSqlServerUrl } from './url.ts';
 
 export interface SqlServerSourceOptions {
@@ -64,11 +70,9 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
     this.label = parsed.label;
   }
 
-  /** Wraps a driver error into a SourceError naming the server, with the password scrubbed. */
-  wrap(err: unknown, doing: string): CtrelayError {
-    if (err instanceof CtrelayError) return err;
-    const msg = err instanceof Error ? err.message : String(err);
-    return new SourceError(`SQL Server ${this.label}: ${doing} failed: ${scrubSecret(msg, this.config.password)}`);
+  /** The classified error for a failed driver call: `doing` and `table` name what it was about. */
+  private fail(err: unknown, doing: string, table?: string): Error {
+    return classifySqlServerError(err, { server: this.label, what: doing, table, secret: this.config.password });
   }
 
   async connect(): Promise<void> {
@@ -78,7 +82,7 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
       this.sessionPool = await new sql.ConnectionPool({ ...this.config, pool: { min: 1, max: 1 } }).connect();
     } catch (err) {
       await this.close();
-      throw this.wrap(err, 'connecting');
+      throw this.fail(err, 'connecting');
     }
     const [db] = await this.query(this.catalogPool, { sql: DATABASE_PREREQUISITES_SQL, params: {} }, 'checking prerequisites');
     if (!db || db.change_tracking_on !== true) {
@@ -98,35 +102,32 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
   async describe(tables: TableRef[], exclude?: Map<string, Set<string>>): Promise<TableMeta[]> {
     const out: TableMeta[] = [];
     for (const t of tables) {
-      const d = await this.describeOne(t, exclude?.get(qualifiedName(t)));
+      const { prerequisites, columns } = await this.readCatalog(t);
+      const d = buildTableMeta(t, this.label, prerequisites, columns, exclude?.get(qualifiedName(t)));
+      this.tracking.set(objectName(t), d.info);
       out.push(d.meta);
     }
     return out;
   }
 
-  private async describeOne(ref: TableRef, excluded?: Set<string>): Promise<DescribedTable> {
+  /** A table's prerequisites (checked: missing, grants, change tracking off) and catalog columns. */
+  private async readCatalog(ref: TableRef): Promise<{ prerequisites: TablePrerequisites; columns: CatalogColumn[] }> {
     const pool = this.requirePool(this.catalogPool);
+    const name = qualifiedName(ref);
     const params = { qualifiedName: { sqlType: 'nvarchar' as const, value: objectName(ref) } };
-    const [pre] = await this.query(pool, { sql: TABLE_PREREQUISITES_SQL, params }, `checking table ${qualifiedName(ref)}`);
-    const p = readTablePrerequisites(pre);
-    checkTablePrerequisites(ref, this.label, p);
-    const rows = await this.query(pool, { sql: COLUMNS_SQL, params }, `reading the columns of ${qualifiedName(ref)}`);
-    const d = buildTableMeta(ref, this.label, p, rows.map(readCatalogColumn), excluded);
-    this.tracking.set(objectName(ref), d.info);
-    return d;
+    const [pre] = await this.query(pool, { sql: TABLE_PREREQUISITES_SQL, params }, `checking table ${name}`, name);
+    const prerequisites = readTablePrerequisites(pre);
+    checkTablePrerequisites(ref, this.label, prerequisites);
+    const rows = await this.query(pool, { sql: COLUMNS_SQL, params }, `reading the columns of ${name}`, name);
+    return { prerequisites, columns: rows.map(readCatalogColumn) };
   }
 
-  /** Tracking info for a table described earlier; describes it again when this process has not. */
+  /** Tracking info for a table described earlier; reads the catalog again when this process has not. */
   async trackingInfo(table: TableMeta): Promise<TrackingInfo> {
     const cached = this.tracking.get(objectName(table));
     if (cached) return cached;
-    const pool = this.requirePool(this.catalogPool);
-    const params = { qualifiedName: { sqlType: 'nvarchar' as const, value: objectName(table) } };
-    const [pre] = await this.query(pool, { sql: TABLE_PREREQUISITES_SQL, params }, `checking table ${qualifiedName(table)}`);
-    const p = readTablePrerequisites(pre);
-    checkTablePrerequisites(table, this.label, p);
-    const rows = await this.query(pool, { sql: COLUMNS_SQL, params }, `reading the columns of ${qualifiedName(table)}`);
-    const info = trackingInfoFor(table, p, rows.map(readCatalogColumn));
+    const { prerequisites, columns } = await this.readCatalog(table);
+    const info = trackingInfoFor(table, prerequisites, columns);
     this.tracking.set(objectName(table), info);
     return info;
   }
@@ -149,7 +150,7 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
       return new SqlServerPollSession(this, pool, v, this.snapshot, this.options.commitTime ?? 'utc');
     } catch (err) {
       await this.endSession(pool, false).catch(() => undefined);
-      throw this.wrap(err, 'beginning a poll');
+      throw this.fail(err, 'beginning a poll');
     }
   }
 
@@ -162,11 +163,12 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
     }
   }
 
-  async query(pool: sql.ConnectionPool, st: Statement, doing: string): Promise<Rec[]> {
+  /** Runs a statement; its failure is classified, naming `doing` and the table (schema.table) it was about. */
+  async query(pool: sql.ConnectionPool, st: Statement, doing: string, table?: string): Promise<Rec[]> {
     try {
       return await execute(new sql.Request(pool), st);
     } catch (err) {
-      throw this.wrap(err, doing);
+      throw this.fail(err, doing, table);
     }
   }
 
@@ -200,15 +202,17 @@ class SqlServerPollSession implements PollSession {
 
   async minValidVersion(table: TableMeta): Promise<bigint> {
     this.live();
+    const name = qualifiedName(table);
     const [rec] = await this.source.query(
       this.pool,
       { sql: MIN_VALID_VERSION_SQL, params: { qualifiedName: { sqlType: 'nvarchar', value: objectName(table) } } },
-      `reading the min valid version of ${qualifiedName(table)}`,
+      `reading the min valid version of ${name}`,
+      name,
     );
     const v = versionOrNull(rec?.min_valid_version, 'CHANGE_TRACKING_MIN_VALID_VERSION');
     if (v === null) {
       throw new SourceError(
-        `CHANGE_TRACKING_MIN_VALID_VERSION is NULL for ${qualifiedName(table)} on ${this.source.label}: change tracking is off for the table or the login lacks VIEW CHANGE TRACKING`,
+        `CHANGE_TRACKING_MIN_VALID_VERSION is NULL for ${name} on ${this.source.label}: change tracking is off for the table or the login lacks VIEW CHANGE TRACKING; ${notTrackedFix(name)}`,
       );
     }
     return v;
@@ -218,7 +222,7 @@ class SqlServerPollSession implements PollSession {
     this.live();
     const info = await this.source.trackingInfo(table);
     const st = changesStatement(table, { since, until: this.currentVersion, after, limit, columnIds: info.columnIds, commitTime: this.commitTime });
-    const recs = await this.source.query(this.pool, st, `reading the changes of ${qualifiedName(table)}`);
+    const recs = await this.source.query(this.pool, st, `reading the changes of ${qualifiedName(table)}`, qualifiedName(table));
     const rows = recs.map((r) => decodeChangeRow(table, info, r));
     if (!this.snapshot) {
       // Without a snapshot, cleanup may have removed changes while they were read: re-validate.
@@ -234,7 +238,8 @@ class SqlServerPollSession implements PollSession {
 
   async snapshotChunk(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
     this.live();
-    const recs = await this.source.query(this.pool, snapshotChunkStatement(table, afterKey, limit), `reading a snapshot chunk of ${qualifiedName(table)}`);
+    const name = qualifiedName(table);
+    const recs = await this.source.query(this.pool, snapshotChunkStatement(table, afterKey, limit), `reading a snapshot chunk of ${name}`, name);
     return recs.map((r) => decodeRow(table, r));
   }
 

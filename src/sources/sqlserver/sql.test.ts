@@ -1,4 +1,12 @@
+// Properties of the statements the SQL Server source sends (sql.ts), checked without a server: the
+// documented change-tracking poll shape, batch boundaries, quoting, parameter types, paging order
+// and the result aliases the decoders read. No whole-statement copies: a copy of the SQL would only
+// restate the code.
 import { describe, expect, it } from 'vitest';
+import type { TableMeta } from '../../core/model.ts';
+import { POLL_TRANSACTION_GONE } from './errors.ts';
+import { lines, orders, selectedNames } from './fixtures.test-util.ts';
+import { quoteIdent } from './quote.ts';
 import {
   ABORT_POLL_SQL,
   afterPredicate,
@@ -9,42 +17,82 @@ import {
   objectName,
   snapshotChunkStatement,
   TRANSACTION_GUARD_SQL,
+  type ChangesInput,
 } from './sql.ts';
-import { lines, orders } from './fixtures.test-util.ts';
+import { castTypeOf } from './types.ts';
+import { toParam } from './values.ts';
 
-const GUARD = "IF @@TRANCOUNT = 0 THROW 51000, N'ctrelay: the poll transaction is gone (connection reset); the poll must be retried', 1;";
+/** An @parameter (not @@TRANCOUNT): a statement with one runs through sp_executesql, without one as a plain batch. */
+const PARAMETER = /(?<!@)@\w/;
 
-describe('poll transaction statements', () => {
-  it('begins a snapshot transaction and reads V in the same batch', () => {
-    expect(beginPollSql(true)).toBe('SET TRANSACTION ISOLATION LEVEL SNAPSHOT;\nBEGIN TRANSACTION;\nSELECT CHANGE_TRACKING_CURRENT_VERSION() AS current_version;');
+const linesKey = { tenant: '0b9e1b4c-5a53-4d9e-9a4e-2f3c4d5e6f70', day: '2024-02-29', 'line no': 7 };
+
+function changes(table: TableMeta, over: Partial<ChangesInput> = {}) {
+  return changesStatement(table, { since: 5n, until: 9n, after: null, limit: 1000, columnIds: null, commitTime: 'utc', ...over });
+}
+
+/** `CAST(@after_k<i> AS <column type>)` for each key column, in key order. */
+function keyCasts(table: TableMeta): string[] {
+  return table.key.map((k, i) => `CAST(@after_k${i} AS ${castTypeOf(table.columns.find((c) => c.name === k)!)})`);
+}
+
+describe('the poll transaction (documented CT pattern: one snapshot, its version, then the reads)', () => {
+  it('sets SNAPSHOT isolation, begins the transaction, then reads CHANGE_TRACKING_CURRENT_VERSION() inside it, in one plain batch', () => {
+    const text = beginPollSql(true);
+    const at = (s: string) => text.indexOf(s);
+    expect(at('SET TRANSACTION ISOLATION LEVEL SNAPSHOT;')).toBe(0);
+    expect(at('BEGIN TRANSACTION;')).toBeGreaterThan(0);
+    expect(at('SELECT CHANGE_TRACKING_CURRENT_VERSION() AS current_version')).toBeGreaterThan(at('BEGIN TRANSACTION;'));
+    // parameterless, so execute() runs it as a batch: SET and BEGIN TRANSACTION keep session scope
+    expect(text).not.toMatch(PARAMETER);
   });
-  it('falls back to READ COMMITTED only when asked', () => {
-    expect(beginPollSql(false)).toBe('SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\nBEGIN TRANSACTION;\nSELECT CHANGE_TRACKING_CURRENT_VERSION() AS current_version;');
+
+  it('uses READ COMMITTED only for the non-snapshot fallback', () => {
+    expect(beginPollSql(false)).toMatch(/^SET TRANSACTION ISOLATION LEVEL READ COMMITTED;/);
+    expect(beginPollSql(false)).not.toContain('SNAPSHOT');
   });
-  it('commits and resets the pooled connection to READ COMMITTED', () => {
-    expect(END_POLL_SQL).toBe('IF @@TRANCOUNT > 0 COMMIT TRANSACTION;\nSET TRANSACTION ISOLATION LEVEL READ COMMITTED;');
-    expect(ABORT_POLL_SQL).toBe('IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;\nSET TRANSACTION ISOLATION LEVEL READ COMMITTED;');
+
+  it.each([
+    ['END_POLL_SQL', END_POLL_SQL, 'COMMIT TRANSACTION'],
+    ['ABORT_POLL_SQL', ABORT_POLL_SQL, 'ROLLBACK TRANSACTION'],
+  ])('%s ends only an open transaction, then resets the pooled connection to READ COMMITTED', (_name, text, verb) => {
+    expect(text).toContain(`IF @@TRANCOUNT > 0 ${verb};`);
+    expect(text.indexOf('SET TRANSACTION ISOLATION LEVEL READ COMMITTED;')).toBeGreaterThan(text.indexOf(verb));
+    expect(text).not.toMatch(PARAMETER);
   });
-  it('guards reads against a lost transaction', () => {
-    expect(TRANSACTION_GUARD_SQL).toBe(GUARD);
-    expect(MIN_VALID_VERSION_SQL).toBe(`${GUARD}\nSELECT CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(@qualifiedName, N'U')) AS min_valid_version;`);
+
+  it('every read inside the poll first checks that its transaction still exists, with the error the classifier treats as transient', () => {
+    expect(TRANSACTION_GUARD_SQL).toMatch(/^IF @@TRANCOUNT = 0 THROW /);
+    expect(TRANSACTION_GUARD_SQL).toContain(`THROW ${POLL_TRANSACTION_GONE},`);
+    for (const text of [MIN_VALID_VERSION_SQL, changes(orders).sql, snapshotChunkStatement(orders, null, 10).sql]) {
+      expect(text.startsWith(`${TRANSACTION_GUARD_SQL}\n`)).toBe(true);
+    }
   });
-  it('passes the table as a quoted two-part name', () => {
+
+  it('validates the min valid version of the table inside that transaction, by its quoted name', () => {
+    expect(MIN_VALID_VERSION_SQL).toContain("CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(@qualifiedName, N'U')) AS min_valid_version");
     expect(objectName({ schema: 'dbo', table: 'orders' })).toBe('[dbo].[orders]');
     expect(objectName(lines)).toBe('[sales data].[order]]lines]');
   });
 });
 
-describe('afterPredicate', () => {
-  it('1 column', () => {
-    expect(afterPredicate(['t.[a]'], ['@p0'])).toBe('(t.[a] > @p0)');
-  });
-  it('2 columns', () => {
-    expect(afterPredicate(['t.[a]', 't.[b]'], ['@p0', '@p1'])).toBe('(t.[a] > @p0 OR (t.[a] = @p0 AND t.[b] > @p1))');
-  });
-  it('3 columns', () => {
-    expect(afterPredicate(['a', 'b', 'c'], ['@0', '@1', '@2'])).toBe('(a > @0 OR (a = @0 AND (b > @1 OR (b = @1 AND c > @2))))');
-  });
+describe('afterPredicate: strictly after a position, lexicographically', () => {
+  // evaluates the predicate in JavaScript for every pair of tuples over {0, 1, 2}
+  function evaluate(n: number): void {
+    const cols = ['a', 'b', 'c'].slice(0, n);
+    const predicate = afterPredicate(cols, cols.map((_, i) => `@p${i}`));
+    const js = predicate.replace(/@p(\d)/g, 'p[$1]').replace(/\b([abc])\b/g, (_m, c: string) => `x[${cols.indexOf(c)}]`)
+      .replaceAll(' = ', ' === ').replaceAll(' OR ', ' || ').replaceAll(' AND ', ' && ');
+    const holds = new Function('x', 'p', `return ${js};`) as (x: number[], p: number[]) => boolean;
+    const tuples = Array.from({ length: 3 ** n }, (_, k) => cols.map((_c, i) => Math.floor(k / 3 ** i) % 3));
+    for (const x of tuples) {
+      for (const p of tuples) {
+        const i = x.findIndex((v, j) => v !== p[j]);
+        expect(holds(x, p), `${predicate} for x=${x} p=${p}`).toBe(i >= 0 && x[i] > p[i]);
+      }
+    }
+  }
+  it.each([1, 2, 3])('%i column(s)', (n) => evaluate(n));
   it('rejects mismatched lists', () => {
     expect(() => afterPredicate(['a', 'b'], ['@0'])).toThrow();
     expect(() => afterPredicate([], [])).toThrow();
@@ -52,140 +100,87 @@ describe('afterPredicate', () => {
 });
 
 describe('changesStatement', () => {
-  it('first page, column tracking on (golden)', () => {
-    const st = changesStatement(orders, {
-      since: 5n,
-      until: 9n,
-      after: null,
-      limit: 1000,
-      columnIds: new Map([
-        ['amount', 2],
-        ['note', 3],
-      ]),
-      commitTime: 'utc',
-    });
-    expect(st.sql).toBe(`${GUARD}
-SELECT TOP (@limit) ct.SYS_CHANGE_VERSION AS [ct_version],
-  ct.SYS_CHANGE_OPERATION AS [ct_operation],
-  ct.SYS_CHANGE_COLUMNS AS [ct_columns],
-  CONVERT(varchar(23), tc.commit_time, 121) AS [ct_commit_time],
-  ct.[id] AS [k0],
-  CAST(CASE WHEN t.[id] IS NULL THEN 0 ELSE 1 END AS bit) AS [row_found],
-  t.[id] AS [c0],
-  CONVERT(varchar(50), t.[amount]) AS [c1],
-  t.[note] AS [c2],
-  CHANGE_TRACKING_IS_COLUMN_IN_MASK(@cid1, ct.SYS_CHANGE_COLUMNS) AS [m1],
-  CHANGE_TRACKING_IS_COLUMN_IN_MASK(@cid2, ct.SYS_CHANGE_COLUMNS) AS [m2]
-FROM CHANGETABLE(CHANGES [dbo].[orders], @since) AS ct
-LEFT JOIN [dbo].[orders] AS t ON t.[id] = ct.[id]
-LEFT JOIN sys.dm_tran_commit_table AS tc ON tc.commit_ts = ct.SYS_CHANGE_VERSION
-WHERE ct.SYS_CHANGE_VERSION <= @until
-ORDER BY ct.SYS_CHANGE_VERSION, ct.[id];`);
+  it('reads CHANGETABLE(CHANGES ...) since @since and joins the current row on every key column (hostile names quoted)', () => {
+    const { sql } = changes(lines);
+    expect(sql).toContain('FROM CHANGETABLE(CHANGES [sales data].[order]]lines], @since) AS ct');
+    expect(sql).toContain('LEFT JOIN [sales data].[order]]lines] AS t ON t.[tenant] = ct.[tenant] AND t.[day] = ct.[day] AND t.[line no] = ct.[line no]');
+  });
+
+  it('bounds the window by the poll version V, orders by (version, key in key order) and pages by TOP (@limit)', () => {
+    const { sql } = changes(lines);
+    expect(sql).toMatch(/\nWHERE ct\.SYS_CHANGE_VERSION <= @until\n/);
+    expect(sql).toMatch(/\nORDER BY ct\.SYS_CHANGE_VERSION, ct\.\[tenant\], ct\.\[day\], ct\.\[line no\];$/);
+    expect(sql).toContain('SELECT TOP (@limit) ');
+  });
+
+  it('continues strictly after (version, key), with the key parameters cast to the column types', () => {
+    const st = changes(lines, { after: { version: 40n, key: linesKey } });
+    const expected = afterPredicate(['ct.SYS_CHANGE_VERSION', ...lines.key.map((k) => `ct.${quoteIdent(k)}`)], ['@after_version', ...keyCasts(lines)]);
+    expect(st.sql).toContain(`WHERE ct.SYS_CHANGE_VERSION <= @until AND ${expected}\n`);
+    expect(keyCasts(lines)).toEqual(['CAST(@after_k0 AS uniqueidentifier)', 'CAST(@after_k1 AS date)', 'CAST(@after_k2 AS smallint)']);
+  });
+
+  it('types every parameter explicitly', () => {
+    const st = changes(lines, { after: { version: 40n, key: linesKey }, columnIds: new Map([['at', 4], ['price', 5]]) });
     expect(st.params).toEqual({
       limit: { sqlType: 'int', value: 1000 },
       since: { sqlType: 'bigint', value: 5n },
       until: { sqlType: 'bigint', value: 9n },
-      cid1: { sqlType: 'int', value: 2 },
-      cid2: { sqlType: 'int', value: 3 },
-    });
-  });
-
-  it('next page after (version, key), no column tracking, commit time off (golden)', () => {
-    const st = changesStatement(orders, { since: 5n, until: 9n, after: { version: 7n, key: { id: 3 } }, limit: 10, columnIds: null, commitTime: 'off' });
-    expect(st.sql).toBe(`${GUARD}
-SELECT TOP (@limit) ct.SYS_CHANGE_VERSION AS [ct_version],
-  ct.SYS_CHANGE_OPERATION AS [ct_operation],
-  ct.SYS_CHANGE_COLUMNS AS [ct_columns],
-  CAST(NULL AS varchar(23)) AS [ct_commit_time],
-  ct.[id] AS [k0],
-  CAST(CASE WHEN t.[id] IS NULL THEN 0 ELSE 1 END AS bit) AS [row_found],
-  t.[id] AS [c0],
-  CONVERT(varchar(50), t.[amount]) AS [c1],
-  t.[note] AS [c2]
-FROM CHANGETABLE(CHANGES [dbo].[orders], @since) AS ct
-LEFT JOIN [dbo].[orders] AS t ON t.[id] = ct.[id]
-WHERE ct.SYS_CHANGE_VERSION <= @until AND (ct.SYS_CHANGE_VERSION > @after_version OR (ct.SYS_CHANGE_VERSION = @after_version AND ct.[id] > CAST(@after_k0 AS int)))
-ORDER BY ct.SYS_CHANGE_VERSION, ct.[id];`);
-    expect(st.params.after_version).toEqual({ sqlType: 'bigint', value: 7n });
-    expect(st.params.after_k0).toEqual({ sqlType: 'int', value: 3 });
-  });
-
-  it('composite key with hostile names, server-local commit time (golden)', () => {
-    const st = changesStatement(lines, {
-      since: 0n,
-      until: 42n,
-      after: { version: 40n, key: { tenant: '0b9e1b4c-5a53-4d9e-9a4e-2f3c4d5e6f70', day: '2024-02-29', 'line no': 7 } },
-      limit: 500,
-      columnIds: new Map([
-        ['at', 4],
-        ['price', 5],
-      ]),
-      commitTime: 'server-local',
-    });
-    expect(st.sql).toBe(`${GUARD}
-SELECT TOP (@limit) ct.SYS_CHANGE_VERSION AS [ct_version],
-  ct.SYS_CHANGE_OPERATION AS [ct_operation],
-  ct.SYS_CHANGE_COLUMNS AS [ct_columns],
-  CONVERT(varchar(23), DATEADD(minute, -DATEPART(TZOFFSET, SYSDATETIMEOFFSET()), tc.commit_time), 121) AS [ct_commit_time],
-  ct.[tenant] AS [k0],
-  CONVERT(varchar(10), ct.[day], 23) AS [k1],
-  ct.[line no] AS [k2],
-  CAST(CASE WHEN t.[tenant] IS NULL THEN 0 ELSE 1 END AS bit) AS [row_found],
-  t.[line no] AS [c0],
-  t.[tenant] AS [c1],
-  CONVERT(varchar(10), t.[day], 23) AS [c2],
-  CONVERT(varchar(40), t.[at], 121) AS [c3],
-  CONVERT(varchar(50), CONVERT(decimal(19,4), t.[price])) AS [c4],
-  CHANGE_TRACKING_IS_COLUMN_IN_MASK(@cid3, ct.SYS_CHANGE_COLUMNS) AS [m3],
-  CHANGE_TRACKING_IS_COLUMN_IN_MASK(@cid4, ct.SYS_CHANGE_COLUMNS) AS [m4]
-FROM CHANGETABLE(CHANGES [sales data].[order]]lines], @since) AS ct
-LEFT JOIN [sales data].[order]]lines] AS t ON t.[tenant] = ct.[tenant] AND t.[day] = ct.[day] AND t.[line no] = ct.[line no]
-LEFT JOIN sys.dm_tran_commit_table AS tc ON tc.commit_ts = ct.SYS_CHANGE_VERSION
-WHERE ct.SYS_CHANGE_VERSION <= @until AND (ct.SYS_CHANGE_VERSION > @after_version OR (ct.SYS_CHANGE_VERSION = @after_version AND (ct.[tenant] > CAST(@after_k0 AS uniqueidentifier) OR (ct.[tenant] = CAST(@after_k0 AS uniqueidentifier) AND (ct.[day] > CAST(@after_k1 AS date) OR (ct.[day] = CAST(@after_k1 AS date) AND ct.[line no] > CAST(@after_k2 AS smallint)))))))
-ORDER BY ct.SYS_CHANGE_VERSION, ct.[tenant], ct.[day], ct.[line no];`);
-    expect(st.params).toMatchObject({
-      after_k0: { sqlType: 'nvarchar', value: '0b9e1b4c-5a53-4d9e-9a4e-2f3c4d5e6f70' },
-      after_k1: { sqlType: 'nvarchar', value: '2024-02-29' },
-      after_k2: { sqlType: 'int', value: 7 },
+      after_version: { sqlType: 'bigint', value: 40n },
+      ...Object.fromEntries(lines.key.map((k, i) => [`after_k${i}`, toParam(lines.columns.find((c) => c.name === k)!.type, linesKey[k as keyof typeof linesKey])])),
       cid3: { sqlType: 'int', value: 4 },
       cid4: { sqlType: 'int', value: 5 },
     });
   });
 
+  it('names results positionally (k<i> key, c<i> column, m<i> mask bit of a tracked non-key column), as decodeChangeRow reads them', () => {
+    const withMasks = changes(orders, { columnIds: new Map([['amount', 2], ['note', 3]]) });
+    expect(selectedNames(withMasks.sql)).toEqual(['ct_version', 'ct_operation', 'ct_columns', 'ct_commit_time', 'k0', 'row_found', 'c0', 'c1', 'c2', 'm1', 'm2']);
+    expect(withMasks.sql).toContain('CHANGE_TRACKING_IS_COLUMN_IN_MASK(@cid1, ct.SYS_CHANGE_COLUMNS) AS [m1]');
+    // no masks without TRACK_COLUMNS_UPDATED
+    expect(selectedNames(changes(lines).sql)).toEqual(['ct_version', 'ct_operation', 'ct_columns', 'ct_commit_time', 'k0', 'k1', 'k2', 'row_found', 'c0', 'c1', 'c2', 'c3', 'c4']);
+  });
+
+  it.each([
+    ['utc', 'CONVERT(varchar(23), tc.commit_time, 121) AS [ct_commit_time]', true],
+    ['server-local', 'CONVERT(varchar(23), DATEADD(minute, -DATEPART(TZOFFSET, SYSDATETIMEOFFSET()), tc.commit_time), 121) AS [ct_commit_time]', true],
+    ['off', 'CAST(NULL AS varchar(23)) AS [ct_commit_time]', false],
+  ] as const)('commit time %s', (commitTime, selected, readsDmv) => {
+    const { sql } = changes(orders, { commitTime });
+    expect(sql).toContain(selected);
+    expect(sql.includes('LEFT JOIN sys.dm_tran_commit_table AS tc ON tc.commit_ts = ct.SYS_CHANGE_VERSION')).toBe(readsDmv);
+  });
+
   it('never interpolates a value: hostile key values stay in parameters', () => {
     const t = { ...orders, key: ['note'], columns: orders.columns };
-    const st = changesStatement(t, { since: 1n, until: 2n, after: { version: 1n, key: { note: "x'; DROP TABLE y; --" } }, limit: 1, columnIds: null, commitTime: 'utc' });
+    const st = changes(t, { after: { version: 1n, key: { note: "x'; DROP TABLE y; --" } } });
     expect(st.sql).not.toContain('DROP');
     expect(st.params.after_k0).toEqual({ sqlType: 'nvarchar', value: "x'; DROP TABLE y; --" });
     expect(st.sql).toContain('CAST(@after_k0 AS nvarchar(100))');
   });
 
   it('rejects a paging position that lacks a key column', () => {
-    expect(() => changesStatement(lines, { since: 1n, until: 2n, after: { version: 1n, key: { tenant: 'x' } }, limit: 1, columnIds: null, commitTime: 'utc' })).toThrow(/day/);
+    expect(() => changes(lines, { after: { version: 1n, key: { tenant: 'x' } } })).toThrow(/day/);
   });
 });
 
 describe('snapshotChunkStatement', () => {
-  it('first chunk (golden)', () => {
-    const st = snapshotChunkStatement(orders, null, 5000);
-    expect(st.sql).toBe(`${GUARD}
-SELECT TOP (@limit) t.[id] AS [c0],
-  CONVERT(varchar(50), t.[amount]) AS [c1],
-  t.[note] AS [c2]
-FROM [dbo].[orders] AS t
-ORDER BY t.[id];`);
-    expect(st.params).toEqual({ limit: { sqlType: 'int', value: 5000 } });
+  it('reads every column positionally, in key order, TOP (@limit), from the quoted table', () => {
+    const st = snapshotChunkStatement(lines, null, 100);
+    expect(selectedNames(st.sql)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+    expect(st.sql).toContain('SELECT TOP (@limit) ');
+    expect(st.sql).toMatch(/\nFROM \[sales data\]\.\[order\]\]lines\] AS t\nORDER BY t\.\[tenant\], t\.\[day\], t\.\[line no\];$/);
+    expect(st.params).toEqual({ limit: { sqlType: 'int', value: 100 } });
   });
 
-  it('next chunk, composite key (golden)', () => {
-    const st = snapshotChunkStatement(lines, { tenant: '0b9e1b4c-5a53-4d9e-9a4e-2f3c4d5e6f70', day: '2024-02-29', 'line no': 7 }, 100, false);
-    expect(st.sql).toBe(`SELECT TOP (@limit) t.[line no] AS [c0],
-  t.[tenant] AS [c1],
-  CONVERT(varchar(10), t.[day], 23) AS [c2],
-  CONVERT(varchar(40), t.[at], 121) AS [c3],
-  CONVERT(varchar(50), CONVERT(decimal(19,4), t.[price])) AS [c4]
-FROM [sales data].[order]]lines] AS t
-WHERE (t.[tenant] > CAST(@after_k0 AS uniqueidentifier) OR (t.[tenant] = CAST(@after_k0 AS uniqueidentifier) AND (t.[day] > CAST(@after_k1 AS date) OR (t.[day] = CAST(@after_k1 AS date) AND t.[line no] > CAST(@after_k2 AS smallint)))))
-ORDER BY t.[tenant], t.[day], t.[line no];`);
+  it('continues strictly after the last key, with cast key parameters', () => {
+    const st = snapshotChunkStatement(lines, linesKey, 100);
+    expect(st.sql).toContain(`\nWHERE ${afterPredicate(lines.key.map((k) => `t.${quoteIdent(k)}`), keyCasts(lines))}\n`);
+    expect(Object.keys(st.params)).toEqual(['limit', 'after_k0', 'after_k1', 'after_k2']);
+  });
+
+  it('is guarded inside a poll, and unguarded for use outside one (the standby reads with it)', () => {
+    expect(snapshotChunkStatement(orders, null, 1).sql.startsWith(TRANSACTION_GUARD_SQL)).toBe(true);
+    expect(snapshotChunkStatement(orders, null, 1, false).sql).not.toContain('@@TRANCOUNT');
   });
 });

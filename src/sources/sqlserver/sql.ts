@@ -1,4 +1,4 @@
-// Every T-SQL statement the SQL Server source sends, as pure functions (golden-tested in
+// Every T-SQL statement the SQL Server source sends, as pure functions (properties tested in
 // sql.test.ts). Identifiers go through quoteIdent; values only ever travel as @parameters.
 // Microsoft docs followed: "Work with change tracking", "CHANGETABLE (Transact-SQL)",
 // "CHANGE_TRACKING_CURRENT_VERSION", "CHANGE_TRACKING_MIN_VALID_VERSION",

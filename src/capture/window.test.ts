@@ -1,0 +1,128 @@
+// Window planning and paging over an in-memory PollSession: a fake of ctrelay's own port (the real
+// sources run the change-source conformance suite against real databases). It answers like change
+// tracking does: net changes since a version ordered by (version, key), key-ordered snapshot
+// chunks, a current and a min valid version.
+import { describe, expect, it } from 'vitest';
+import type { ChangePosition, ChangeRow, PollSession } from '../core/change-source.ts';
+import type { Row, TableMeta } from '../core/model.ts';
+import { emptyState, isNoop, readWindow, type CaptureState, type Page } from './window.ts';
+
+const T: TableMeta = { schema: 's', table: 't', key: ['id'], columns: [{ name: 'id', type: { kind: 'int32' }, nullable: false, sourceType: 'int' }, { name: 'v', type: { kind: 'string' }, nullable: true, sourceType: 'text' }] };
+const U: TableMeta = { ...T, table: 'u' };
+
+class MemorySession implements PollSession {
+  calls: { table: string; since: bigint; after: ChangePosition | null }[] = [];
+  constructor(
+    readonly currentVersion: bigint,
+    private readonly rows: Map<string, Row[]>,
+    private readonly log: Map<string, ChangeRow[]> = new Map(),
+    private readonly minValid = 0n,
+  ) {}
+  async minValidVersion(): Promise<bigint> {
+    return this.minValid;
+  }
+  async changes(t: TableMeta, since: bigint, after: ChangePosition | null, limit: number): Promise<ChangeRow[]> {
+    this.calls.push({ table: t.table, since, after });
+    const all = (this.log.get(t.table) ?? []).filter((c) => c.version > since && c.version <= this.currentVersion);
+    const rest = after ? all.filter((c) => c.version > after.version || (c.version === after.version && (c.key.id as number) > (after.key.id as number))) : all;
+    return rest.slice(0, limit);
+  }
+  async snapshotChunk(t: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
+    const rows = this.rows.get(t.table) ?? [];
+    return rows.filter((r) => afterKey === null || (r.id as number) > (afterKey.id as number)).slice(0, limit);
+  }
+  async end(): Promise<void> {}
+}
+
+const rows = (n: number): Row[] => Array.from({ length: n }, (_, i) => ({ id: i + 1, v: `r${i + 1}` }));
+const change = (id: number, version: bigint, op: ChangeRow['op'] = 'U'): ChangeRow => ({
+  op, version, key: { id }, row: op === 'D' ? null : { id, v: `c${id}@${version}` }, changedColumns: null, commitTs: null,
+});
+const opts = (maxBatchRows = 100, snapshotChunkRows = 100) => ({ maxBatchRows, snapshotChunkRows, db: 'db', topicOf: (m: TableMeta) => `p.${m.schema}.${m.table}`, now: () => 1 });
+
+async function pages(session: PollSession, metas: TableMeta[], state: CaptureState, o = opts()): Promise<Page[]> {
+  const out: Page[] = [];
+  for await (const p of readWindow(session, metas, state, o)) out.push(p);
+  return out;
+}
+
+/** The state capture keeps after publishing `ps` (what agent.ts does per page). */
+function after(state: CaptureState, ps: Page[]): CaptureState {
+  let s = state;
+  for (const p of ps) s = p.complete ? { seq: p.seq, version: p.version, tables: new Map(p.tables.map((t) => [t.table, { ...t, rows: 0 }])) } : { ...s, seq: p.seq };
+  return s;
+}
+
+describe('capture window', () => {
+  it('snapshots every table first, at the window version, in one complete page', async () => {
+    const ps = await pages(new MemorySession(7n, new Map([['t', rows(3)], ['u', rows(1)]])), [T, U], emptyState());
+    expect(ps).toHaveLength(1);
+    const [p] = ps;
+    expect(p).toMatchObject({ seq: 0n, windowSeq: 0n, version: 7n, complete: true });
+    expect(p.events.map((e) => [e.table.table, e.event.op, e.event.key.id, e.event.source.version, e.event.source.snapshot])).toEqual([
+      ['t', 'r', 1, 7n, true], ['t', 'r', 2, 7n, true], ['t', 'r', 3, 7n, true], ['u', 'r', 1, 7n, true],
+    ]);
+    expect(p.resnapshots.map((r) => r.reason)).toEqual(['initial snapshot', 'initial snapshot']);
+    expect(p.tables).toEqual([
+      { table: 's.t', topic: 'p.s.t', cursor: 7n, snapshot: { epoch: 1, lastKey: '{"id":3}', done: true, startedSeq: 0n }, rows: 3 },
+      { table: 's.u', topic: 'p.s.u', cursor: 7n, snapshot: { epoch: 1, lastKey: '{"id":1}', done: true, startedSeq: 0n }, rows: 1 },
+    ]);
+  });
+
+  it('pages a large window: only the last page is complete; earlier pages carry the state before the window', async () => {
+    const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', []]])), [T], emptyState()));
+    const log = new Map([['t', [change(1, 2n), change(2, 2n), change(3, 3n, 'I'), change(4, 3n, 'D'), change(5, 3n)]]]);
+    const ps = await pages(new MemorySession(3n, new Map(), log), [T], start, opts(2));
+    expect(ps.map((p) => [p.seq, p.windowSeq, p.complete, p.events.length])).toEqual([[1n, 1n, false, 2], [2n, 1n, false, 2], [3n, 1n, true, 1]]);
+    expect(ps[0].tables).toEqual([{ ...start.tables.get('s.t')!, rows: 2 }]);
+    expect(ps[2].tables[0]).toMatchObject({ cursor: 3n, rows: 1 });
+    expect(ps.flatMap((p) => p.events.map((e) => e.event.op))).toEqual(['u', 'u', 'c', 'd', 'u']);
+    expect(ps.flatMap((p) => p.events.map((e) => e.event.source.batch))).toEqual([1n, 1n, 2n, 2n, 3n]);
+  });
+
+  it('reads changes in (version, key) pages, continuing after the last row of the previous page', async () => {
+    const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', []]])), [T], emptyState()));
+    const session = new MemorySession(3n, new Map(), new Map([['t', [change(1, 2n), change(2, 2n), change(3, 3n)]]]));
+    await pages(session, [T], start, opts(2));
+    expect(session.calls).toEqual([
+      { table: 't', since: 1n, after: null },
+      { table: 't', since: 1n, after: { version: 2n, key: { id: 2 } } },
+    ]);
+  });
+
+  it('re-snapshots a table whose cursor fell below the min valid version, in a new epoch', async () => {
+    const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', rows(1)]])), [T], emptyState()));
+    const ps = await pages(new MemorySession(9n, new Map([['t', rows(2)]]), new Map(), 5n), [T], start);
+    expect(ps[0].resnapshots).toEqual([{ table: 's.t', reason: 'cursor 1 is below the min valid version 5: changes since the cursor are gone' }]);
+    expect(ps[0].tables[0].snapshot).toEqual({ epoch: 2, lastKey: '{"id":2}', done: true, startedSeq: 1n });
+    expect(ps[0].events.every((e) => e.event.op === 'r')).toBe(true);
+  });
+
+  it('re-snapshots every table when the source version went backwards (restore, failover)', async () => {
+    const start = after(emptyState(), await pages(new MemorySession(10n, new Map([['t', rows(1)], ['u', rows(1)]])), [T, U], emptyState()));
+    const ps = await pages(new MemorySession(4n, new Map([['t', rows(1)], ['u', rows(1)]])), [T, U], start);
+    expect(ps[0].resnapshots.map((r) => r.table)).toEqual(['s.t', 's.u']);
+    expect(ps[0].resnapshots[0].reason).toMatch(/went backwards \(10 -> 4\)/);
+  });
+
+  it('spreads a snapshot over several windows, resuming after the last key, while changes stream', async () => {
+    let state = emptyState();
+    const snapshotted: number[] = [];
+    for (let v = 1n; v <= 3n; v++) {
+      const ps = await pages(new MemorySession(v, new Map([['t', rows(5)]])), [T], state, opts(100, 2));
+      snapshotted.push(...ps.flatMap((p) => p.events.map((e) => e.event.key.id as number)));
+      state = after(state, ps);
+    }
+    expect(snapshotted).toEqual([1, 2, 3, 4, 5]);
+    expect(state.tables.get('s.t')!.snapshot).toEqual({ epoch: 1, lastKey: '{"id":5}', done: true, startedSeq: 0n });
+  });
+
+  it('an idle poll at the same version is a no-op; progress of any kind is not', async () => {
+    const session = () => new MemorySession(4n, new Map([['t', rows(1)]]));
+    const state = after(emptyState(), await pages(session(), [T], emptyState()));
+    const [idle] = await pages(session(), [T], state);
+    expect(isNoop(idle, state)).toBe(true);
+    const [moved] = await pages(new MemorySession(5n, new Map()), [T], state);
+    expect(isNoop(moved, state)).toBe(false);
+  });
+});
