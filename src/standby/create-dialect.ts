@@ -1,8 +1,7 @@
 // Picks the standby dialect for a configured kind. The URL may carry credentials; dialects only
 // ever show it through redactUrl.
 import { StandbyError } from '../core/errors.ts';
-import type { StandbyDialect } from './dialect.ts';
-import type { DialectLogger } from './canonical-values.ts';
+import type { DialectLogger, StandbyDialect } from './dialect.ts';
 import { PostgresDialect } from './postgres/postgres-dialect.ts';
 import { MariaDbDialect } from './mariadb/mariadb-dialect.ts';
 import { redactUrl } from '../core/redact.ts';

@@ -1,5 +1,13 @@
 import type { Row, TableMeta } from '../core/model.ts';
 
+/** What a dialect may log through; pino's logger fits. */
+export interface DialectLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export const silentLogger: DialectLogger = { info() {}, warn() {} };
+
 /**
  * The applier's progress on one standby, stored in the standby's `ctrelay_state` table in the SAME
  * transaction as the data it describes, so it is exactly as durable as the data.
@@ -21,7 +29,10 @@ export interface ApplyState {
  * One standby database engine. Table names: the applier passes TableMeta whose schema/table are
  * already the TARGET names (a PostgreSQL schema, a MariaDB database). Values are canonical
  * (src/core/model.ts); the dialect converts them to what its driver expects, without loss.
- * Errors: StandbyError naming table (and key, for a row that cannot be written).
+ * Errors: every method rejects with a StandbyError naming table (and key, for a row that cannot
+ * be written), classified where it happened (src/standby/driver-errors.ts): a
+ * StandbyUnavailableError when the same work can succeed later (connection lost, deadlock, ...),
+ * a plain StandbyError when it cannot (permission, refused data, a login the server refuses).
  */
 export interface StandbyDialect {
   readonly kind: string;
@@ -45,6 +56,7 @@ export interface StandbyDialect {
   close(): Promise<void>;
 }
 
+/** One open standby transaction; the lifecycle is src/standby/sql-transaction.ts's contract. */
 export interface StandbyTransaction {
   /**
    * Inserts or replaces whole rows by primary key, set-based (multi-row upsert or COPY + merge).

@@ -9,13 +9,16 @@
 import mysql from 'mysql2/promise';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
-import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
-import { driverMessage, silentLogger, tableName, type DialectLogger } from '../canonical-values.ts';
-import { redact, redactUrl } from '../../core/redact.ts';
+import { silentLogger, type ApplyState, type DialectLogger, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
+import { standbyFailure } from '../driver-errors.ts';
+import { withPooledConnection } from '../pooled-connection.ts';
+import { tableName } from '../messages.ts';
+import { keyColumns, rowFrom } from '../table-shape.ts';
+import { redactUrl } from '../../core/redact.ts';
 import { ddlType, fromMaria, quoteIdent } from './mariadb-types.ts';
-import { columnOf, qualified, scanStatement } from './mariadb-statements.ts';
+import { qualified, scanStatement } from './mariadb-statements.ts';
 import { MariaTransaction } from './mariadb-transaction.ts';
-import { isConnectionError, isMissingTable } from './mariadb-errors.ts';
+import { isMissingTable, isTransientMaria } from './mariadb-errors.ts';
 
 export interface MariaDbDialectOptions {
   /** database holding ctrelay_state; default: the URL's database, else `ctrelay` */
@@ -36,6 +39,8 @@ const MARIADB_MAX_IDENTIFIER_CHARS = 64;
 export class MariaDbDialect implements StandbyDialect {
   readonly kind = 'mariadb';
   readonly server: string;
+  /** `MariaDB standby host:port/db`, for messages */
+  readonly where: string;
   readonly stateTable: string;
   readonly logger: DialectLogger;
   /** bytes per statement, set from max_allowed_packet on connect */
@@ -49,6 +54,7 @@ export class MariaDbDialect implements StandbyDialect {
     private readonly options: MariaDbDialectOptions = {},
   ) {
     this.server = redactUrl(url);
+    this.where = `MariaDB standby ${this.server}`;
     let fromUrl = '';
     try {
       fromUrl = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
@@ -75,7 +81,7 @@ export class MariaDbDialect implements StandbyDialect {
         connectionLimit: this.options.poolSize ?? 4,
       });
     } catch (err) {
-      throw this.connectionError(err);
+      throw this.fail(err, 'cannot connect');
     }
     this.pool = pool;
     try {
@@ -92,20 +98,19 @@ export class MariaDbDialect implements StandbyDialect {
     }
   }
 
-  connectionError(err: unknown): StandbyError {
-    return new StandbyError(`cannot reach MariaDB standby ${this.server}: ${redact(driverMessage(err))}`, {
-      cause: err,
-    });
+  /** The classified StandbyError for a driver error: `MariaDB standby …: ${doing}: <message>`. */
+  fail(err: unknown, doing: string): StandbyError {
+    return standbyFailure(err, `${this.where}: ${doing}`, isTransientMaria);
   }
 
   /** A pooled connection with ctrelay's session settings applied (once per physical connection). */
   async acquire(): Promise<mysql.PoolConnection> {
-    if (!this.pool) throw new StandbyError(`MariaDB standby ${this.server}: connect() was not called`);
+    if (!this.pool) throw new StandbyError(`${this.where}: connect() was not called`);
     let c: mysql.PoolConnection;
     try {
       c = await this.pool.getConnection();
     } catch (err) {
-      throw this.connectionError(err);
+      throw this.fail(err, 'cannot connect');
     }
     const core = (c as unknown as { connection: object }).connection;
     if (!this.initialised.has(core)) {
@@ -113,24 +118,20 @@ export class MariaDbDialect implements StandbyDialect {
         await c.query(SESSION_SQL);
       } catch (err) {
         c.destroy();
-        throw this.connectionError(err);
+        throw this.fail(err, 'cannot set up the session');
       }
       this.initialised.add(core);
     }
     return c;
   }
 
-  private async withConnection<T>(what: string, fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
-    const c = await this.acquire();
-    try {
-      return await fn(c);
-    } catch (err) {
-      if (err instanceof StandbyError) throw err;
-      if (isConnectionError(err)) throw this.connectionError(err);
-      throw new StandbyError(`${what} on MariaDB standby ${this.server}: ${driverMessage(err)}`, { cause: err });
-    } finally {
-      c.release();
-    }
+  /** Runs `fn` on a pooled connection; a connection that saw a failure is not pooled again. */
+  private withConnection<T>(doing: string, fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    return withPooledConnection(
+      { take: () => this.acquire(), give: (c, destroy) => (destroy ? c.destroy() : c.release()), fail: (err, what) => this.fail(err, what) },
+      doing,
+      fn,
+    );
   }
 
   async ensureStateTable(): Promise<void> {
@@ -204,13 +205,7 @@ export class MariaDbDialect implements StandbyDialect {
     return this.withConnection(`cannot read table ${tableName(table)}`, async (c) => {
       try {
         const [rows] = await c.query({ sql: scanStatement(table, afterKey, limit), rowsAsArray: true });
-        return (rows as unknown[][]).map((values) => {
-          const row: Row = {};
-          table.columns.forEach((col, i) => {
-            row[col.name] = fromMaria(col.type, values[i]);
-          });
-          return row;
-        });
+        return (rows as unknown[][]).map((values) => rowFrom(table, values, fromMaria));
       } catch (err) {
         if (isMissingTable(err)) return [];
         throw err;
@@ -224,7 +219,7 @@ export class MariaDbDialect implements StandbyDialect {
       await c.query('START TRANSACTION');
     } catch (err) {
       c.destroy();
-      throw this.connectionError(err);
+      throw this.fail(err, 'cannot begin a transaction');
     }
     return new MariaTransaction(this, c);
   }
@@ -238,8 +233,7 @@ export class MariaDbDialect implements StandbyDialect {
 
 /** `name -> "`name` TYPE [NOT NULL]"`, validating what MariaDB cannot hold, naming the column. */
 function columnDefinitions(table: TableMeta): Map<string, string> {
-  if (table.key.length === 0) throw new StandbyError(`table ${tableName(table)} has no primary key; ctrelay needs one`);
-  for (const k of table.key) columnOf(table, k);
+  keyColumns(table);
   const defs = new Map<string, string>();
   for (const name of [table.schema, table.table]) checkIdentifier(table, name);
   for (const col of table.columns) {

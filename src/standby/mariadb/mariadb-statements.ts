@@ -1,19 +1,14 @@
 // SQL text for the set-based statements. Values are inlined as escaped literals rather than `?`
 // placeholders: one text-protocol round trip per chunk, no 65535-placeholder limit, and mysql2
 // never has to guess a type (bigint, decimal and binary go exactly as written).
-import type { ColumnMeta, Row, TableMeta } from '../../core/model.ts';
+import type { ColumnMeta, Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
-import { describeKey, tableName } from '../canonical-values.ts';
+import { describeKey, tableName } from '../messages.ts';
+import { columnOf, keyColumns, qualifiedWith } from '../table-shape.ts';
 import { quoteIdent, toLiteral } from './mariadb-types.ts';
 
-export function qualified(t: { schema: string; table: string }): string {
-  return `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
-}
-
-export function columnOf(table: TableMeta, name: string): ColumnMeta {
-  const col = table.columns.find((c) => c.name === name);
-  if (!col) throw new StandbyError(`table ${tableName(table)}: key column ${name} is not among its columns`);
-  return col;
+export function qualified(t: TableRef): string {
+  return qualifiedWith(quoteIdent, t);
 }
 
 function literal(table: TableMeta, col: ColumnMeta, row: Row): string {
@@ -47,7 +42,7 @@ export function upsertParts(table: TableMeta): { head: string; tail: string } {
 }
 
 export function deleteStatement(table: TableMeta, keys: Row[]): string {
-  const keyCols = table.key.map((k) => columnOf(table, k));
+  const keyCols = keyColumns(table);
   if (keyCols.length === 1) {
     const c = keyCols[0];
     return `DELETE FROM ${qualified(table)} WHERE ${quoteIdent(c.name)} IN (${keys.map((k) => literal(table, c, k)).join(',')})`;
@@ -60,7 +55,7 @@ export function deleteStatement(table: TableMeta, keys: Row[]): string {
 }
 
 export function scanStatement(table: TableMeta, afterKey: Row | null, limit: number): string {
-  const keyCols = table.key.map((k) => columnOf(table, k));
+  const keyCols = keyColumns(table);
   const keyList = keyCols.map((k) => quoteIdent(k.name)).join(', ');
   let where = '';
   if (afterKey) {

@@ -1,35 +1,29 @@
-// One standby transaction on one pooled MariaDB connection.
+// One standby transaction on one pooled MariaDB connection (lifecycle: ../sql-transaction.ts).
 import type mysql from 'mysql2/promise';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
-import type { ApplyState, StandbyTransaction } from '../dialect.ts';
-import { dedupeLastByKey, describeKey, driverMessage, tableName } from '../canonical-values.ts';
-import { redact } from '../../core/redact.ts';
+import { ConcurrentApplierError, type StandbyError } from '../../core/errors.ts';
+import type { ApplyState } from '../dialect.ts';
+import { classified } from '../driver-errors.ts';
+import { describeKey, driverMessage, tableName } from '../messages.ts';
+import { dedupeLastByKey } from '../row-keys.ts';
+import { SqlTransaction } from '../sql-transaction.ts';
 import { deleteStatement, qualified, rowTuple, upsertParts } from './mariadb-statements.ts';
 import type { MariaDbDialect } from './mariadb-dialect.ts';
-import { isConnectionError } from './mariadb-errors.ts';
+import { isTransientMaria } from './mariadb-errors.ts';
 
 /** Keys per DELETE: bounded so the IN list stays well inside the packet and the optimiser's range limits. */
 const DELETE_CHUNK = 5_000;
 
-export class MariaTransaction implements StandbyTransaction {
-  private done = false;
-  /** A failed statement may have rolled back the whole transaction (deadlock): never commit after one. */
-  private failure: unknown = null;
-
+export class MariaTransaction extends SqlTransaction {
   constructor(
     private readonly dialect: MariaDbDialect,
     private readonly conn: mysql.PoolConnection,
-  ) {}
+  ) {
+    super(dialect.where);
+  }
 
-  private async run(sql: string): Promise<void> {
-    if (this.done) throw new StandbyError(`MariaDB standby ${this.dialect.server}: transaction already finished`);
-    try {
-      await this.conn.query(sql);
-    } catch (err) {
-      this.failure ??= err;
-      throw err;
-    }
+  private async send(table: TableMeta, op: string, rows: Row[], sql: string): Promise<void> {
+    await this.run(() => this.conn.query(sql), (err) => this.writeError(op, table, rows, err));
   }
 
   async upsert(table: TableMeta, rows: Row[]): Promise<void> {
@@ -42,11 +36,7 @@ export class MariaTransaction implements StandbyTransaction {
     let bytes = 0;
     const flush = async () => {
       if (tuples.length === 0) return;
-      try {
-        await this.run(head + tuples.join(',') + tail);
-      } catch (err) {
-        throw this.writeError('upsert', table, chunkRows, err);
-      }
+      await this.send(table, 'upsert', chunkRows, head + tuples.join(',') + tail);
       tuples = [];
       chunkRows = [];
       bytes = 0;
@@ -66,33 +56,26 @@ export class MariaTransaction implements StandbyTransaction {
   async delete(table: TableMeta, keys: Row[]): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_CHUNK) {
       const chunk = keys.slice(i, i + DELETE_CHUNK);
-      try {
-        await this.run(deleteStatement(table, chunk));
-      } catch (err) {
-        throw this.writeError('delete', table, chunk, err);
-      }
+      await this.send(table, 'delete', chunk, deleteStatement(table, chunk));
     }
   }
 
   async deleteAll(table: TableMeta): Promise<void> {
-    try {
-      await this.run(`DELETE FROM ${qualified(table)}`);
-    } catch (err) {
-      throw this.writeError('delete', table, [], err);
-    }
+    await this.send(table, 'delete', [], `DELETE FROM ${qualified(table)}`);
   }
 
   async writeState(state: ApplyState): Promise<void> {
-    if (this.done) throw new StandbyError(`MariaDB standby ${this.dialect.server}: transaction already finished`);
     // forward only: read the stored position under a lock first (a locking read sees the newest
     // committed row, and a concurrent applier waits here); mysql2's FOUND_ROWS flag makes the
     // upsert's affectedRows useless for telling "unchanged" apart
-    let affected = 1; // 0 = the stored batch is already at or past ours
-    try {
-      const [rows] = await this.conn.query(`SELECT CAST(batch_seq AS CHAR) AS s FROM ${this.dialect.stateTable} WHERE source_id = ? FOR UPDATE`, [state.sourceId]);
-      const stored = (rows as { s: string }[])[0]?.s;
-      if (stored !== undefined && BigInt(stored) >= state.batchSeq) affected = 0;
-      else {
+    const written = await this.run(
+      async () => {
+        const [rows] = await this.conn.query(
+          `SELECT CAST(batch_seq AS CHAR) AS s FROM ${this.dialect.stateTable} WHERE source_id = ? FOR UPDATE`,
+          [state.sourceId],
+        );
+        const stored = (rows as { s: string }[])[0]?.s;
+        if (stored !== undefined && BigInt(stored) >= state.batchSeq) return false;
         await this.conn.query(
           `INSERT INTO ${this.dialect.stateTable} (source_id, batch_seq, version, batch_offset, applied_at)
            VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))
@@ -100,63 +83,42 @@ export class MariaTransaction implements StandbyTransaction {
              batch_offset = VALUES(batch_offset), applied_at = VALUES(applied_at)`,
           [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)],
         );
-      }
-    } catch (err) {
-      this.failure ??= err;
-      throw new StandbyError(
-        `cannot write apply state for source ${state.sourceId} on MariaDB standby ${this.dialect.server}: ${driverMessage(err)}`,
-        { cause: err },
-      );
-    }
-    if (affected === 0) {
-      throw new ConcurrentApplierError(
-        `ctrelay_state on MariaDB standby ${this.dialect.server} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
+        return true;
+      },
+      (err) => this.classify(err, `cannot write apply state for source ${state.sourceId}`),
+    );
+    if (!written) {
+      throw this.poison(
+        new ConcurrentApplierError(
+          `ctrelay_state on ${this.where} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
+        ),
       );
     }
   }
 
   private writeError(op: string, table: TableMeta, rows: Row[], err: unknown): StandbyError {
-    if (err instanceof StandbyError) return err;
-    if (isConnectionError(err)) return this.dialect.connectionError(err);
     // MariaDB names the row ("... at row 7") counting the statement's VALUES tuples from 1.
     const msg = err instanceof Error ? err.message : String(err);
     const at = /at row (\d+)/.exec(msg);
     const row = at ? rows[Number(at[1]) - 1] : undefined;
     const where = row ? ` at key (${describeKey(table, row)})` : '';
-    return new StandbyError(`cannot ${op} ${rows.length} row(s) in table ${tableName(table)}${where}: ${driverMessage(err)}`, {
-      cause: err,
-    });
+    return classified(`cannot ${op} ${rows.length} row(s) in table ${tableName(table)}${where}: ${driverMessage(err)}`, isTransientMaria(err), err);
   }
 
-  async commit(): Promise<void> {
-    if (this.done) throw new StandbyError(`MariaDB standby ${this.dialect.server}: transaction already finished`);
-    this.done = true;
-    if (this.failure !== null) {
-      await this.finish('ROLLBACK');
-      throw new StandbyError(
-        `MariaDB standby ${this.dialect.server}: transaction rolled back, a statement in it failed: ${driverMessage(this.failure)}`,
-        { cause: this.failure },
-      );
-    }
-    await this.finish('COMMIT');
+  protected classify(err: unknown, doing: string): StandbyError {
+    return this.dialect.fail(err, doing);
   }
 
-  async rollback(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    await this.finish('ROLLBACK');
+  protected async endOnServer(commit: boolean): Promise<string | null> {
+    await this.conn.query(commit ? 'COMMIT' : 'ROLLBACK');
+    return null;
   }
 
-  private async finish(sql: 'COMMIT' | 'ROLLBACK'): Promise<void> {
-    try {
-      await this.conn.query(sql);
-      this.conn.release();
-    } catch (err) {
-      // Unknown connection state: never hand it back to the pool.
-      this.conn.destroy();
-      throw new StandbyError(`${sql} failed on MariaDB standby ${this.dialect.server}: ${redact(driverMessage(err))}`, {
-        cause: err,
-      });
-    }
+  protected releaseConnection(): void {
+    this.conn.release();
+  }
+
+  protected destroyConnection(): void {
+    this.conn.destroy();
   }
 }

@@ -18,7 +18,7 @@
 // - precision 7 (time, timestamp, timestamptz) and every datetimeoffset -> VARCHAR ascii holding
 //   the canonical string; fixed width, so it sorts in time order.
 import type { ColumnMeta, ColumnType, Value } from '../../core/model.ts';
-import { fixFraction } from '../canonical-values.ts';
+import { fixFraction, temporalTextWidth } from '../temporal-text.ts';
 
 const UTF8 = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin';
 const ASCII = 'CHARACTER SET ascii COLLATE ascii_bin';
@@ -30,20 +30,8 @@ export function quoteIdent(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
 }
 
-function temporalAsText(t: ColumnType): number | null {
-  switch (t.kind) {
-    case 'time':
-      return t.precision > 6 ? 9 + t.precision : null;
-    case 'timestamp':
-      return t.precision > 6 ? 20 + t.precision : null;
-    case 'timestamptz':
-      return t.precision > 6 ? 21 + t.precision : null;
-    case 'datetimeoffset':
-      return 25 + (t.precision > 0 ? t.precision + 1 : 0);
-    default:
-      return null;
-  }
-}
+/** Width of the canonical string for temporal kinds MariaDB cannot hold natively, else null. */
+const temporalAsText = (t: ColumnType): number | null => temporalTextWidth(t, 6);
 
 /** Throws a plain Error with the reason when MariaDB cannot hold the type; the caller names the column. */
 export function ddlType(t: ColumnType, inKey: boolean): string {

@@ -1,13 +1,13 @@
 // PostgreSQL reports WHAT was wrong with a set-based insert (value too long, NOT NULL) but not
 // WHICH row. After a failure, this replays the rows into a temporary copy of the table on another
-// connection, bisecting until one row fails alone, so the error can name its key. The copy has no
-// link to the real table, so the probe never waits for the failed transaction's locks.
+// connection (the caller's `c`, not the failed transaction's), bisecting until one row fails alone,
+// so the error can name its key. The copy has no link to the real table, so the probe never waits
+// for the failed transaction's locks.
 import type pg from 'pg';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { columnArrays, qualified, upsertStatement } from './pg-statements.ts';
 
-export async function locateBadRow(pool: pg.Pool, table: TableMeta, rows: Row[]): Promise<Row | null> {
-  const c = await pool.connect();
+export async function locateBadRow(c: pg.PoolClient, table: TableMeta, rows: Row[]): Promise<Row | null> {
   try {
     await c.query('BEGIN');
     await c.query(
@@ -35,6 +35,5 @@ export async function locateBadRow(pool: pg.Pool, table: TableMeta, rows: Row[])
     return (await fails(part)) ? part[0] : null;
   } finally {
     await c.query('ROLLBACK').catch(() => {});
-    c.release();
   }
 }

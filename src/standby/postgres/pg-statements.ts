@@ -1,19 +1,12 @@
 // The SQL text and parameters of the set-based statements. Every row set is passed as one array
 // literal per column and expanded by unnest(), so a statement has one parameter per column
 // whatever the row count.
-import type { ColumnMeta, Row, TableMeta } from '../../core/model.ts';
-import { StandbyError } from '../../core/errors.ts';
-import { tableName } from '../canonical-values.ts';
+import type { Row, TableMeta, TableRef } from '../../core/model.ts';
+import { columnOf, keyColumns, qualifiedWith } from '../table-shape.ts';
 import { columnLiteral, elementType, quoteIdent } from './pg-types.ts';
 
-export function qualified(t: { schema: string; table: string }): string {
-  return `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
-}
-
-export function columnOf(table: TableMeta, name: string): ColumnMeta {
-  const col = table.columns.find((c) => c.name === name);
-  if (!col) throw new StandbyError(`table ${tableName(table)}: key column ${name} is not among its columns`);
-  return col;
+export function qualified(t: TableRef): string {
+  return qualifiedWith(quoteIdent, t);
 }
 
 /** `target` defaults to the table itself; the bad-row probe points it at a temporary copy. */
@@ -32,7 +25,7 @@ export function upsertStatement(table: TableMeta, target = qualified(table)): st
 }
 
 export function deleteStatement(table: TableMeta): string {
-  const keyCols = table.key.map((k) => columnOf(table, k));
+  const keyCols = keyColumns(table);
   return (
     `DELETE FROM ${qualified(table)} AS t USING unnest(${keyCols.map((c, i) => `$${i + 1}::${elementType(c.type)}[]`).join(', ')})` +
     ` AS k(${keyCols.map((_, i) => `k${i}`).join(', ')})` +
@@ -42,7 +35,7 @@ export function deleteStatement(table: TableMeta): string {
 
 /** Keyset page in key order; parameters: the key values (when `after`), then the limit. */
 export function scanStatement(table: TableMeta, after: boolean): string {
-  const keyCols = table.key.map((k) => columnOf(table, k));
+  const keyCols = keyColumns(table);
   const keyList = keyCols.map((k) => quoteIdent(k.name)).join(', ');
   const where = after
     ? ` WHERE (${keyList}) > (${keyCols.map((col, i) => `$${i + 1}::${elementType(col.type)}`).join(', ')})`

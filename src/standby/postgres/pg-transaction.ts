@@ -1,39 +1,33 @@
-// One standby transaction on one pooled PostgreSQL connection.
+// One standby transaction on one pooled PostgreSQL connection (lifecycle: ../sql-transaction.ts).
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
-import type { ApplyState, StandbyTransaction } from '../dialect.ts';
-import { dedupeLastByKey, describeKey, driverMessage, tableName } from '../canonical-values.ts';
-import { redact } from '../../core/redact.ts';
+import type { ApplyState } from '../dialect.ts';
+import { classified } from '../driver-errors.ts';
+import { describeKey, driverMessage, tableName } from '../messages.ts';
+import { dedupeLastByKey } from '../row-keys.ts';
+import { SqlTransaction } from '../sql-transaction.ts';
 import { columnArrays, deleteStatement, qualified, upsertStatement } from './pg-statements.ts';
 import type { PostgresDialect } from './postgres-dialect.ts';
-import { isConnectionError, isDataError } from './pg-errors.ts';
+import { isDataError, isTransientPg } from './pg-errors.ts';
 
 /** Rows per statement: large enough to amortise the round trip, small enough to bound memory. */
 const MAX_ROWS_PER_STATEMENT = 10_000;
 /** Bytes of array text per statement, so rows with large values still go in bounded statements. */
 const MAX_BYTES_PER_STATEMENT = 16 << 20;
 
-export class PgTransaction implements StandbyTransaction {
-  private done = false;
-  /** PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error: remember. */
-  private failure: unknown = null;
-
+export class PgTransaction extends SqlTransaction {
   constructor(
     private readonly dialect: PostgresDialect,
     private readonly client: pg.PoolClient,
-  ) {}
+  ) {
+    super(dialect.where);
+  }
 
-  private async run(sql: string, values: (string | null)[]): Promise<number> {
-    if (this.done) throw new StandbyError(`PostgreSQL standby ${this.dialect.server}: transaction already finished`);
+  private query(sql: string, values: (string | null)[]): Promise<number> {
     const name = `ctr_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
-    try {
-      return (await this.client.query({ name, text: sql, values })).rowCount ?? 0;
-    } catch (err) {
-      this.failure ??= err;
-      throw err;
-    }
+    return this.client.query({ name, text: sql, values }).then((r) => r.rowCount ?? 0);
   }
 
   async upsert(table: TableMeta, rows: Row[]): Promise<void> {
@@ -41,11 +35,8 @@ export class PgTransaction implements StandbyTransaction {
     const unique = dedupeLastByKey(table, rows);
     const sql = upsertStatement(table);
     for (const chunk of chunks(table, unique)) {
-      try {
-        await this.run(sql, columnArrays(table, table.columns.map((c) => c.name), chunk));
-      } catch (err) {
-        throw await this.writeError('upsert', table, chunk, err);
-      }
+      const values = columnArrays(table, table.columns.map((c) => c.name), chunk);
+      await this.run(() => this.query(sql, values), (err) => this.writeError('upsert', table, chunk, err));
     }
   }
 
@@ -54,20 +45,13 @@ export class PgTransaction implements StandbyTransaction {
     const sql = deleteStatement(table);
     for (let i = 0; i < keys.length; i += MAX_ROWS_PER_STATEMENT) {
       const chunk = keys.slice(i, i + MAX_ROWS_PER_STATEMENT);
-      try {
-        await this.run(sql, columnArrays(table, table.key, chunk));
-      } catch (err) {
-        throw await this.writeError('delete', table, chunk, err);
-      }
+      const values = columnArrays(table, table.key, chunk);
+      await this.run(() => this.query(sql, values), (err) => this.writeError('delete', table, chunk, err));
     }
   }
 
   async deleteAll(table: TableMeta): Promise<void> {
-    try {
-      await this.run(`DELETE FROM ${qualified(table)}`, []);
-    } catch (err) {
-      throw await this.writeError('delete', table, [], err);
-    }
+    await this.run(() => this.query(`DELETE FROM ${qualified(table)}`, []), (err) => this.writeError('delete', table, [], err));
   }
 
   async writeState(state: ApplyState): Promise<void> {
@@ -77,73 +61,48 @@ export class PgTransaction implements StandbyTransaction {
       ` ON CONFLICT (source_id) DO UPDATE SET batch_seq = EXCLUDED.batch_seq, version = EXCLUDED.version,` +
       ` batch_offset = EXCLUDED.batch_offset, applied_at = EXCLUDED.applied_at` +
       ` WHERE ${this.dialect.stateTable}.batch_seq < EXCLUDED.batch_seq`;
-    let written: number;
-    try {
-      written = await this.run(sql, [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)]);
-    } catch (err) {
-      throw new StandbyError(
-        `cannot write apply state for source ${state.sourceId} on PostgreSQL standby ${this.dialect.server}: ${driverMessage(err)}`,
-        { cause: err },
-      );
-    }
+    const written = await this.run(
+      () => this.query(sql, [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)]),
+      (err) => this.classify(err, `cannot write apply state for source ${state.sourceId}`),
+    );
     if (written === 0) {
-      throw new ConcurrentApplierError(
-        `ctrelay_state on PostgreSQL standby ${this.dialect.server} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
+      throw this.poison(
+        new ConcurrentApplierError(
+          `ctrelay_state on ${this.where} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
+        ),
       );
     }
   }
 
   private async writeError(op: string, table: TableMeta, rows: Row[], err: unknown): Promise<StandbyError> {
-    if (isConnectionError(err)) return this.dialect.connectionError(err);
+    const transient = isTransientPg(err);
     let where = '';
-    if (op === 'upsert' && isDataError(err)) {
+    // PostgreSQL says what was wrong with a set-based write, not which row: find it.
+    if (!transient && op === 'upsert' && isDataError(err)) {
       const bad = await this.dialect.findBadRow(table, rows);
       if (bad) where = ` at key (${describeKey(table, bad)})`;
     }
-    return new StandbyError(
-      `cannot ${op} ${rows.length} row(s) in table ${tableName(table)}${where}: ${driverMessage(err)}`,
-      { cause: err },
-    );
+    return classified(`cannot ${op} ${rows.length} row(s) in table ${tableName(table)}${where}: ${driverMessage(err)}`, transient, err);
   }
 
-  async commit(): Promise<void> {
-    if (this.done) throw new StandbyError(`PostgreSQL standby ${this.dialect.server}: transaction already finished`);
-    this.done = true;
-    if (this.failure !== null) {
-      await this.finish('ROLLBACK');
-      throw new StandbyError(
-        `PostgreSQL standby ${this.dialect.server}: transaction rolled back, a statement in it failed: ${driverMessage(this.failure)}`,
-        { cause: this.failure },
-      );
-    }
-    const tag = await this.finish('COMMIT');
-    if (tag !== 'COMMIT') {
-      throw new StandbyError(`PostgreSQL standby ${this.dialect.server}: COMMIT answered ${tag}, nothing was applied`);
-    }
+  protected classify(err: unknown, doing: string): StandbyError {
+    return this.dialect.fail(err, doing);
   }
 
-  async rollback(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    await this.finish('ROLLBACK');
+  protected async endOnServer(commit: boolean): Promise<string | null> {
+    const r = await this.client.query(commit ? 'COMMIT' : 'ROLLBACK');
+    // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not with an error.
+    return commit && r.command !== 'COMMIT' ? `COMMIT answered ${r.command}, nothing was applied` : null;
   }
 
-  private async finish(sql: 'COMMIT' | 'ROLLBACK'): Promise<string> {
-    try {
-      const r = await this.client.query(sql);
-      this.client.release();
-      return r.command;
-    } catch (err) {
-      // The connection is in an unknown state: destroy it rather than return it to the pool.
-      this.client.release(true);
-      throw new StandbyError(
-        `${sql} failed on PostgreSQL standby ${this.dialect.server}: ${redact(driverMessage(err))}`,
-        { cause: err },
-      );
-    }
+  protected releaseConnection(): void {
+    this.dialect.checkin(this.client, false);
+  }
+
+  protected destroyConnection(): void {
+    this.dialect.checkin(this.client, true);
   }
 }
-
 
 function* chunks(table: TableMeta, rows: Row[]): Generator<Row[]> {
   let start = 0;

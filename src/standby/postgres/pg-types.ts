@@ -11,7 +11,7 @@
 // - json -> json (keeps the text byte for byte; jsonb would re-format it); xml -> text.
 // - string(n) -> varchar(n) (also for fixed length: the canonical value carries its own padding).
 import type { ColumnMeta, ColumnType, Row, Value } from '../../core/model.ts';
-import { fixFraction } from '../canonical-values.ts';
+import { fixFraction, temporalTextWidth } from '../temporal-text.ts';
 
 const PG_MAX_VARCHAR = 10_485_760;
 
@@ -24,21 +24,8 @@ export function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-function temporalAsText(t: ColumnType): number | null {
-  // width of the canonical string for temporal kinds PostgreSQL cannot hold natively
-  switch (t.kind) {
-    case 'time':
-      return t.precision > 6 ? 9 + t.precision : null;
-    case 'timestamp':
-      return t.precision > 6 ? 20 + t.precision : null;
-    case 'timestamptz':
-      return t.precision > 6 ? 21 + t.precision : null;
-    case 'datetimeoffset':
-      return 25 + (t.precision > 0 ? t.precision + 1 : 0); // date, time, fraction, "+HH:MM"
-    default:
-      return null;
-  }
-}
+/** Width of the canonical string for temporal kinds PostgreSQL cannot hold natively, else null. */
+const temporalAsText = (t: ColumnType): number | null => temporalTextWidth(t, 6);
 
 export function ddlType(t: ColumnType): string {
   const asText = temporalAsText(t);

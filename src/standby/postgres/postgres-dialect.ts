@@ -7,14 +7,17 @@
 import pg from 'pg';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
-import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
-import { driverMessage, silentLogger, tableName, type DialectLogger } from '../canonical-values.ts';
+import { silentLogger, type ApplyState, type DialectLogger, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
+import { standbyFailure } from '../driver-errors.ts';
+import { withPooledConnection } from '../pooled-connection.ts';
+import { driverMessage, tableName } from '../messages.ts';
+import { keyColumns, rowFrom } from '../table-shape.ts';
 import { redact, redactUrl } from '../../core/redact.ts';
 import { ddlType, fromPgText, quoteIdent, toPgText } from './pg-types.ts';
 import { locateBadRow } from './locate-bad-row.ts';
-import { columnOf, qualified, scanStatement } from './pg-statements.ts';
+import { qualified, scanStatement } from './pg-statements.ts';
 import { PgTransaction } from './pg-transaction.ts';
-import { ignoreConcurrentCreate, isConcurrentCreate, isMissingRelation } from './pg-errors.ts';
+import { ignoreConcurrentCreate, isConcurrentCreate, isMissingRelation, isTransientPg } from './pg-errors.ts';
 
 export interface PostgresDialectOptions {
   /** schema holding ctrelay_state; default `ctrelay` */
@@ -34,14 +37,25 @@ export class PostgresDialect implements StandbyDialect {
   readonly kind = 'postgres';
   private pool: pg.Pool | null = null;
   readonly server: string;
+  /** `PostgreSQL standby host:port/db`, for messages */
+  readonly where: string;
   readonly stateTable: string;
   readonly logger: DialectLogger;
+  /**
+   * Hears a connection die, idle in the pool (the pool then replaces it) or checked out (its next
+   * query then fails, transient). pg emits 'error' for both, and an 'error' event nobody listens
+   * to would crash the process: the pool's own listener is detached while a client is out.
+   */
+  private readonly onConnectionLost = (err: unknown): void => {
+    this.logger.warn({ server: this.server, err: redact(driverMessage(err)) }, 'standby connection lost');
+  };
 
   constructor(
     private readonly url: string,
     private readonly options: PostgresDialectOptions = {},
   ) {
     this.server = redactUrl(url);
+    this.where = `PostgreSQL standby ${this.server}`;
     this.stateTable = `${quoteIdent(options.stateSchema ?? 'ctrelay')}.ctrelay_state`;
     this.logger = options.logger ?? silentLogger;
   }
@@ -60,49 +74,48 @@ export class PostgresDialect implements StandbyDialect {
       application_name: 'ctrelay-applier',
       max: this.options.poolSize ?? 4,
     });
-    pool.on('error', (err) => {
-      // An idle connection died (server restart); the pool replaces it. Without a listener the
-      // process would crash.
-      this.logger.warn({ server: this.server, err: redact(driverMessage(err)) }, 'standby connection lost');
-    });
+    pool.on('error', this.onConnectionLost);
     try {
       await pool.query('SELECT 1');
     } catch (err) {
       await pool.end().catch(() => {});
-      throw this.connectionError(err);
+      throw this.fail(err, 'cannot connect');
     }
     this.pool = pool;
   }
 
-  connectionError(err: unknown): StandbyError {
-    return new StandbyError(
-      `cannot reach PostgreSQL standby ${this.server}: ${redact(driverMessage(err))}`,
-      { cause: err },
-    );
+  /** The classified StandbyError for a driver error: `PostgreSQL standby …: ${doing}: <message>`. */
+  fail(err: unknown, doing: string): StandbyError {
+    return standbyFailure(err, `${this.where}: ${doing}`, isTransientPg);
   }
 
-  private requirePool(): pg.Pool {
-    if (!this.pool) throw new StandbyError(`PostgreSQL standby ${this.server}: connect() was not called`);
-    return this.pool;
-  }
-
-  private async withClient<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** A pooled client, listened to while it is out (see onConnectionLost); give it back with checkin. */
+  async checkout(): Promise<pg.PoolClient> {
+    if (!this.pool) throw new StandbyError(`${this.where}: connect() was not called`);
     let client: pg.PoolClient;
     try {
-      client = await this.requirePool().connect();
+      client = await this.pool.connect();
     } catch (err) {
-      throw this.connectionError(err);
+      throw this.fail(err, 'cannot connect');
     }
-    try {
-      return await fn(client);
-    } catch (err) {
-      if (err instanceof StandbyError) throw err;
-      throw new StandbyError(`${what} on PostgreSQL standby ${this.server}: ${redact(driverMessage(err))}`, {
-        cause: err,
-      });
-    } finally {
-      client.release();
-    }
+    client.on('error', this.onConnectionLost);
+    return client;
+  }
+
+  /** Returns a client to the pool, or closes it for good when its state is unknown (`destroy`). */
+  checkin(client: pg.PoolClient, destroy: boolean): void {
+    // a destroyed client keeps the listener: closing it may still report errors
+    if (!destroy) client.removeListener('error', this.onConnectionLost);
+    client.release(destroy || undefined);
+  }
+
+  /** Runs `fn` on a pooled client; a client that saw a failure is not pooled again. */
+  private withClient<T>(doing: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withPooledConnection(
+      { take: () => this.checkout(), give: (c, destroy) => this.checkin(c, destroy), fail: (err, what) => this.fail(err, what) },
+      doing,
+      fn,
+    );
   }
 
   async ensureStateTable(): Promise<void> {
@@ -185,19 +198,13 @@ export class PostgresDialect implements StandbyDialect {
   }
 
   async scan(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
+    const params = afterKey ? keyColumns(table).map((col) => toPgText(col, afterKey[col.name])) : [];
     return this.withClient(`cannot read table ${tableName(table)}`, async (c) => {
-      const params = afterKey ? table.key.map((k) => toPgText(columnOf(table, k), afterKey[k])) : [];
       params.push(String(Math.max(0, Math.floor(limit))));
       const sql = scanStatement(table, afterKey !== null);
       try {
         const r = await c.query<unknown[]>({ text: sql, values: params, rowMode: 'array', types: RAW_TYPES });
-        return r.rows.map((values) => {
-          const row: Row = {};
-          table.columns.forEach((col, i) => {
-            row[col.name] = fromPgText(col.type, values[i] as string | null);
-          });
-          return row;
-        });
+        return r.rows.map((values) => rowFrom(table, values, (type, v) => fromPgText(type, v as string | null)));
       } catch (err) {
         if (isMissingRelation(err)) return [];
         throw err;
@@ -206,28 +213,22 @@ export class PostgresDialect implements StandbyDialect {
   }
 
   async begin(): Promise<StandbyTransaction> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.requirePool().connect();
-    } catch (err) {
-      throw this.connectionError(err);
-    }
+    const client = await this.checkout();
     try {
       await client.query('BEGIN');
     } catch (err) {
-      client.release(true);
-      throw this.connectionError(err);
+      this.checkin(client, true);
+      throw this.fail(err, 'cannot begin a transaction');
     }
     return new PgTransaction(this, client);
   }
 
   /** Bisects a failed upsert on a separate connection to name the row the server refused. */
   async findBadRow(table: TableMeta, rows: Row[]): Promise<Row | null> {
-    if (!this.pool) return null;
     try {
-      return await locateBadRow(this.pool, table, rows);
+      return await this.withClient('cannot locate the refused row', (c) => locateBadRow(c, table, rows));
     } catch (err) {
-      this.logger.warn({ table: tableName(table), err: driverMessage(err) }, 'could not locate the failing row');
+      this.logger.warn({ table: tableName(table), err: redact(driverMessage(err)) }, 'could not locate the failing row');
       return null;
     }
   }
@@ -240,8 +241,7 @@ export class PostgresDialect implements StandbyDialect {
 }
 
 function validateTable(table: TableMeta): void {
-  if (table.key.length === 0) throw new StandbyError(`table ${tableName(table)} has no primary key; ctrelay needs one`);
-  for (const k of table.key) columnOf(table, k);
+  keyColumns(table);
   for (const name of [table.schema, table.table, ...table.columns.map((c) => c.name)]) {
     // PostgreSQL silently truncates longer identifiers, which could merge two distinct columns.
     if (Buffer.byteLength(name) > PG_MAX_IDENTIFIER_BYTES || name.includes('\0') || name === '') {

@@ -2,36 +2,24 @@
 // parameterised multi-row INSERTs (chunks under the 2100-parameter and 1000-row limits), then
 // applied set-based (UPDATE ... FROM + INSERT ... WHERE NOT EXISTS; see sqlserver-statements.ts for
 // why not MERGE). mssql's bulk load is not used: it sends decimals through JS numbers.
+//
+// NOT RUN YET against a SQL Server (none where it was written): its statements are unit-tested;
+// the standby conformance suite (test/conformance/sqlserver/standby-sqlserver.mssql-test.ts) is
+// its first real test.
 import sql from 'mssql';
-import { ConcurrentApplierError, CtrelayError, StandbyError } from '../../core/errors.ts';
+import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { execute } from '../../sources/sqlserver/mssql-params.ts';
-import { quoteQualified } from '../../sources/sqlserver/quote.ts';
 import type { Statement } from '../../sources/sqlserver/sql.ts';
-import { scrubSecret } from '../../core/redact.ts';
 import { parseSqlServerUrl } from '../../sources/sqlserver/url.ts';
 import { fromDriver, ValueConversionError } from '../../sources/sqlserver/values.ts';
-import { dedupeLastByKey, describeKey, driverMessage, tableName } from '../canonical-values.ts';
 import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
-import {
-  addColumnsSql,
-  createStateTableSql,
-  createTableSql,
-  createTempSql,
-  deleteFromTempSql,
-  ENSURE_SCHEMA_SQL,
-  EXISTING_COLUMNS_SQL,
-  insertTempStatement,
-  KEYS_TEMP,
-  OBJECT_ID_SQL,
-  readStateSql,
-  ROWS_TEMP,
-  rowsPerStatement,
-  scanStatement,
-  stateTableName,
-  upsertFromTempSql,
-  writeStateSql,
-} from './sqlserver-statements.ts';
+import { standbyFailure } from '../driver-errors.ts';
+import { describeKey, tableName } from '../messages.ts';
+import { dedupeLastByKey } from '../row-keys.ts';
+import { SqlTransaction } from '../sql-transaction.ts';
+import { isTransientSqlServer } from './sqlserver-errors.ts';
+import * as T from './sqlserver-statements.ts';
 import { standbyColumns } from './sqlserver-types.ts';
 
 export interface SqlServerDialectOptions {
@@ -45,11 +33,11 @@ export interface SqlServerDialectOptions {
 type Rec = Record<string, unknown>;
 type Runner = sql.ConnectionPool | sql.Transaction;
 
-const nv = (value: string) => ({ sqlType: 'nvarchar' as const, value });
-
 export class SqlServerDialect implements StandbyDialect {
   readonly kind = 'sqlserver';
   readonly label: string;
+  /** `SQL Server standby host:port/db`, for messages */
+  readonly where: string;
   private readonly config: sql.config;
   private readonly stateSchema: string;
   private pool: sql.ConnectionPool | null = null;
@@ -58,26 +46,34 @@ export class SqlServerDialect implements StandbyDialect {
 
   constructor(private readonly options: SqlServerDialectOptions) {
     const parsed = parseSqlServerUrl(options.url);
-    this.config = parsed.config;
+    // the applier's sessions are recognisable in sys.dm_exec_sessions, as on PostgreSQL
+    this.config = { ...parsed.config, options: { ...parsed.config.options, appName: 'ctrelay-applier' } };
     this.label = parsed.label;
+    this.where = `SQL Server standby ${this.label}`;
     this.stateSchema = options.stateSchema ?? 'ctrelay';
   }
 
-  wrap(err: unknown, doing: string): CtrelayError {
-    if (err instanceof CtrelayError) return err;
-    return new StandbyError(`SQL Server standby ${this.label}: ${doing} failed: ${scrubSecret(driverMessage(err), this.config.password)}`);
+  /** The classified StandbyError for a driver error: `SQL Server standby …: ${doing}: <message>`, password removed. */
+  fail(err: unknown, doing: string): StandbyError {
+    return standbyFailure(err, `${this.where}: ${doing}`, isTransientSqlServer, this.config.password);
   }
 
+  /** Runs a statement (a batch when it has no parameters, else sp_executesql); rejects with the driver's error. */
+  execute(runner: Runner, st: Statement): Promise<Rec[]> {
+    return execute(new sql.Request(runner as sql.ConnectionPool), st);
+  }
+
+  /** `execute`, with a failure classified. */
   async run(runner: Runner, st: Statement, doing: string): Promise<Rec[]> {
     try {
-      return await execute(new sql.Request(runner as sql.ConnectionPool), st);
+      return await this.execute(runner, st);
     } catch (err) {
-      throw this.wrap(err, doing);
+      throw this.fail(err, doing);
     }
   }
 
   private requirePool(): sql.ConnectionPool {
-    if (!this.pool) throw new StandbyError(`SQL Server standby ${this.label}: not connected`);
+    if (!this.pool) throw new StandbyError(`${this.where}: connect() was not called`);
     return this.pool;
   }
 
@@ -86,18 +82,18 @@ export class SqlServerDialect implements StandbyDialect {
     try {
       this.pool = await new sql.ConnectionPool({ ...this.config, pool: { min: 0, max: this.options.poolSize ?? 4 } }).connect();
     } catch (err) {
-      throw this.wrap(err, 'connecting');
+      throw this.fail(err, 'cannot connect');
     }
   }
 
   async ensureStateTable(): Promise<void> {
     const pool = this.requirePool();
-    await this.run(pool, { sql: ENSURE_SCHEMA_SQL, params: { schema: nv(this.stateSchema) } }, `creating schema ${this.stateSchema}`);
-    await this.run(pool, { sql: createStateTableSql(this.stateSchema), params: { qualifiedName: nv(stateTableName(this.stateSchema)) } }, 'creating ctrelay_state');
+    await this.run(pool, T.ensureSchemaStatement(this.stateSchema), `cannot create schema ${this.stateSchema}`);
+    await this.run(pool, T.createStateTableStatement(this.stateSchema), 'cannot create ctrelay_state');
   }
 
   async readState(sourceId: string): Promise<ApplyState | null> {
-    const [r] = await this.run(this.requirePool(), { sql: readStateSql(this.stateSchema), params: { sourceId: nv(sourceId) } }, 'reading ctrelay_state');
+    const [r] = await this.run(this.requirePool(), T.readStateStatement(this.stateSchema, sourceId), 'cannot read ctrelay_state');
     if (!r) return null;
     return {
       sourceId,
@@ -109,34 +105,33 @@ export class SqlServerDialect implements StandbyDialect {
   }
 
   async ensureTable(table: TableMeta): Promise<void> {
+    T.validateTable(table);
     const pool = this.requirePool();
     const name = tableName(table);
-    const qn = { qualifiedName: nv(quoteQualified(table.schema, table.table)) };
-    await this.run(pool, { sql: ENSURE_SCHEMA_SQL, params: { schema: nv(table.schema) } }, `creating schema ${table.schema}`);
-    await this.run(pool, { sql: createTableSql(table), params: qn }, `creating table ${name}`);
-    const existing = await this.run(pool, { sql: EXISTING_COLUMNS_SQL, params: qn }, `reading the columns of ${name}`);
+    await this.run(pool, T.ensureSchemaStatement(table.schema), `cannot create schema ${table.schema}`);
+    await this.run(pool, T.createTableStatement(table), `cannot create table ${name}`);
+    const existing = await this.run(pool, T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
     // identifiers compare case-insensitively under the usual collations: never add "Name" next to "name"
     const have = new Set(existing.map((r) => String(r.name).toLowerCase()));
     const missing = table.columns.filter((c) => !have.has(c.name.toLowerCase())).map((c) => c.name);
-    if (missing.length > 0) await this.run(pool, { sql: addColumnsSql(table, missing), params: {} }, `adding columns ${missing.join(', ')} to ${name}`);
-    const id = existing.find((r) => r.is_identity === true || r.is_identity === 1);
-    this.identity.set(name, id ? String(id.name) : null);
+    if (missing.length > 0) await this.run(pool, T.addColumnsStatement(table, missing), `cannot add columns ${missing.join(', ')} to ${name}`);
+    this.identity.set(name, identityOf(existing));
   }
 
   async identityColumn(runner: Runner, table: TableMeta): Promise<string | null> {
     const name = tableName(table);
-    if (this.identity.has(name)) return this.identity.get(name)!;
-    const rows = await this.run(runner, { sql: EXISTING_COLUMNS_SQL, params: { qualifiedName: nv(quoteQualified(table.schema, table.table)) } }, `reading the columns of ${name}`);
-    const id = rows.find((r) => r.is_identity === true || r.is_identity === 1);
-    this.identity.set(name, id ? String(id.name) : null);
+    if (!this.identity.has(name)) {
+      const rows = await this.run(runner, T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
+      this.identity.set(name, identityOf(rows));
+    }
     return this.identity.get(name)!;
   }
 
   async scan(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
     const pool = this.requirePool();
-    const [o] = await this.run(pool, { sql: OBJECT_ID_SQL, params: { qualifiedName: nv(quoteQualified(table.schema, table.table)) } }, `looking up ${tableName(table)}`);
+    const [o] = await this.run(pool, T.objectIdStatement(table), `cannot look up ${tableName(table)}`);
     if (!o || o.object_id === null || o.object_id === undefined) return [];
-    const recs = await this.run(pool, scanStatement(table, afterKey, limit), `scanning ${tableName(table)}`);
+    const recs = await this.run(pool, T.scanStatement(table, afterKey, limit), `cannot read table ${tableName(table)}`);
     const cols = standbyColumns(table);
     return recs.map((rec) => {
       const row: Row = {};
@@ -144,7 +139,7 @@ export class SqlServerDialect implements StandbyDialect {
         try {
           row[c.name] = fromDriver(c.type, rec[`c${i}`]);
         } catch (err) {
-          if (err instanceof ValueConversionError) throw new StandbyError(`SQL Server standby ${this.label}: table ${tableName(table)} column ${c.name}: ${err.message}`);
+          if (err instanceof ValueConversionError) throw new StandbyError(`${this.where}: table ${tableName(table)} column ${c.name}: ${err.message}`);
           throw err;
         }
       });
@@ -157,7 +152,7 @@ export class SqlServerDialect implements StandbyDialect {
     try {
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
     } catch (err) {
-      throw this.wrap(err, 'beginning a transaction');
+      throw this.fail(err, 'cannot begin a transaction');
     }
     return new SqlServerTransaction(this, tx, this.stateSchema);
   }
@@ -169,26 +164,46 @@ export class SqlServerDialect implements StandbyDialect {
   }
 }
 
-class SqlServerTransaction implements StandbyTransaction {
+function identityOf(columns: Rec[]): string | null {
+  const id = columns.find((r) => r.is_identity === true || r.is_identity === 1);
+  return id ? String(id.name) : null;
+}
+
+class SqlServerTransaction extends SqlTransaction {
+  /** mssql ends the transaction itself when the server rolled it back (deadlock victim, XACT_ABORT). */
+  private abortedByServer = false;
+  /** the tedious connection mssql lent the transaction (an mssql internal), to close it when its state is unknown */
+  private readonly connection: { close(): void } | null;
+
   constructor(
     private readonly dialect: SqlServerDialect,
     private readonly tx: sql.Transaction,
     private readonly stateSchema: string,
-  ) {}
+  ) {
+    super(dialect.where);
+    tx.on('rollback', (aborted: boolean) => {
+      if (aborted) this.abortedByServer = true;
+    });
+    this.connection = (tx as unknown as { _acquiredConnection?: { close(): void } | null })._acquiredConnection ?? null;
+  }
+
+  private send(st: Statement, doing: string): Promise<Rec[]> {
+    return this.run(() => this.dialect.execute(this.tx, st), (err) => this.dialect.fail(err, doing));
+  }
 
   /** Loads rows (only `columns` of them) into a fresh temp table, chunk by chunk. */
   private async stage(temp: string, table: TableMeta, columns: string[], rows: Row[], doing: string): Promise<void> {
-    await this.dialect.run(this.tx, { sql: createTempSql(temp, table, columns), params: {} }, doing);
-    const per = rowsPerStatement(columns.length);
+    await this.send(T.createTempStatement(temp, table, columns), doing);
+    const per = T.rowsPerStatement(columns.length);
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
       let st: Statement;
       try {
-        st = insertTempStatement(temp, table, columns, chunk);
+        st = T.insertTempStatement(temp, table, columns, chunk);
       } catch (err) {
         const bad = chunk.find((r) => {
           try {
-            insertTempStatement(temp, table, columns, [r]);
+            T.insertTempStatement(temp, table, columns, [r]);
             return false;
           } catch {
             return true;
@@ -196,64 +211,61 @@ class SqlServerTransaction implements StandbyTransaction {
         });
         throw new StandbyError(`${doing}: row ${bad ? describeKey(table, bad) : '?'} has a value that is not canonical: ${(err as Error).message}`);
       }
-      await this.dialect.run(this.tx, st, `${doing} (rows ${i + 1}..${i + chunk.length}, first key ${describeKey(table, chunk[0])})`);
+      await this.send(st, `${doing} (rows ${i + 1}..${i + chunk.length}, first key ${describeKey(table, chunk[0])})`);
     }
   }
 
   async upsert(table: TableMeta, rows: Row[]): Promise<void> {
     if (rows.length === 0) return;
-    const doing = `upserting ${rows.length} rows into ${tableName(table)}`;
+    const doing = `cannot upsert ${rows.length} rows into ${tableName(table)}`;
     const unique = dedupeLastByKey(table, rows);
-    await this.stage(ROWS_TEMP, table, table.columns.map((c) => c.name), unique, doing);
-    const identity = await this.dialect.identityColumn(this.tx, table);
-    await this.dialect.run(this.tx, { sql: upsertFromTempSql(table, identity), params: {} }, doing);
+    await this.stage(T.ROWS_TEMP, table, table.columns.map((c) => c.name), unique, doing);
+    const identity = await this.run(() => this.dialect.identityColumn(this.tx, table), (err) => this.dialect.fail(err, doing));
+    await this.send(T.upsertFromTempStatement(table, identity), doing);
   }
 
   async delete(table: TableMeta, keys: Row[]): Promise<void> {
     if (keys.length === 0) return;
-    const doing = `deleting ${keys.length} keys from ${tableName(table)}`;
-    await this.stage(KEYS_TEMP, table, table.key, dedupeLastByKey(table, keys), doing);
-    await this.dialect.run(this.tx, { sql: deleteFromTempSql(table), params: {} }, doing);
+    const doing = `cannot delete ${keys.length} keys from ${tableName(table)}`;
+    await this.stage(T.KEYS_TEMP, table, table.key, dedupeLastByKey(table, keys), doing);
+    await this.send(T.deleteFromTempStatement(table), doing);
   }
 
   async deleteAll(table: TableMeta): Promise<void> {
-    await this.dialect.run(this.tx, { sql: `DELETE FROM ${quoteQualified(table.schema, table.table)};`, params: {} }, `emptying ${tableName(table)} for a re-snapshot`);
+    await this.send(T.deleteAllStatement(table), `cannot empty ${tableName(table)} for a re-snapshot`);
   }
 
   async writeState(state: ApplyState): Promise<void> {
-    const [res] = await this.dialect.run(
-      this.tx,
-      {
-        sql: writeStateSql(this.stateSchema),
-        params: {
-          sourceId: nv(state.sourceId),
-          batchSeq: { sqlType: 'bigint', value: state.batchSeq },
-          version: { sqlType: 'bigint', value: state.version },
-          batchOffset: { sqlType: 'bigint', value: state.batchOffset },
-        },
-      },
-      'writing ctrelay_state',
-    );
+    const [res] = await this.send(T.writeStateStatement(this.stateSchema, state), `cannot write apply state for source ${state.sourceId}`);
     if (Number(res?.rows_written ?? 0) === 0) {
-      throw new ConcurrentApplierError(
-        `ctrelay_state on SQL Server standby ${this.dialect.label} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
+      throw this.poison(
+        new ConcurrentApplierError(
+          `ctrelay_state on ${this.where} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,
+        ),
       );
     }
   }
 
-  async commit(): Promise<void> {
-    try {
-      await this.tx.commit();
-    } catch (err) {
-      throw this.dialect.wrap(err, 'committing');
-    }
+  protected classify(err: unknown, doing: string): StandbyError {
+    return this.dialect.fail(err, doing);
   }
 
-  async rollback(): Promise<void> {
+  protected async endOnServer(commit: boolean): Promise<string | null> {
+    if (this.abortedByServer) return commit ? 'the server rolled the transaction back, nothing was applied' : null;
+    await (commit ? this.tx.commit() : this.tx.rollback());
+    return null;
+  }
+
+  /** mssql hands the connection back to its pool itself when the transaction ends. */
+  protected releaseConnection(): void {}
+
+  protected destroyConnection(): void {
+    // mssql has already handed it back; a closed connection fails the pool's validation and is
+    // replaced instead of lent out with a transaction nobody will end
     try {
-      await this.tx.rollback();
-    } catch (err) {
-      throw this.dialect.wrap(err, 'rolling back');
+      this.connection?.close();
+    } catch {
+      // already closed
     }
   }
 }

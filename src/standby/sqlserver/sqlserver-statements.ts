@@ -1,60 +1,109 @@
-// Every T-SQL statement the SQL Server standby dialect sends, as pure functions (golden-tested).
-// Identifiers go through quoteIdent; values only travel as @parameters.
+// Every T-SQL statement the SQL Server standby dialect sends, as pure functions returning the text
+// and its parameters. Identifiers go through quoteIdent; values only travel as @parameters.
+//
+// Batch or sp_executesql: mssql-params.ts's execute() runs a statement WITHOUT parameters as a
+// plain batch (session scope) and one WITH parameters through sp_executesql (its own scope, where a
+// #temp table created inside is dropped on return). So the statements that create the session's
+// staging tables, and those that use them after the parameterised inserts, carry no parameters.
+import { StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { quoteIdent, quoteQualified } from '../../sources/sqlserver/quote.ts';
-import { snapshotChunkStatement, type Statement } from '../../sources/sqlserver/sql.ts';
+import { objectName, snapshotChunkStatement, type Statement } from '../../sources/sqlserver/sql.ts';
 import { toParam, type ParamValue } from '../../sources/sqlserver/values.ts';
+import type { ApplyState } from '../dialect.ts';
+import { tableName } from '../messages.ts';
+import { keyColumns } from '../table-shape.ts';
 import { isCharacter, standbyColumns } from './sqlserver-types.ts';
 
 /** SQL Server accepts 2100 parameters per request; a margin stays free. */
 export const MAX_PARAMS = 2000;
 /** A table value constructor (VALUES ...) holds at most 1000 rows. */
 export const MAX_VALUES_ROWS = 1000;
+/** sysname: identifiers hold at most 128 characters. */
+const MAX_IDENTIFIER_CHARS = 128;
 export const ROWS_TEMP = '#ctrelay_rows';
 export const KEYS_TEMP = '#ctrelay_keys';
+
+const nv = (value: string): ParamValue => ({ sqlType: 'nvarchar', value });
+const batch = (sql: string): Statement => ({ sql, params: {} });
+
+/** Throws a StandbyError naming the table when SQL Server cannot hold its shape. */
+export function validateTable(table: TableMeta): void {
+  keyColumns(table);
+  for (const name of [table.schema, table.table, ...table.columns.map((c) => c.name)]) {
+    if (name === '' || name.includes('\0') || name.length > MAX_IDENTIFIER_CHARS) {
+      throw new StandbyError(
+        `table ${tableName(table)}: identifier "${name}" cannot be used on SQL Server (empty, NUL, or longer than ${MAX_IDENTIFIER_CHARS} characters)`,
+      );
+    }
+  }
+  standbyColumns(table); // decimals SQL Server cannot hold
+}
 
 /**
  * Creates the schema when absent. CREATE SCHEMA must start its own batch, hence sp_executesql; the
  * name is quoted by QUOTENAME on the server, so it still travels as a parameter.
  */
-export const ENSURE_SCHEMA_SQL = `IF SCHEMA_ID(@schema) IS NULL
+export function ensureSchemaStatement(schema: string): Statement {
+  return {
+    sql: `IF SCHEMA_ID(@schema) IS NULL
 BEGIN
   DECLARE @ddl nvarchar(max) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
   EXEC sys.sp_executesql @ddl;
-END;`;
+END;`,
+    params: { schema: nv(schema) },
+  };
+}
 
-export const OBJECT_ID_SQL = `SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id;`;
+export function objectIdStatement(table: TableMeta): Statement {
+  return { sql: `SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id;`, params: { qualifiedName: nv(objectName(table)) } };
+}
 
-export const EXISTING_COLUMNS_SQL = `SELECT c.name, c.is_identity
+export function existingColumnsStatement(table: TableMeta): Statement {
+  return {
+    sql: `SELECT c.name, c.is_identity
 FROM sys.columns AS c
 WHERE c.object_id = OBJECT_ID(@qualifiedName, N'U')
-ORDER BY c.column_id;`;
+ORDER BY c.column_id;`,
+    params: { qualifiedName: nv(objectName(table)) },
+  };
+}
 
 export function stateTableName(schema: string): string {
   return quoteQualified(schema, 'ctrelay_state');
 }
 
-export function createStateTableSql(schema: string): string {
+export function createStateTableStatement(schema: string): Statement {
   const t = stateTableName(schema);
-  return `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
+  return {
+    sql: `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
   CREATE TABLE ${t} (
     source_id nvarchar(200) NOT NULL PRIMARY KEY,
     batch_seq bigint NOT NULL,
     version bigint NOT NULL,
     batch_offset bigint NOT NULL,
     applied_at datetime2(3) NOT NULL
-  );`;
+  );`,
+    params: { qualifiedName: nv(t) },
+  };
 }
 
-export function readStateSql(schema: string): string {
-  return `SELECT batch_seq, version, batch_offset, applied_at FROM ${stateTableName(schema)} WHERE source_id = @sourceId;`;
+export function readStateStatement(schema: string, sourceId: string): Statement {
+  return {
+    sql: `SELECT batch_seq, version, batch_offset, applied_at FROM ${stateTableName(schema)} WHERE source_id = @sourceId;`,
+    params: { sourceId: nv(sourceId) },
+  };
 }
 
-/** One applier writes its state row (Kafka fences any second one), so update-then-insert cannot race. */
-export function writeStateSql(schema: string): string {
+/**
+ * Forward only: the row is updated only when its batch_seq is below ours, inserted only when
+ * absent (under UPDLOCK, HOLDLOCK, so two appliers cannot both insert); `rows_written` = 0 means
+ * another applier is at or past our batch.
+ */
+export function writeStateStatement(schema: string, state: ApplyState): Statement {
   const t = stateTableName(schema);
-  // forward only: a second applier that fell behind writes nothing (rows_written = 0) and stops
-  return `DECLARE @written int;
+  return {
+    sql: `DECLARE @written int;
 UPDATE ${t} SET batch_seq = @batchSeq, version = @version, batch_offset = @batchOffset, applied_at = SYSUTCDATETIME() WHERE source_id = @sourceId AND batch_seq < @batchSeq;
 SET @written = @@ROWCOUNT;
 IF @written = 0 AND NOT EXISTS (SELECT 1 FROM ${t} WITH (UPDLOCK, HOLDLOCK) WHERE source_id = @sourceId)
@@ -62,38 +111,51 @@ BEGIN
   INSERT INTO ${t} (source_id, batch_seq, version, batch_offset, applied_at) VALUES (@sourceId, @batchSeq, @version, @batchOffset, SYSUTCDATETIME());
   SET @written = @@ROWCOUNT;
 END
-SELECT @written AS rows_written;`;
+SELECT @written AS rows_written;`,
+    params: {
+      sourceId: nv(state.sourceId),
+      batchSeq: { sqlType: 'bigint', value: state.batchSeq },
+      version: { sqlType: 'bigint', value: state.version },
+      batchOffset: { sqlType: 'bigint', value: state.batchOffset },
+    },
+  };
 }
 
-export function createTableSql(table: TableMeta): string {
+export function createTableStatement(table: TableMeta): Statement {
   const keys = new Set(table.key);
   const cols = standbyColumns(table).map((c) => `  ${quoteIdent(c.name)} ${c.sourceType} ${keys.has(c.name) || !c.nullable ? 'NOT NULL' : 'NULL'}`);
-  return `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
-  CREATE TABLE ${quoteQualified(table.schema, table.table)} (
+  return {
+    sql: `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
+  CREATE TABLE ${objectName(table)} (
 ${cols.map((c) => `  ${c},`).join('\n')}
     PRIMARY KEY (${table.key.map(quoteIdent).join(', ')})
-  );`;
+  );`,
+    params: { qualifiedName: nv(objectName(table)) },
+  };
 }
 
 /** Columns added to an existing table are nullable: its rows have no value for them. */
-export function addColumnsSql(table: TableMeta, names: string[]): string {
+export function addColumnsStatement(table: TableMeta, names: string[]): Statement {
   const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
   const defs = names.map((n) => `${quoteIdent(n)} ${byName.get(n)!.sourceType} NULL`);
-  return `ALTER TABLE ${quoteQualified(table.schema, table.table)} ADD ${defs.join(', ')};`;
+  return batch(`ALTER TABLE ${objectName(table)} ADD ${defs.join(', ')};`);
 }
 
-/** A session temp table shaped like the given columns, without identity or constraints. */
-export function createTempSql(temp: string, table: TableMeta, columns: string[]): string {
+/**
+ * A session temp table shaped like the given columns, without identity or constraints. A batch:
+ * created inside sp_executesql it would be dropped before the rows arrive.
+ */
+export function createTempStatement(temp: string, table: TableMeta, columns: string[]): Statement {
   const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
   const defs = columns.map((n) => {
     const c = byName.get(n)!;
     // tempdb's collation may differ from the database's; joins on keys would then fail
     return `  ${quoteIdent(n)} ${c.sourceType}${isCharacter(c.type) ? ' COLLATE DATABASE_DEFAULT' : ''} NULL`;
   });
-  return `DROP TABLE IF EXISTS ${temp};
+  return batch(`DROP TABLE IF EXISTS ${temp};
 CREATE TABLE ${temp} (
 ${defs.join(',\n')}
-);`;
+);`);
 }
 
 export function rowsPerStatement(columnCount: number): number {
@@ -123,10 +185,11 @@ export function insertTempStatement(temp: string, table: TableMeta, columns: str
  * statements run in its one apply transaction, whose exclusive locks are held to commit: no other
  * writer can insert a key between the UPDATE and the NOT EXISTS check.
  * An IDENTITY column is never assigned by UPDATE (SQL Server forbids it) and is inserted with
- * IDENTITY_INSERT on, so the standby keeps the source's values.
+ * IDENTITY_INSERT on, so the standby keeps the source's values. A batch: it reads the session's
+ * staging table.
  */
-export function upsertFromTempSql(table: TableMeta, identityColumn: string | null): string {
-  const t = quoteQualified(table.schema, table.table);
+export function upsertFromTempStatement(table: TableMeta, identityColumn: string | null): Statement {
+  const t = objectName(table);
   const keys = new Set(table.key);
   const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
   const cols = table.columns.map((c) => quoteIdent(c.name));
@@ -144,15 +207,21 @@ FROM ${ROWS_TEMP} AS s
 WHERE NOT EXISTS (SELECT 1 FROM ${t} AS t WHERE ${on});`);
   if (identityColumn) parts.push(`SET IDENTITY_INSERT ${t} OFF;`);
   parts.push(`DROP TABLE ${ROWS_TEMP};`);
-  return parts.join('\n');
+  return batch(parts.join('\n'));
 }
 
-export function deleteFromTempSql(table: TableMeta): string {
+/** Deletes the staged keys; a batch, like the upsert. */
+export function deleteFromTempStatement(table: TableMeta): Statement {
   const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-  return `DELETE t
-FROM ${quoteQualified(table.schema, table.table)} AS t
+  return batch(`DELETE t
+FROM ${objectName(table)} AS t
 INNER JOIN ${KEYS_TEMP} AS s ON ${on};
-DROP TABLE ${KEYS_TEMP};`;
+DROP TABLE ${KEYS_TEMP};`);
+}
+
+/** Empties the table (a re-snapshot begins). DELETE, not TRUNCATE: TRUNCATE needs ALTER permission on the table. */
+export function deleteAllStatement(table: TableMeta): Statement {
+  return batch(`DELETE FROM ${objectName(table)};`);
 }
 
 /** Key-ordered read of the standby table (verify, tests): the source's chunk query on standby types. */

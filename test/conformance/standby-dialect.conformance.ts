@@ -1,0 +1,429 @@
+// The standby-dialect contract (src/standby/dialect.ts, the lifecycle of
+// src/standby/sql-transaction.ts and the error contract of src/core/errors.ts) as ONE suite that
+// every standby kind runs through a StandbyHarness (test/support/standby-harness.ts). Runners:
+//   test/integration/standby-conformance.test.ts              (PostgreSQL, MariaDB; `npm test`)
+//   test/conformance/sqlserver/standby-sqlserver.mssql-test.ts (SQL Server; vitest.mssql.config.ts)
+//
+// What an engine cannot do is declared in its harness's `limits`, never tested around silently.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConcurrentApplierError, StandbyError, isTransient } from '../../src/core/errors.ts';
+import type { ColumnMeta, ColumnType, Row, TableMeta } from '../../src/core/model.ts';
+import type { StandbyDialect, StandbyTransaction } from '../../src/standby/dialect.ts';
+import type { StandbyDatabase, StandbyHarness, StandbyLimits } from '../support/standby-harness.ts';
+
+export interface StandbyConformanceOptions {
+  /** standby kind, for the suite's name */
+  kind: string;
+  /** creates the harness; null skips every test (print skipReason before calling) */
+  harness: (() => StandbyHarness) | null;
+  skipReason?: string;
+}
+
+function col(name: string, type: ColumnType, nullable = true): ColumnMeta {
+  return { name, type, nullable, sourceType: type.kind };
+}
+
+/** A table with a column of every ColumnType (and the precisions that differ in storage). */
+function allTypes(schema: string, table: string): TableMeta {
+  return {
+    schema,
+    table,
+    key: ['id'],
+    columns: [
+      col('id', { kind: 'int64' }, false),
+      col('b', { kind: 'boolean' }),
+      col('i16', { kind: 'int16' }),
+      col('i32', { kind: 'int32' }),
+      col('i64', { kind: 'int64' }),
+      col('f32', { kind: 'float32' }),
+      col('f64', { kind: 'float64' }),
+      col('dec', { kind: 'decimal', precision: 38, scale: 10 }),
+      col('dec4', { kind: 'decimal', precision: 10, scale: 4 }),
+      col('s', { kind: 'string', maxLength: 100 }),
+      col('fixed', { kind: 'string', maxLength: 10, fixedLength: true }),
+      col('long', { kind: 'string' }),
+      col('bin', { kind: 'bytes', maxLength: 16 }),
+      col('blob', { kind: 'bytes' }),
+      col('u', { kind: 'uuid' }),
+      col('j', { kind: 'json' }),
+      col('x', { kind: 'xml' }),
+      col('d', { kind: 'date' }),
+      col('t0', { kind: 'time', precision: 0 }),
+      col('t3', { kind: 'time', precision: 3 }),
+      col('t7', { kind: 'time', precision: 7 }),
+      col('ts0', { kind: 'timestamp', precision: 0 }),
+      col('ts6', { kind: 'timestamp', precision: 6 }),
+      col('ts7', { kind: 'timestamp', precision: 7 }),
+      col('tz3', { kind: 'timestamptz', precision: 3 }),
+      col('tz7', { kind: 'timestamptz', precision: 7 }),
+      col('dto0', { kind: 'datetimeoffset', precision: 0 }),
+      col('dto7', { kind: 'datetimeoffset', precision: 7 }),
+    ],
+  };
+}
+
+/** Extreme canonical values of every column of allTypes (the third row: NULLs). */
+function edgeRows(limits: StandbyLimits): Row[] {
+  return [
+    {
+      id: 1n, b: true, i16: 32767, i32: 2147483647, i64: 9223372036854775807n,
+      f32: 0.10000000149011612, f64: 1.7976931348623157e308,
+      dec: '9999999999999999999999999999.9999999999', dec4: '0.0000',
+      s: 'héllo wörld 😀 — ✓ "quotes" \'single\' back\\slash', fixed: 'abc       ', long: 'x'.repeat(70_000),
+      bin: Buffer.from([0, 1, 0, 255, 0]), blob: Buffer.from([0, 0, 0]),
+      u: '0f8fad5b-d9cb-469f-a165-70867728950e', j: '{"a": 1,  "b":[1 ,2], "c": "\\u00e9"}', x: '<a b="1">t&amp;</a>',
+      d: '0001-01-01', t0: '00:00:00', t3: '23:59:59.999', t7: '23:59:59.9999999',
+      ts0: '9999-12-31T23:59:59', ts6: '2024-02-29T12:34:56.123456', ts7: '9999-12-31T23:59:59.9999999',
+      tz3: '2024-01-01T00:00:00.001Z', tz7: '2024-06-30T23:59:59.0000001Z',
+      dto0: '2024-03-10T08:15:30+05:45', dto7: '2024-03-10T08:15:30.1234567+05:45',
+    },
+    {
+      id: -9223372036854775808n, b: false, i16: -32768, i32: -2147483648, i64: -9223372036854775807n,
+      // the smallest subnormal double, or the smallest normal one where the engine has no subnormals
+      f32: -3.4028234663852886e38, f64: limits.subnormalFloats ? 5e-324 : 2.2250738585072014e-308,
+      dec: '-9999999999999999999999999999.9999999999', dec4: '-0.0001',
+      // a fixed-length value is always full width in canonical form
+      s: '', fixed: '          ', long: '', bin: Buffer.alloc(0), blob: Buffer.alloc(0),
+      u: 'ffffffff-ffff-ffff-ffff-ffffffffffff', j: '[]', x: '', d: '9999-12-31',
+      t0: '23:59:59', t3: '00:00:00.000', t7: '00:00:00.0000000',
+      ts0: '1000-01-01T00:00:00', ts6: '1970-01-01T00:00:00.000000', ts7: '2024-01-01T00:00:00.0000000',
+      tz3: '1999-12-31T23:59:59.999Z', tz7: '1970-01-01T00:00:00.0000000Z',
+      dto0: '2024-03-10T00:00:00-08:00', dto7: '0001-01-01T00:00:00.0000000-14:00',
+    },
+    {
+      id: 0n, b: null, i16: null, i32: null, i64: null, f32: null, f64: null, dec: '0.0000000000', dec4: null,
+      s: null, fixed: null, long: null, bin: null, blob: null, u: null, j: null, x: null, d: null,
+      t0: null, t3: null, t7: null, ts0: null, ts6: null, ts7: null, tz3: null, tz7: null, dto0: null, dto7: null,
+    },
+  ];
+}
+
+const byId = (rows: Row[]) => [...rows].sort((a, b) => ((a.id as bigint) < (b.id as bigint) ? -1 : 1));
+
+async function applyTx(d: StandbyDialect, fn: (tx: StandbyTransaction) => Promise<void>): Promise<void> {
+  const tx = await d.begin();
+  try {
+    await fn(tx);
+    await tx.commit();
+  } catch (err) {
+    await tx.rollback().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The error `p` rejects with (failing the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<StandbyError> {
+  const err = await p.then(
+    () => expect.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StandbyError);
+  return err as StandbyError;
+}
+
+export function standbyDialectConformance(opts: StandbyConformanceOptions): void {
+  const suite = opts.harness ? describe : describe.skip;
+  suite(`${opts.kind} standby dialect${opts.harness ? '' : ` (skipped: ${opts.skipReason ?? 'no server'})`}`, () => {
+    let harness: StandbyHarness;
+    let db: StandbyDatabase;
+    let d: StandbyDialect;
+    let schema: string;
+    let limits: StandbyLimits;
+    let rows: Row[];
+
+    /** A two-column table (int key, string value of `length`) created through the dialect. */
+    async function smallTable(name: string, length = 100): Promise<TableMeta> {
+      const t: TableMeta = { schema, table: name, key: ['id'], columns: [col('id', { kind: 'int32' }, false), col('name', { kind: 'string', maxLength: length })] };
+      await d.ensureTable(t);
+      return t;
+    }
+
+    /** smallTable, then its value column narrowed to 5 characters behind the dialect's back. */
+    async function narrowedTable(name: string): Promise<TableMeta> {
+      const t = await smallTable(name);
+      await db.exec(db.narrowColumnSql(t, 'name', 5));
+      return t;
+    }
+
+    beforeAll(async () => {
+      harness = opts.harness!();
+      limits = harness.limits;
+      rows = edgeRows(limits);
+      db = await harness.createDatabase('ctr_sb');
+      schema = db.schema;
+      d = db.createDialect();
+      await d.connect();
+      await d.ensureStateTable();
+    });
+
+    afterAll(async () => {
+      await d?.close();
+      await db?.drop();
+      await harness?.close();
+    });
+
+    describe('values and rows', () => {
+      it('round-trips every column type to its exact canonical value, idempotently', async () => {
+        const t = allTypes(schema, 'all_types');
+        await d.ensureTable(t);
+        await applyTx(d, (tx) => tx.upsert(t, rows));
+        expect(byId(await d.scan(t, null, 100))).toEqual(byId(rows));
+        // idempotent: the same rows again leave the same state
+        await applyTx(d, (tx) => tx.upsert(t, rows));
+        expect(byId(await d.scan(t, null, 100))).toEqual(byId(rows));
+      });
+
+      it('updates through upsert, keeps the last image of a key repeated in one call, deletes by key', async () => {
+        const t = allTypes(schema, 'updates');
+        await d.ensureTable(t);
+        await applyTx(d, (tx) => tx.upsert(t, rows));
+        const changed = { ...rows[2], s: 'first', dec4: '1.5000' };
+        const last = { ...rows[2], s: 'last', dec4: '-2.2500', b: true };
+        await applyTx(d, (tx) => tx.upsert(t, [changed, last]));
+        expect((await d.scan(t, null, 100)).find((r) => r.id === 0n)).toEqual(last);
+        // absent keys and a key repeated in one call are no error
+        await applyTx(d, (tx) => tx.delete(t, [{ id: 0n }, { id: 424242n }, { id: 1n }, { id: 1n }]));
+        expect(await d.scan(t, null, 100)).toEqual([rows[1]]);
+      });
+
+      it('deleteAll empties the table in the transaction', async () => {
+        const t = await smallTable('emptied');
+        await applyTx(d, (tx) => tx.upsert(t, [{ id: 1, name: 'a' }, { id: 2, name: 'b' }]));
+        const tx = await d.begin();
+        await tx.deleteAll(t);
+        await tx.upsert(t, [{ id: 3, name: 'c' }]);
+        await tx.rollback();
+        expect(await d.scan(t, null, 10)).toHaveLength(2);
+        await applyTx(d, async (tx2) => {
+          await tx2.deleteAll(t);
+          await tx2.upsert(t, [{ id: 3, name: 'c' }]);
+        });
+        expect(await d.scan(t, null, 10)).toEqual([{ id: 3, name: 'c' }]);
+      });
+
+      it('applies many rows in several statements and deletes them again', async () => {
+        const t: TableMeta = {
+          schema,
+          table: 'bulk',
+          key: ['k', 'n'],
+          columns: [col('k', { kind: 'string', maxLength: 20 }, false), col('n', { kind: 'int64' }, false), col('v', { kind: 'string' })],
+        };
+        await d.ensureTable(t);
+        const many = Array.from({ length: 30_000 }, (_, i) => ({ k: `k${i % 7}`, n: BigInt(i), v: `value ${i} ${'y'.repeat(i % 300)}` }));
+        await applyTx(d, (tx) => tx.upsert(t, many));
+        let seen = 0;
+        let after: Row | null = null;
+        for (;;) {
+          const page = await d.scan(t, after, 7_000);
+          if (page.length === 0) break;
+          seen += page.length;
+          after = { k: page[page.length - 1].k, n: page[page.length - 1].n };
+        }
+        expect(seen).toBe(30_000);
+        await applyTx(d, (tx) => tx.delete(t, many.slice(0, 29_990).map((r) => ({ k: r.k, n: r.n }))));
+        expect(await d.scan(t, null, 100)).toHaveLength(10);
+      });
+
+      it('splits statements by bytes, so multi-byte text never exceeds a packet limit', async () => {
+        const t: TableMeta = { schema, table: 'cjk', key: ['id'], columns: [col('id', { kind: 'int32' }, false), col('v', { kind: 'string' })] };
+        await d.ensureTable(t);
+        // ~27 MB of UTF-8 in ~9 M UTF-16 units: counted in characters, one statement would hold it all
+        const cjk = Array.from({ length: 3_000 }, (_, i) => ({ id: i, v: `${i}${'名'.repeat(3_000)}` }));
+        await applyTx(d, (tx) => tx.upsert(t, cjk));
+        expect(await d.scan(t, { id: 2_997 }, 10)).toEqual(cjk.slice(2_998));
+      });
+    });
+
+    describe('tables', () => {
+      it('ensureTable on an existing table adds the new column and keeps the data', async () => {
+        const t: TableMeta = { schema, table: 'grows', key: ['id'], columns: [col('id', { kind: 'int32' }, false), col('a', { kind: 'string', maxLength: 20 })] };
+        await d.ensureTable(t);
+        await applyTx(d, (tx) => tx.upsert(t, [{ id: 1, a: 'x' }]));
+        await d.ensureTable(t); // no-op
+        const t2: TableMeta = { ...t, columns: [...t.columns, col('added', { kind: 'decimal', precision: 12, scale: 2 }, false)] };
+        await d.ensureTable(t2);
+        expect(await d.scan(t2, null, 10)).toEqual([{ id: 1, a: 'x', added: null }]);
+        await applyTx(d, (tx) => tx.upsert(t2, [{ id: 2, a: 'y', added: '-12.50' }]));
+        expect(await d.scan(t2, null, 10)).toEqual([{ id: 1, a: 'x', added: null }, { id: 2, a: 'y', added: '-12.50' }]);
+      });
+
+      it('quotes hostile identifiers, and pages a composite key', async () => {
+        const t: TableMeta = {
+          schema: db.hostileSchema,
+          table: 'select',
+          key: ['a column', 'quo"te'],
+          columns: [
+            col('a column', { kind: 'string', maxLength: 50 }, false),
+            col('quo"te', { kind: 'int32' }, false),
+            col('back`tick]', { kind: 'string' }),
+            col("it's", { kind: 'int64' }),
+            col('ünïcødé 名前', { kind: 'boolean' }),
+          ],
+        };
+        await d.ensureTable(t);
+        const hostile: Row[] = [
+          { 'a column': 'a', 'quo"te': 1, 'back`tick]': '`; DROP TABLE x; --', "it's": 1n, 'ünïcødé 名前': true },
+          { 'a column': 'a', 'quo"te': 2, 'back`tick]': "'); --", "it's": null, 'ünïcødé 名前': false },
+          // a key that differs only by a trailing space, where the engine keeps them apart
+          { 'a column': limits.trailingSpaceKeys ? 'a ' : 'a_', 'quo"te': 1, 'back`tick]': null, "it's": -1n, 'ünïcødé 名前': null },
+          { 'a column': 'b', 'quo"te': 0, 'back`tick]': '', "it's": 0n, 'ünïcødé 名前': true },
+        ];
+        await applyTx(d, (tx) => tx.upsert(t, hostile));
+        // keyset paging over a composite key, two rows at a time
+        const page1 = await d.scan(t, null, 2);
+        const page2 = await d.scan(t, { 'a column': page1[1]['a column'], 'quo"te': page1[1]['quo"te'] }, 2);
+        const page3 = await d.scan(t, { 'a column': page2[1]['a column'], 'quo"te': page2[1]['quo"te'] }, 2);
+        expect(page3).toEqual([]);
+        expect([...page1, ...page2]).toEqual(expect.arrayContaining(hostile));
+        await applyTx(d, (tx) => tx.delete(t, [{ 'a column': hostile[2]['a column'], 'quo"te': 1 }, { 'a column': 'zz', 'quo"te': 9 }]));
+        expect(await d.scan(t, null, 10)).toHaveLength(3);
+      });
+
+      it('scan of an absent table returns no rows', async () => {
+        expect(await d.scan(allTypes(schema, 'nope'), null, 10)).toEqual([]);
+      });
+    });
+
+    describe('transactions and state', () => {
+      it('rollback leaves nothing; commit makes data and state visible together', async () => {
+        const t = allTypes(schema, 'txn');
+        await d.ensureTable(t);
+        const tx = await d.begin();
+        await tx.upsert(t, rows);
+        await tx.writeState({ sourceId: 'rb', batchSeq: 1n, version: 10n, batchOffset: 5n });
+        await tx.rollback();
+        await tx.rollback(); // idempotent
+        expect(await d.scan(t, null, 10)).toEqual([]);
+        expect(await d.readState('rb')).toBeNull();
+
+        const tx2 = await d.begin();
+        await tx2.upsert(t, rows);
+        await tx2.writeState({ sourceId: 'rb', batchSeq: 2n, version: 20n, batchOffset: 6n });
+        // other connections see neither until commit
+        expect(await d.scan(t, null, 10)).toEqual([]);
+        expect(await d.readState('rb')).toBeNull();
+        await tx2.commit();
+        expect(await d.scan(t, null, 10)).toHaveLength(3);
+        expect(await d.readState('rb')).toMatchObject({ batchSeq: 2n, version: 20n, batchOffset: 6n });
+      });
+
+      it('round-trips the apply state', async () => {
+        await d.ensureStateTable(); // idempotent
+        expect(await d.readState('src-a')).toBeNull();
+        const before = Date.now();
+        await applyTx(d, (tx) => tx.writeState({ sourceId: 'src-a', batchSeq: 7n, version: 9007199254740993n, batchOffset: 0n }));
+        const s = await d.readState('src-a');
+        expect(s).toMatchObject({ sourceId: 'src-a', batchSeq: 7n, version: 9007199254740993n, batchOffset: 0n });
+        expect(s!.appliedAt!.getTime()).toBeGreaterThanOrEqual(before - 2000);
+        await applyTx(d, (tx) => tx.writeState({ sourceId: 'src-a', batchSeq: 8n, version: 9007199254740995n, batchOffset: 1n }));
+        expect(await d.readState('src-a')).toMatchObject({ batchSeq: 8n, version: 9007199254740995n, batchOffset: 1n });
+      });
+
+      it('moves the state only forward: a stale write is ConcurrentApplierError and its data rolls back with it', async () => {
+        const t = await smallTable('forward');
+        const write = (seq: bigint, id: number) =>
+          applyTx(d, async (tx) => {
+            await tx.upsert(t, [{ id, name: null }]);
+            await tx.writeState({ sourceId: 'fwd', batchSeq: seq, version: seq, batchOffset: seq });
+          });
+        await write(5n, 1);
+        await expect(write(5n, 2)).rejects.toBeInstanceOf(ConcurrentApplierError);
+        await expect(write(4n, 3)).rejects.toBeInstanceOf(ConcurrentApplierError);
+        await write(6n, 4);
+        expect((await d.readState('fwd'))?.batchSeq).toBe(6n);
+        expect((await d.scan(t, null, 10)).map((r) => r.id)).toEqual([1, 4]);
+      });
+
+      it('a commit after a failed statement rolls back, says so, and keeps the failure permanent', async () => {
+        const t = await narrowedTable('failed_commit');
+        const tx = await d.begin();
+        await tx.upsert(t, [{ id: 1, name: 'fine' }]);
+        const failed = await rejection(tx.upsert(t, [{ id: 2, name: 'far too long' }]));
+        expect(isTransient(failed)).toBe(false);
+        // nothing more is sent in a poisoned transaction
+        expect((await rejection(tx.upsert(t, [{ id: 3, name: 'ok' }]))).message).toMatch(/failed, roll it back/);
+        const commit = await rejection(tx.commit());
+        expect(commit.message).toMatch(/rolled back/);
+        expect(isTransient(commit)).toBe(false);
+        await tx.rollback(); // after commit: nothing
+        expect(await d.scan(t, null, 10)).toEqual([]);
+      });
+    });
+
+    describe('errors', () => {
+      it('a value too long for a narrowed column is a permanent StandbyError naming the table and key', async () => {
+        const t = await narrowedTable('narrow');
+        const many = Array.from({ length: 100 }, (_, i) => ({ id: i, name: i === 73 ? 'much too long' : 'ok' }));
+        const tx = await d.begin();
+        const err = await rejection(tx.upsert(t, many));
+        await tx.rollback();
+        expect(isTransient(err)).toBe(false);
+        expect(err.message).toContain(`${schema}.narrow`);
+        if (limits.namesRefusedKey) expect(err.message).toContain('id=73');
+        expect(await d.scan(t, null, 10)).toEqual([]);
+      });
+
+      it('a connection killed inside a transaction makes the next statement and the commit transient; the next transaction works', async () => {
+        const t = await smallTable('killed');
+        const tx = await d.begin();
+        await tx.upsert(t, [{ id: 1, name: 'before' }]);
+        expect(await db.killDialectSessions()).toBeGreaterThan(0);
+        const upsert = await rejection(tx.upsert(t, [{ id: 2, name: 'after' }]));
+        expect(isTransient(upsert)).toBe(true);
+        const commit = await rejection(tx.commit());
+        expect(isTransient(commit)).toBe(true);
+        await tx.rollback();
+        // the pool replaced the killed connections
+        await applyTx(d, (tx2) => tx2.upsert(t, [{ id: 3, name: 'again' }]));
+        expect(await d.scan(t, null, 10)).toEqual([{ id: 3, name: 'again' }]);
+      });
+
+      it('a connection killed before COMMIT makes the commit transient, and nothing is applied', async () => {
+        const t = await smallTable('killed_commit');
+        const tx = await d.begin();
+        await tx.upsert(t, [{ id: 1, name: 'lost' }]);
+        await tx.writeState({ sourceId: 'killed', batchSeq: 1n, version: 1n, batchOffset: 1n });
+        await db.killDialectSessions();
+        expect(isTransient(await rejection(tx.commit()))).toBe(true);
+        expect(await d.scan(t, null, 10)).toEqual([]);
+        expect(await d.readState('killed')).toBeNull();
+      });
+
+      it('a login without write permission gets a permanent StandbyError naming the table', async () => {
+        const t = await smallTable('guarded');
+        const ro = db.createDialect(await db.readOnlyUrl());
+        await ro.connect();
+        try {
+          expect(await ro.scan(t, null, 10)).toEqual([]); // it may read
+          const tx = await ro.begin();
+          const err = await rejection(tx.upsert(t, [{ id: 1, name: 'x' }]));
+          expect(isTransient(err)).toBe(false);
+          expect(err.message).toContain(`${schema}.guarded`);
+          expect(isTransient(await rejection(tx.commit()))).toBe(false);
+        } finally {
+          await ro.close();
+        }
+      });
+
+      it('an unreachable server is a transient StandbyError that names it without the password', async () => {
+        const bad = db.createDialect(harness.unreachableUrl('s3cretpw'));
+        const err = await rejection(bad.connect());
+        expect(isTransient(err)).toBe(true);
+        expect(err.message).toContain('127.0.0.1:1');
+        expect(err.message).not.toContain('s3cretpw');
+        expect(err.message).not.toContain('ctr:');
+      });
+
+      it('a login the server refuses is a permanent StandbyError, without the password', async () => {
+        const bad = db.createDialect(db.refusedLoginUrl('wr0ngpw-x'));
+        try {
+          const err = await rejection(bad.connect());
+          expect(isTransient(err)).toBe(false);
+          expect(err.message).not.toContain('wr0ngpw-x');
+        } finally {
+          await bad.close();
+        }
+      });
+    });
+  });
+}
