@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
-import type { TableMeta } from '../core/model.ts';
+import { runUntilSignalled } from '../core/signals.ts';
 import { createMetricsRegistry } from '../http/metrics.ts';
 import { startHttpServer } from '../http/server.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
@@ -65,20 +65,12 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
     ready: () => ({ ok: applier.ready, detail: { seq: applier.appliedSeq.toString(), version: applier.appliedVersion.toString() } }),
   });
   log.info({ url: http.url, standby: standby.id }, 'apply running');
-  const stop = () => {
-    log.info('stopping: finishing the current standby transaction');
-    applier.stop();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
   try {
-    await applier.run();
+    await runUntilSignalled(applier, () => log.info('stopping: finishing the current standby transaction'));
   } catch (err) {
     metrics.errors.inc();
     throw err;
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
     await http.close();
     await kafka.close();
     log.info('apply stopped');

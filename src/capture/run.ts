@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
+import { runUntilSignalled } from '../core/signals.ts';
 import { HttpError, sendJson, startHttpServer } from '../http/server.ts';
 import { createMetricsRegistry } from '../http/metrics.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
@@ -104,17 +105,9 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
   });
   log.info({ url: http.url, mode: config.mode }, 'capture running');
 
-  const stop = () => {
-    log.info('stopping: finishing the current batch');
-    agent.stop();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
   try {
-    await agent.run();
+    await runUntilSignalled(agent, () => log.info('stopping: finishing the current batch'));
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
     await acks?.stop();
     await http.close();
     await kafka.close();

@@ -31,22 +31,21 @@ export class TopicDecoder {
   }
 
   /** The event of a data-topic value; DecodeError naming `where` when its schema was never published. */
-  async decodeEvent(value: Buffer, where: string): Promise<DecodedEvent> {
-    const first = this.decoder.decodeEvent(value, where);
-    if (first) return first;
-    await this.load();
-    const second = this.decoder.decodeEvent(value, where);
-    if (!second) throw new DecodeError(`${where}: event written with a schema that is not in ${schemasTopic(this.prefix)}`);
-    return second;
+  decodeEvent(value: Buffer, where: string): Promise<DecodedEvent> {
+    return this.withReload(() => this.decoder.decodeEvent(value, where), `${where}: event`);
   }
 
   /** The key columns of a data-topic key (tombstones carry only a key). */
-  async decodeKey(key: Buffer, where: string): Promise<Row> {
-    const first = this.decoder.decodeKey(key, where);
-    if (first) return first;
+  decodeKey(key: Buffer, where: string): Promise<Row> {
+    return this.withReload(() => this.decoder.decodeKey(key, where), `${where}: key`);
+  }
+
+  private async withReload<T>(decode: () => T | null, what: string): Promise<T> {
+    const first = decode();
+    if (first !== null) return first;
     await this.load();
-    const second = this.decoder.decodeKey(key, where);
-    if (!second) throw new DecodeError(`${where}: key written with a schema that is not in ${schemasTopic(this.prefix)}`);
+    const second = decode();
+    if (second === null) throw new DecodeError(`${what} written with a schema that is not in ${schemasTopic(this.prefix)}`);
     return second;
   }
 }
