@@ -17,33 +17,7 @@ import { driverMessage } from './messages.ts';
 /** One engine's rule: whether a driver error means "try again later". */
 export type TransientRule = (err: unknown) => boolean;
 
-// Node's own socket and resolver failures: the server could not be reached or the link broke.
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENETRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
-export function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' ? code : '';
-}
-
-/** A Node socket error, also inside the AggregateError Node raises when every address of a host failed. */
-export function isSocketError(err: unknown): boolean {
-  if (SOCKET_CODES.has(errorCode(err))) return true;
-  const inner = (err as { errors?: unknown } | null | undefined)?.errors;
-  return Array.isArray(inner) && inner.length > 0 && inner.every((e) => SOCKET_CODES.has(errorCode(e)));
-}
+export { errorCode, hasSocketErrorCode as isSocketError } from '../drivers/driver-errors.ts';
 
 /** A StandbyError of the class `transient` says, with `message`, keeping `cause`. */
 export function classified(message: string, transient: boolean, cause: unknown): StandbyError {

@@ -14,59 +14,14 @@
 //   3D000 database missing, 3F000/42883 ctrelay's change tracking not installed, and every other
 //   SQLSTATE or unknown driver error.
 // Not wrapped: errors already classified, and JavaScript's own TypeError & co. (bugs).
-import pg from 'pg';
 import { redactUrl } from '../../core/redact.ts';
-import { alreadyClassified, errorChain, hasSocketErrorCode, isProgrammingError, notTrackedFix, refused, unavailable, type FailureContext } from '../source-errors.ts';
+import { isProgrammingError } from '../../drivers/driver-errors.ts';
+import { isPgConnectionLost, pgTransientReason, sqlState } from '../../drivers/postgres-errors.ts';
+import { alreadyClassified, notTrackedFix, refused, unavailable, type FailureContext } from '../source-errors.ts';
 
 const ENGINE = 'PostgreSQL';
 
-/** SQLSTATEs after which the same work can succeed later, with the reason shown to the operator. */
-const TRANSIENT_SQLSTATES: ReadonlyMap<string, string> = new Map([
-  ['40001', 'serialization failure'],
-  ['40P01', 'deadlock'],
-  ['40003', 'statement completion unknown'],
-  ['55P03', 'lock timeout'],
-  ['57014', 'statement timeout or cancel'],
-  ['57P01', 'the server ended the session (shutdown or pg_terminate_backend)'],
-  ['57P02', 'the server crashed'],
-  ['57P03', 'the server is not accepting connections yet'],
-  ['57P05', 'idle session timeout'],
-  ['25P03', 'idle-in-transaction timeout'],
-  ['53000', 'insufficient resources'],
-  ['53100', 'disk full'],
-  ['53200', 'out of memory'],
-  ['53300', 'too many connections'],
-]);
-
-/** node-postgres / pg-pool errors without a code that all mean "the connection is gone or never came". */
-const CONNECTION_MESSAGES = [
-  /^Connection terminated/, // unexpectedly | due to connection timeout | (while ending)
-  /is not queryable$/, // "Client has encountered a connection error and is not queryable", "Client was closed ..."
-  /^timeout exceeded when trying to connect$/,
-  /^timeout expired$/,
-  /^Query read timeout$/,
-];
-
-/** The SQLSTATE of a server error (pg's DatabaseError, possibly wrapped). */
-export function sqlState(err: unknown): string | undefined {
-  for (const e of errorChain(err)) {
-    // a server answer: pg-protocol's DatabaseError (also when another copy of pg-protocol made it)
-    const server = e instanceof pg.DatabaseError || (typeof (e as { severity?: unknown }).severity === 'string');
-    if (server && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-  }
-  return undefined;
-}
-
-function isConnectionLost(err: unknown): boolean {
-  if (hasSocketErrorCode(err)) return true;
-  return errorChain(err).some((e) => !e.code && typeof e.message === 'string' && CONNECTION_MESSAGES.some((re) => re.test(e.message!)));
-}
-
-/** Whether the error means the connection went away (not a server answer): worth one retry on a fresh connection. */
-export function isPgConnectionLost(err: unknown): boolean {
-  const state = sqlState(err);
-  return state === undefined ? isConnectionLost(err) : state.startsWith('08') || state === '57P01';
-}
+export { isPgConnectionLost, sqlState };
 
 /**
  * The classified error for a failed driver call (see the header). Returns JavaScript's own error
@@ -75,13 +30,10 @@ export function isPgConnectionLost(err: unknown): boolean {
 export function classifyPgError(err: unknown, ctx: FailureContext): Error {
   if (alreadyClassified(err)) return err;
   if (isProgrammingError(err)) return err as Error;
+  const reason = pgTransientReason(err);
+  if (reason !== null) return unavailable(ENGINE, ctx, reason, err);
   const state = sqlState(err);
-  if (state === undefined) {
-    if (isConnectionLost(err)) return unavailable(ENGINE, ctx, 'connection lost or refused', err);
-    return refused(ENGINE, ctx, 'failed', err);
-  }
-  const reason = TRANSIENT_SQLSTATES.get(state) ?? (state.startsWith('08') ? 'connection problem' : undefined);
-  if (reason) return unavailable(ENGINE, ctx, `${reason} (SQLSTATE ${state})`, err);
+  if (state === undefined) return refused(ENGINE, ctx, 'failed', err);
   const table = ctx.table;
   switch (state) {
     case '42501':

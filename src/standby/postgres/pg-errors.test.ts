@@ -14,6 +14,8 @@ describe('isTransientPg', () => {
     ['40P01', 'deadlock_detected'],
     ['40001', 'serialization_failure'],
     ['55P03', 'lock_not_available'],
+    // a statement timeout or an operator's pg_cancel_backend: retried with backoff (shared rule with the source)
+    ['57014', 'query_canceled'],
     ['ECONNREFUSED', 'nothing listens'],
     ['ECONNRESET', 'reset by peer'],
   ])('%s (%s) is transient', (code) => {
@@ -28,7 +30,6 @@ describe('isTransientPg', () => {
     ['23505', 'unique_violation'],
     ['42P01', 'undefined_table'],
     ['3D000', 'invalid_catalog_name'],
-    ['57014', 'query_canceled'],
   ])('%s (%s) is permanent', (code) => {
     expect(isTransientPg(pgError(code))).toBe(false);
   });
