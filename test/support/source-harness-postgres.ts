@@ -5,7 +5,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { TableRef, Value } from '../../src/core/model.ts';
 import { ctCleanup, ctDisable, ctEnable } from '../../src/sources/postgres/ct-admin.ts';
-import { quoteIdent } from '../../src/sources/postgres/ct-sql.ts';
+import { quoteIdent } from '../../src/drivers/postgres/quote.ts';
 import { PostgresSource } from '../../src/sources/postgres/source.ts';
 import { createPgDatabase, PG_ADMIN_URL } from './db.ts';
 import { HARNESS_APPLICATION_NAME, harnessDatabase, quoteString, typeNameIn, type CaptureLogin, type HarnessConnection, type HarnessDatabase, type HarnessTable, type NeutralType, type SourceHarness, type SqlFlavour, type TypeNames } from './source-harness.ts';

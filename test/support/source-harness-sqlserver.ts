@@ -12,9 +12,9 @@ import sql from 'mssql';
 import { randomBytes } from 'node:crypto';
 import type { TableRef, Value } from '../../src/core/model.ts';
 import { ctDisableScript, ctEnableBatches } from '../../src/sources/sqlserver/enable.ts';
-import { nLiteral, quoteIdent, quoteQualified } from '../../src/sources/sqlserver/quote.ts';
+import { nLiteral, quoteIdent, quoteQualified } from '../../src/drivers/sqlserver/quote.ts';
 import { SqlServerSource } from '../../src/sources/sqlserver/source.ts';
-import { parseSqlServerUrl } from '../../src/sources/sqlserver/url.ts';
+import { parseSqlServerUrl } from '../../src/drivers/sqlserver/url.ts';
 import { HARNESS_APPLICATION_NAME, harnessDatabase, quoteString, typeNameIn, type CaptureLogin, type HarnessConnection, type HarnessDatabase, type HarnessTable, type NeutralType, type SourceHarness, type SqlFlavour, type TypeNames } from './source-harness.ts';
 
 const MSSQL_TYPES: TypeNames = { int32: 'int', int64: 'bigint', text: 'nvarchar(max)', bytes: 'varbinary(max)', date: 'date',

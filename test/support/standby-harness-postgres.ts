@@ -3,7 +3,7 @@
 // pg_terminate_backend for the dialect's sessions (application_name 'ctrelay-applier').
 import pg from 'pg';
 import { PostgresDialect } from '../../src/standby/postgres/postgres-dialect.ts';
-import { quoteIdent } from '../../src/standby/postgres/pg-types.ts';
+import { quoteIdent } from '../../src/drivers/postgres/quote.ts';
 import type { TableRef } from '../../src/core/model.ts';
 import { createPgDatabase } from './db.ts';
 import { waitUntilGone, withLogin, type StandbyDatabase, type StandbyHarness } from './standby-harness.ts';

@@ -7,8 +7,8 @@
 import sql from 'mssql';
 import { randomBytes } from 'node:crypto';
 import type { TableRef } from '../../src/core/model.ts';
-import { nLiteral, quoteIdent, quoteQualified } from '../../src/sources/sqlserver/quote.ts';
-import { parseSqlServerUrl } from '../../src/sources/sqlserver/url.ts';
+import { nLiteral, quoteIdent, quoteQualified } from '../../src/drivers/sqlserver/quote.ts';
+import { parseSqlServerUrl } from '../../src/drivers/sqlserver/url.ts';
 import { SqlServerDialect } from '../../src/standby/sqlserver/sqlserver-dialect.ts';
 import { sqlServerHarness } from './source-harness-sqlserver.ts';
 import { waitUntilGone, withLogin, type StandbyDatabase, type StandbyHarness } from './standby-harness.ts';

@@ -112,7 +112,7 @@ Examples:
       const t = await target(cmd, tables, options);
       if (t.kind === 'sqlserver') {
         const { ctEnableBatches, ctEnableScript } = await import('../../sources/sqlserver/enable.ts');
-        const { parseSqlServerUrl } = await import('../../sources/sqlserver/url.ts');
+        const { parseSqlServerUrl } = await import('../../drivers/sqlserver/url.ts');
         const opts = {
           database: parseSqlServerUrl(t.url).config.database!,
           tables: t.tables,
@@ -148,7 +148,7 @@ when no tracked table remains); --execute runs it. Snapshot isolation is left on
       const t = await target(cmd, tables, options);
       if (t.kind === 'sqlserver') {
         const { ctDisableScript } = await import('../../sources/sqlserver/enable.ts');
-        const { parseSqlServerUrl } = await import('../../sources/sqlserver/url.ts');
+        const { parseSqlServerUrl } = await import('../../drivers/sqlserver/url.ts');
         const script = ctDisableScript({ database: parseSqlServerUrl(t.url).config.database!, tables: t.tables, databaseOff: !options.keepDatabaseSetting });
         if (!options.execute) {
           process.stdout.write(script);

@@ -13,6 +13,7 @@
 // created it), written by statement-level triggers with transition tables, so a statement touching
 // a million rows costs one set-based upsert, not a million trigger calls. The row image is never
 // copied: the poller joins the live table, exactly like CHANGETABLE.
+import { quoteIdent, quoteLiteral } from '../../drivers/postgres/quote.ts';
 
 /** The shared objects, installed once per database; idempotent. */
 export const INSTALL_SQL = `
@@ -109,14 +110,6 @@ BEGIN
   RETURN cutoff;
 END $$;
 `;
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-export function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
 
 export interface TrackedTableSql {
   schema: string;

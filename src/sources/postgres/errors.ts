@@ -16,7 +16,7 @@
 // Not wrapped: errors already classified, and JavaScript's own TypeError & co. (bugs).
 import { redactUrl } from '../../core/redact.ts';
 import { isProgrammingError } from '../../drivers/driver-errors.ts';
-import { isPgConnectionLost, pgTransientReason, sqlState } from '../../drivers/postgres-errors.ts';
+import { isPgConnectionLost, pgTransientReason, sqlState } from '../../drivers/postgres/errors.ts';
 import { alreadyClassified, notTrackedFix, refused, unavailable, type FailureContext } from '../source-errors.ts';
 
 const ENGINE = 'PostgreSQL';

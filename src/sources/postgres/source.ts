@@ -9,7 +9,7 @@ import { SourceError, SourceUnavailableError } from '../../core/errors.ts';
 import { qualifiedName, type ColumnMeta, type Row, type TableMeta, type TableRef, type Value } from '../../core/model.ts';
 import { redactUrl } from '../../core/redact.ts';
 import { notTrackedFix } from '../source-errors.ts';
-import { quoteIdent } from './ct-sql.ts';
+import { quoteIdent } from '../../drivers/postgres/quote.ts';
 import { isPgConnectionLost, pgCaller, type PgCall } from './errors.ts';
 import { pgColumnType, textConverter, toPgText, type TextConverter } from './types.ts';
 

@@ -3,7 +3,7 @@
 // catalog rows, so that every message is unit-tested.
 import { SourceError } from '../../core/errors.ts';
 import type { ColumnMeta, TableMeta, TableRef } from '../../core/model.ts';
-import { quoteQualified } from './quote.ts';
+import { quoteQualified } from '../../drivers/sqlserver/quote.ts';
 import type { TrackingInfo } from './rows.ts';
 import { mapCatalogType, type CatalogColumn } from './types.ts';
 

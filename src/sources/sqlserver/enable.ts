@@ -6,7 +6,7 @@
 // "Secure change tracking" (SELECT + VIEW CHANGE TRACKING).
 import { ConfigError } from '../../core/errors.ts';
 import type { TableRef } from '../../core/model.ts';
-import { nLiteral, quoteIdent, quoteQualified } from './quote.ts';
+import { nLiteral, quoteIdent, quoteQualified } from '../../drivers/sqlserver/quote.ts';
 
 export interface CtEnableOptions {
   database: string;

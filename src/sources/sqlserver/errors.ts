@@ -17,7 +17,7 @@
 //   other server error.
 // Not wrapped: errors already classified, and JavaScript's own TypeError & co. (bugs).
 import { isProgrammingError } from '../../drivers/driver-errors.ts';
-import { isConfigurationRefused, isLoginRefused, mssqlTransientReason, serverErrorNumbers } from '../../drivers/sqlserver-errors.ts';
+import { isConfigurationRefused, isLoginRefused, mssqlTransientReason, serverErrorNumbers } from '../../drivers/sqlserver/errors.ts';
 import { alreadyClassified, notTrackedFix, refused, unavailable, type FailureContext } from '../source-errors.ts';
 
 const ENGINE = 'SQL Server';

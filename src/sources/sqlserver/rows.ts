@@ -3,7 +3,7 @@
 import type { ChangeRow } from '../../core/change-source.ts';
 import { SourceError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { fromDriver, ValueConversionError } from './values.ts';
+import { fromDriver, ValueConversionError } from '../../drivers/sqlserver/values.ts';
 
 /** What the change query needs to know about a table beyond TableMeta (filled by describe). */
 export interface TrackingInfo {

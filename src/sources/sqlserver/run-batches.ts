@@ -4,7 +4,7 @@
 // naming the server and the batch. NOT YET RUN against a real server.
 import sql from 'mssql';
 import { classifySqlServerError } from './errors.ts';
-import { parseSqlServerUrl } from './url.ts';
+import { parseSqlServerUrl } from '../../drivers/sqlserver/url.ts';
 
 export interface RunBatchesOptions {
   /** PRINT output and other informational messages of the server */

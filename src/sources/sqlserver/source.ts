@@ -15,7 +15,7 @@ import { qualifiedName, type Row, type TableMeta, type TableRef } from '../../co
 import { notTrackedFix } from '../source-errors.ts';
 import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor, type TablePrerequisites } from './catalog.ts';
 import { classifySqlServerError } from './errors.ts';
-import { execute } from './mssql-params.ts';
+import { execute } from '../../drivers/sqlserver/params.ts';
 import { decodeChangeRow, decodeRow, versionOrNull, type TrackingInfo } from './rows.ts';
 import {
   CATALOG_SIGNATURE_SQL,
@@ -33,7 +33,7 @@ import {
   type Statement,
 } from './sql.ts';
 import type { CatalogColumn } from './types.ts';
-import { parseSqlServerUrl } from './url.ts';
+import { parseSqlServerUrl } from '../../drivers/sqlserver/url.ts';
 
 export interface SqlServerSourceOptions {
   /** mssql://user:password@host:port/database?encrypt=...&trustServerCertificate=... */

@@ -6,10 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { TableMeta } from '../../core/model.ts';
 import { POLL_TRANSACTION_GONE } from './errors.ts';
 import { lines, orders, selectedNames } from './fixtures.test-util.ts';
-import { quoteIdent } from './quote.ts';
+import { quoteIdent } from '../../drivers/sqlserver/quote.ts';
 import {
   ABORT_POLL_SQL,
-  afterPredicate,
   beginPollSql,
   changesStatement,
   END_POLL_SQL,
@@ -19,8 +18,9 @@ import {
   TRANSACTION_GUARD_SQL,
   type ChangesInput,
 } from './sql.ts';
-import { castTypeOf } from './types.ts';
-import { toParam } from './values.ts';
+import { afterPredicate, keysetPageStatement } from '../../drivers/sqlserver/keyset.ts';
+import { castTypeOf } from '../../drivers/sqlserver/reads.ts';
+import { toParam } from '../../drivers/sqlserver/values.ts';
 
 /** An @parameter (not @@TRANCOUNT): a statement with one runs through sp_executesql, without one as a plain batch. */
 const PARAMETER = /(?<!@)@\w/;
@@ -76,28 +76,6 @@ describe('the poll transaction (documented CT pattern: one snapshot, its version
   });
 });
 
-describe('afterPredicate: strictly after a position, lexicographically', () => {
-  // evaluates the predicate in JavaScript for every pair of tuples over {0, 1, 2}
-  function evaluate(n: number): void {
-    const cols = ['a', 'b', 'c'].slice(0, n);
-    const predicate = afterPredicate(cols, cols.map((_, i) => `@p${i}`));
-    const js = predicate.replace(/@p(\d)/g, 'p[$1]').replace(/\b([abc])\b/g, (_m, c: string) => `x[${cols.indexOf(c)}]`)
-      .replaceAll(' = ', ' === ').replaceAll(' OR ', ' || ').replaceAll(' AND ', ' && ');
-    const holds = new Function('x', 'p', `return ${js};`) as (x: number[], p: number[]) => boolean;
-    const tuples = Array.from({ length: 3 ** n }, (_, k) => cols.map((_c, i) => Math.floor(k / 3 ** i) % 3));
-    for (const x of tuples) {
-      for (const p of tuples) {
-        const i = x.findIndex((v, j) => v !== p[j]);
-        expect(holds(x, p), `${predicate} for x=${x} p=${p}`).toBe(i >= 0 && x[i] > p[i]);
-      }
-    }
-  }
-  it.each([1, 2, 3])('%i column(s)', (n) => evaluate(n));
-  it('rejects mismatched lists', () => {
-    expect(() => afterPredicate(['a', 'b'], ['@0'])).toThrow();
-    expect(() => afterPredicate([], [])).toThrow();
-  });
-});
 
 describe('changesStatement', () => {
   it('reads CHANGETABLE(CHANGES ...) since @since and joins the current row on every key column (hostile names quoted)', () => {
@@ -179,8 +157,8 @@ describe('snapshotChunkStatement', () => {
     expect(Object.keys(st.params)).toEqual(['limit', 'after_k0', 'after_k1', 'after_k2']);
   });
 
-  it('is guarded inside a poll, and unguarded for use outside one (the standby reads with it)', () => {
+  it('is guarded inside a poll (the driver\'s keyset page, which the standby reads with, is not)', () => {
     expect(snapshotChunkStatement(orders, null, 1).sql.startsWith(TRANSACTION_GUARD_SQL)).toBe(true);
-    expect(snapshotChunkStatement(orders, null, 1, false).sql).not.toContain('@@TRANCOUNT');
+    expect(keysetPageStatement(orders, null, 1).sql).not.toContain('@@TRANCOUNT');
   });
 });

@@ -5,20 +5,15 @@
 // "CHANGE_TRACKING_IS_COLUMN_IN_MASK", "sys.dm_tran_commit_table", "sys.change_tracking_databases",
 // "sys.change_tracking_tables", "sys.databases", "sys.columns", "sys.index_columns",
 // "SET TRANSACTION ISOLATION LEVEL".
-import type { ColumnMeta, Row, TableMeta } from '../../core/model.ts';
-import { quoteIdent, quoteQualified } from './quote.ts';
-import { castTypeOf, readExpression } from './types.ts';
-import { toParam, type ParamValue } from './values.ts';
+import type { Row, TableMeta } from '../../core/model.ts';
+import { afterPredicate, keyColumns, keyParams, keysetPageStatement } from '../../drivers/sqlserver/keyset.ts';
+import type { Statement } from '../../drivers/sqlserver/params.ts';
+import { objectName, quoteIdent } from '../../drivers/sqlserver/quote.ts';
+import { readExpression } from '../../drivers/sqlserver/reads.ts';
+import type { ParamValue } from '../../drivers/sqlserver/values.ts';
 
-export interface Statement {
-  sql: string;
-  params: Record<string, ParamValue>;
-}
-
-/** The value of @qualifiedName: a quoted two-part name, so OBJECT_ID resolves hostile names exactly. */
-export function objectName(t: { schema: string; table: string }): string {
-  return quoteQualified(t.schema, t.table);
-}
+export type { Statement };
+export { objectName };
 
 // ---- prerequisites and catalog -------------------------------------------------------------
 
@@ -106,42 +101,6 @@ SELECT CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(@qualifiedName, N'U')) AS min
 
 // ---- reading rows and changes ------------------------------------------------------------
 
-/**
- * Strictly-after predicate over a lexicographic tuple: (a, b, c) > (pa, pb, pc) expanded into the
- * OR/AND chain, which SQL Server (no row-value comparison) needs and which still allows a seek.
- */
-export function afterPredicate(exprs: string[], params: string[]): string {
-  if (exprs.length === 0 || exprs.length !== params.length) throw new Error('afterPredicate needs one parameter per expression');
-  // every level is parenthesised: AND binds tighter than OR, so `a = p AND b > q OR (...)` would be wrong
-  const chain = (i: number): string =>
-    i === exprs.length - 1 ? `${exprs[i]} > ${params[i]}` : `(${exprs[i]} > ${params[i]} OR (${exprs[i]} = ${params[i]} AND ${chain(i + 1)}))`;
-  return exprs.length === 1 ? `(${chain(0)})` : chain(0);
-}
-
-function columnsByName(table: TableMeta): Map<string, ColumnMeta> {
-  return new Map(table.columns.map((c) => [c.name, c]));
-}
-
-function keyColumns(table: TableMeta): ColumnMeta[] {
-  const byName = columnsByName(table);
-  return table.key.map((k) => {
-    const c = byName.get(k);
-    if (!c) throw new Error(`key column ${k} of ${table.schema}.${table.table} is not among its columns`);
-    return c;
-  });
-}
-
-/** `CAST(@after_k0 AS int)` etc. and the parameter values, for a key position. */
-function keyParams(table: TableMeta, key: Row): { exprs: string[]; params: Record<string, ParamValue> } {
-  const exprs: string[] = [];
-  const params: Record<string, ParamValue> = {};
-  keyColumns(table).forEach((c, i) => {
-    if (!(c.name in key)) throw new Error(`key position lacks column ${c.name}`);
-    params[`after_k${i}`] = toParam(c.type, key[c.name]);
-    exprs.push(`CAST(@after_k${i} AS ${castTypeOf(c)})`);
-  });
-  return { exprs, params };
-}
 
 export type CommitTimeMode = 'utc' | 'server-local' | 'off';
 
@@ -216,18 +175,7 @@ ORDER BY ${order};`;
 }
 
 /** Rows in key order after `afterKey`: the chunks of an initial load or re-snapshot. */
-export function snapshotChunkStatement(table: TableMeta, afterKey: Row | null, limit: number, guard = true): Statement {
-  const keys = keyColumns(table);
-  const params: Record<string, ParamValue> = { limit: { sqlType: 'int', value: limit } };
-  let where = '';
-  if (afterKey) {
-    const kp = keyParams(table, afterKey);
-    Object.assign(params, kp.params);
-    where = `\nWHERE ${afterPredicate(keys.map((c) => `t.${quoteIdent(c.name)}`), kp.exprs)}`;
-  }
-  const select = table.columns.map((c, i) => `${readExpression(`t.${quoteIdent(c.name)}`, c)} AS [c${i}]`);
-  const sql = `${guard ? `${TRANSACTION_GUARD_SQL}\n` : ''}SELECT TOP (@limit) ${select.join(',\n  ')}
-FROM ${objectName(table)} AS t${where}
-ORDER BY ${keys.map((c) => `t.${quoteIdent(c.name)}`).join(', ')};`;
-  return { sql, params };
+export function snapshotChunkStatement(table: TableMeta, afterKey: Row | null, limit: number): Statement {
+  const page = keysetPageStatement(table, afterKey, limit);
+  return { sql: `${TRANSACTION_GUARD_SQL}\n${page.sql}`, params: page.params };
 }

@@ -1,6 +1,6 @@
 // Classifying PostgreSQL errors (node-postgres) by SQLSTATE, Node socket codes, and the few
 // code-less errors node-postgres raises itself when a connection breaks.
-import { pgTransientReason, sqlState as serverState } from '../../drivers/postgres-errors.ts';
+import { pgTransientReason, sqlState as serverState } from '../../drivers/postgres/errors.ts';
 
 /** The SQLSTATE of the server's answer, '' when the server did not answer. */
 export function sqlState(err: unknown): string {

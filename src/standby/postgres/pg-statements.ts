@@ -3,7 +3,8 @@
 // whatever the row count.
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { columnOf, keyColumns, qualifiedWith } from '../table-shape.ts';
-import { columnLiteral, elementType, quoteIdent } from './pg-types.ts';
+import { quoteIdent } from '../../drivers/postgres/quote.ts';
+import { columnLiteral, elementType } from './pg-types.ts';
 
 export function qualified(t: TableRef): string {
   return qualifiedWith(quoteIdent, t);

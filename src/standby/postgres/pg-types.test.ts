@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnMeta, ColumnType } from '../../core/model.ts';
-import { columnLiteral, ddlType, fromPgText, quoteIdent } from './pg-types.ts';
+import { quoteIdent } from '../../drivers/postgres/quote.ts';
+import { columnLiteral, ddlType, fromPgText } from './pg-types.ts';
 
 const col = (name: string, type: ColumnType): ColumnMeta => ({ name, type, nullable: true, sourceType: type.kind });
 

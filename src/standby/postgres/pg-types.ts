@@ -12,17 +12,9 @@
 // - string(n) -> varchar(n) (also for fixed length: the canonical value carries its own padding).
 import type { ColumnMeta, ColumnType, Row, Value } from '../../core/model.ts';
 import { fixFraction, temporalTextWidth } from '../temporal-text.ts';
+import { quoteIdent } from '../../drivers/postgres/quote.ts';
 
 const PG_MAX_VARCHAR = 10_485_760;
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Literal for a string inside SQL text (only used for DDL comments and catalog lookups). */
-export function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
 
 /** Width of the canonical string for temporal kinds PostgreSQL cannot hold natively, else null. */
 const temporalAsText = (t: ColumnType): number | null => temporalTextWidth(t, 6);

@@ -9,10 +9,9 @@
 import sql from 'mssql';
 import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { execute } from '../../sources/sqlserver/mssql-params.ts';
-import type { Statement } from '../../sources/sqlserver/sql.ts';
-import { parseSqlServerUrl } from '../../sources/sqlserver/url.ts';
-import { fromDriver, ValueConversionError } from '../../sources/sqlserver/values.ts';
+import { execute, type Statement } from '../../drivers/sqlserver/params.ts';
+import { parseSqlServerUrl } from '../../drivers/sqlserver/url.ts';
+import { fromDriver, ValueConversionError } from '../../drivers/sqlserver/values.ts';
 import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
 import { standbyFailure } from '../driver-errors.ts';
 import { describeKey, tableName } from '../messages.ts';

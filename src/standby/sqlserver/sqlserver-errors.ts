@@ -1,6 +1,6 @@
 // Classifying mssql/tedious errors for the SQL Server standby: which mean "try again later"
 // (src/drivers/sqlserver-errors.ts holds what SQL Server's errors mean, shared with the source).
-import { mssqlTransientReason, serverErrorNumbers } from '../../drivers/sqlserver-errors.ts';
+import { mssqlTransientReason, serverErrorNumbers } from '../../drivers/sqlserver/errors.ts';
 
 /** The server's error number, from an mssql RequestError or the tedious error it wraps. */
 export function errorNumber(err: unknown): number | undefined {

@@ -7,9 +7,10 @@
 // staging tables, and those that use them after the parameterised inserts, carry no parameters.
 import { StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { quoteIdent, quoteQualified } from '../../sources/sqlserver/quote.ts';
-import { objectName, snapshotChunkStatement, type Statement } from '../../sources/sqlserver/sql.ts';
-import { toParam, type ParamValue } from '../../sources/sqlserver/values.ts';
+import { objectName, quoteIdent, quoteQualified } from '../../drivers/sqlserver/quote.ts';
+import { keysetPageStatement } from '../../drivers/sqlserver/keyset.ts';
+import type { Statement } from '../../drivers/sqlserver/params.ts';
+import { toParam, type ParamValue } from '../../drivers/sqlserver/values.ts';
 import type { ApplyState } from '../dialect.ts';
 import { tableName } from '../messages.ts';
 import { keyColumns } from '../table-shape.ts';
@@ -224,7 +225,7 @@ export function deleteAllStatement(table: TableMeta): Statement {
   return batch(`DELETE FROM ${objectName(table)};`);
 }
 
-/** Key-ordered read of the standby table (verify, tests): the source's chunk query on standby types. */
+/** Key-ordered read of the standby table (verify, tests): the driver's keyset page on standby types. */
 export function scanStatement(table: TableMeta, afterKey: Row | null, limit: number): Statement {
-  return snapshotChunkStatement({ ...table, columns: standbyColumns(table) }, afterKey, limit, false);
+  return keysetPageStatement({ ...table, columns: standbyColumns(table) }, afterKey, limit);
 }

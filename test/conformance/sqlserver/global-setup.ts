@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import sql from 'mssql';
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
 import { redactUrl, scrubSecret } from '../../../src/core/redact.ts';
-import { parseSqlServerUrl } from '../../../src/sources/sqlserver/url.ts';
+import { parseSqlServerUrl } from '../../../src/drivers/sqlserver/url.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,7 +2,7 @@
 // its SQLSTATE, and whether the same work can succeed later (each side wraps that into its own
 // error class of src/core/errors.ts).
 import pg from 'pg';
-import { errorChain, hasSocketErrorCode } from './driver-errors.ts';
+import { errorChain, hasSocketErrorCode } from '../driver-errors.ts';
 
 /** SQLSTATEs after which the same work can succeed later, with the reason shown to the operator. */
 const TRANSIENT_SQLSTATES: ReadonlyMap<string, string> = new Map([

@@ -21,3 +21,8 @@ export function quoteQualified(schema: string, table: string): string {
 export function nLiteral(text: string): string {
   return `N'${text.replaceAll("'", "''")}'`;
 }
+
+/** The value of @qualifiedName: a quoted two-part name, so OBJECT_ID resolves hostile names exactly. */
+export function objectName(t: { schema: string; table: string }): string {
+  return quoteQualified(t.schema, t.table);
+}

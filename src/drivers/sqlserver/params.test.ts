@@ -1,6 +1,6 @@
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { execute } from './mssql-params.ts';
+import { execute } from './params.ts';
 
 /** A FAKE mssql Request (no SQL Server runs here): records what mssql would be asked to do. */
 function fakeRequest() {

@@ -3,6 +3,12 @@
 import sql from 'mssql';
 import type { ParamValue } from './values.ts';
 
+/** A T-SQL statement and its @parameters: values only ever travel as parameters. */
+export interface Statement {
+  sql: string;
+  params: Record<string, ParamValue>;
+}
+
 export function bindParams(request: sql.Request, params: Record<string, ParamValue>): sql.Request {
   for (const [name, p] of Object.entries(params)) {
     switch (p.sqlType) {
@@ -37,7 +43,7 @@ export function bindParams(request: sql.Request, params: Record<string, ParamVal
  * parameters therefore run as plain batches (session scope). Statements with parameters run through
  * sp_executesql, never as batches: mssql would inline their values into the batch text.
  */
-export async function execute(request: sql.Request, st: { sql: string; params: Record<string, ParamValue> }): Promise<Record<string, unknown>[]> {
+export async function execute(request: sql.Request, st: Statement): Promise<Record<string, unknown>[]> {
   const hasParams = Object.keys(st.params).length > 0;
   const result = hasParams ? await bindParams(request, st.params).query(st.sql) : await request.batch(st.sql);
   return (result.recordset ?? []) as Record<string, unknown>[];

@@ -3,7 +3,7 @@
 // Microsoft's "Database engine events and errors" lists and the error objects mssql builds (a
 // RequestError carries the server's `number`; a ConnectionError wraps tedious's, whose `code` says
 // what failed); NOT YET SEEN against a real server.
-import { errorChain, errorCodes, hasSocketErrorCode } from './driver-errors.ts';
+import { errorChain, errorCodes, hasSocketErrorCode } from '../driver-errors.ts';
 
 /** Server error numbers after which the same work can succeed later. */
 const TRANSIENT_NUMBERS: ReadonlyMap<number, string> = new Map([
