@@ -1,35 +1,32 @@
 // `ctrelay capture` meeting bad input, as an operator meets it: a real process, its exit code (the
 // CtrelayError class of src/core/errors.ts), one `error:` line on stderr that names the thing, no
 // stack trace, and no secret in any output.
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctEnable } from '../../src/sources/postgres/ct-admin.ts';
-import type { KafkaPort } from '../../src/kafka/port.ts';
-import { createPgDatabase, type ThrowawayDb } from '../support/db.ts';
-import { kafkaBrokers } from '../support/kafka.ts';
-import { readCaptured, runCtrelay, spawnCtrelay, testKafka, uniquePrefix, waitForVersion, writeConfig, type Proc } from '../support/pipeline.ts';
+import { describe, expect, it } from 'vitest';
+import { usePipeline } from '../support/pipeline-fixture.ts';
+import { uniquePrefix } from '../support/pipeline.ts';
 
 // src/core/errors.ts
 const EXIT_CONFIG = 2;
 const EXIT_SOURCE = 3;
 const EXIT_KAFKA = 4;
 
-let db: ThrowawayDb;
-let bare: ThrowawayDb;
-let admin: pg.Client;
-let kafka: KafkaPort;
-const procs: Proc[] = [];
+const fx = usePipeline({
+  name: 'caperr',
+  schema: `
+    CREATE TABLE good (id int PRIMARY KEY, name text);
+    CREATE TABLE shapes (id int PRIMARY KEY, name text, p point);
+    CREATE TABLE spans (id int PRIMARY KEY, d interval);
+    CREATE TABLE nokey (id int, name text);
+    CREATE TABLE untracked (id int PRIMARY KEY, name text);
+    INSERT INTO good VALUES (1, 'one');
+    INSERT INTO shapes VALUES (1, 'a', point(1, 2)), (2, 'b', NULL);`,
+  tables: ['public.good', 'public.shapes', 'public.spans'],
+});
 
 type Table = string | { name: string; excludeColumns: string[] };
 
 function config(tables: Table[], over: { url?: string; brokers?: string[]; prefix?: string; extra?: Record<string, unknown> } = {}) {
-  return writeConfig({
-    source: { id: 'src', url: over.url ?? db.url, tables, pollIntervalMs: 100 },
-    kafka: { brokers: over.brokers ?? kafkaBrokers(), topicPrefix: over.prefix ?? uniquePrefix('err'), partitions: 1 },
-    http: { capture: { port: 0 } },
-    log: { level: 'info' },
-    ...over.extra,
-  });
+  return fx.config(over.prefix ?? uniquePrefix('err'), { source: { tables, url: over.url }, kafka: { brokers: over.brokers }, ...over.extra });
 }
 
 /** The process failed the way a user error must: its exit code, one `error:` line, no stack. */
@@ -44,32 +41,7 @@ function expectUserError(r: { code: number | null; stdout: string; stderr: strin
   return lines[0];
 }
 
-const capture = (file: string, timeoutMs = 90_000) => runCtrelay(['capture', '-c', file], {}, timeoutMs);
-
-beforeAll(async () => {
-  db = await createPgDatabase('caperr');
-  bare = await createPgDatabase('capbare');
-  admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  await admin.query(`
-    CREATE TABLE good (id int PRIMARY KEY, name text);
-    CREATE TABLE shapes (id int PRIMARY KEY, name text, p point);
-    CREATE TABLE spans (id int PRIMARY KEY, d interval);
-    CREATE TABLE nokey (id int, name text);
-    CREATE TABLE untracked (id int PRIMARY KEY, name text);
-    INSERT INTO good VALUES (1, 'one');
-    INSERT INTO shapes VALUES (1, 'a', point(1, 2)), (2, 'b', NULL);`);
-  await ctEnable(db.url, [{ schema: 'public', table: 'good' }, { schema: 'public', table: 'shapes' }, { schema: 'public', table: 'spans' }]);
-  kafka = testKafka(kafkaBrokers());
-});
-
-afterAll(async () => {
-  for (const p of procs) await p.kill();
-  await kafka?.close();
-  await admin?.end();
-  await db?.drop();
-  await bare?.drop();
-});
+const capture = (file: string, timeoutMs = 90_000) => fx.run(['capture', '-c', file], timeoutMs);
 
 describe('capture refuses bad input with a clear error', () => {
   it('an unsupported column type names table and column and points to excludeColumns', async () => {
@@ -81,12 +53,10 @@ describe('capture refuses bad input with a clear error', () => {
 
   it('the same table with the column in excludeColumns captures the other columns', async () => {
     const prefix = uniquePrefix('excl');
-    const p = spawnCtrelay(['capture', '-c', config([{ name: 'public.shapes', excludeColumns: ['p'] }], { prefix })]);
-    procs.push(p);
+    const p = fx.capture(config([{ name: 'public.shapes', excludeColumns: ['p'] }], { prefix }));
     await p.waitFor('capture running');
-    const v = BigInt((await admin.query(`SELECT ctrelay.current_version()::text AS v`)).rows[0].v);
-    await waitForVersion(kafka, prefix, 'src', v);
-    const captured = await readCaptured(kafka, prefix, [{ schema: 'public', table: 'shapes' }]);
+    await fx.waitCaptured(prefix);
+    const captured = await fx.captured(prefix, [{ schema: 'public', table: 'shapes' }]);
     const rows = [...(captured.fold.tables.get('public.shapes')?.rows.values() ?? [])];
     expect(rows).toEqual([{ id: 1, name: 'a' }, { id: 2, name: 'b' }]);
     expect(captured.metas.get('public.shapes')!.columns.map((c) => c.name)).toEqual(['id', 'name']);
@@ -101,10 +71,10 @@ describe('capture refuses bad input with a clear error', () => {
   });
 
   it('a table without primary key: ct enable refuses it, and capture names it', async () => {
-    const e = await runCtrelay(['ct', 'enable', '--url', db.url, 'public.nokey']);
+    const e = await fx.run(['ct', 'enable', '--url', fx.db.url, 'public.nokey']);
     expectUserError(e, EXIT_SOURCE, 'public.nokey', 'no primary key');
     // nothing was installed for it
-    const n = await admin.query(`SELECT count(*)::int AS n FROM ctrelay.tables WHERE table_name = 'nokey'`);
+    const n = await fx.admin.query(`SELECT count(*)::int AS n FROM ctrelay.tables WHERE table_name = 'nokey'`);
     expect(n.rows[0].n).toBe(0);
     const r = await capture(config(['public.nokey']));
     expectUserError(r, EXIT_SOURCE, 'public.nokey', 'no primary key');
@@ -114,6 +84,7 @@ describe('capture refuses bad input with a clear error', () => {
     const r = await capture(config(['public.good', 'public.untracked']));
     expectUserError(r, EXIT_SOURCE, 'public.untracked', 'not change-tracked', 'ctrelay ct enable');
     // a database where change tracking was never installed
+    const bare = await fx.database('capbare');
     const r2 = await capture(config(['public.good'], { url: bare.url }));
     expectUserError(r2, EXIT_SOURCE, 'change tracking is not installed', 'ctrelay ct enable');
   });

@@ -1,56 +1,21 @@
 // The capture agent's HTTP surface on a real process: /metrics (Prometheus text), /healthz, /readyz,
 // /v1/wait (400 on a bad version, 409 without a standby, 408 then 200 with a standby whose ack
 // arrives on the acks topic), and SIGTERM -> exit 0 with 'capture stopped'.
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acksTopic } from '../../src/core/topics.ts';
-import type { KafkaPort } from '../../src/kafka/port.ts';
-import { ctEnable } from '../../src/sources/postgres/ct-admin.ts';
-import { createPgDatabase, type ThrowawayDb } from '../support/db.ts';
-import { kafkaBrokers } from '../support/kafka.ts';
-import { control, sleep, spawnCtrelay, testKafka, uniquePrefix, waitForVersion, writeConfig, type Proc } from '../support/pipeline.ts';
+import { usePipeline } from '../support/pipeline-fixture.ts';
+import { control, sleep, uniquePrefix, until } from '../support/pipeline.ts';
 
-const ITEMS = { schema: 'public', table: 'items' };
-let db: ThrowawayDb;
-let admin: pg.Client;
-let kafka: KafkaPort;
-const procs: Proc[] = [];
-
-function config(prefix: string, extra: Record<string, unknown> = {}) {
-  return writeConfig({
-    source: { id: 'src', url: db.url, tables: ['public.items'], pollIntervalMs: 100 },
-    kafka: { brokers: kafkaBrokers(), topicPrefix: prefix, partitions: 2 },
-    http: { capture: { port: 0 } },
-    log: { level: 'info' },
-    ...extra,
-  });
-}
-
-/** Starts capture and returns the process and its HTTP base URL (from the 'capture running' line). */
-async function capture(file: string): Promise<{ p: Proc; url: string }> {
-  const p = spawnCtrelay(['capture', '-c', file]);
-  procs.push(p);
-  await p.waitFor('capture running');
-  const line = p.stderr().split('\n').find((l) => l.includes('"capture running"'))!;
-  const url = JSON.parse(line).url as string;
-  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-  return { p, url };
-}
+const fx = usePipeline({
+  name: 'caphttp',
+  schema: `CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 10) g`,
+  tables: ['public.items'],
+  config: { kafka: { partitions: 2 } },
+});
 
 async function get(url: string): Promise<{ status: number; text: string; type: string }> {
   const res = await fetch(url);
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' };
-}
-
-/** Polls `fn` until `ok` holds for its result (a bounded wait for an outcome, not a timing assertion). */
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await sleep(200);
-  }
 }
 
 interface Sample { name: string; labels: Record<string, string>; value: number }
@@ -73,30 +38,10 @@ function sample(samples: Sample[], name: string, labels: Record<string, string> 
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-async function currentVersion(): Promise<bigint> {
-  return BigInt((await admin.query(`SELECT ctrelay.current_version()::text AS v`)).rows[0].v);
-}
-
-beforeAll(async () => {
-  db = await createPgDatabase('caphttp');
-  admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  await admin.query(`CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 10) g`);
-  await ctEnable(db.url, [ITEMS]);
-  kafka = testKafka(kafkaBrokers());
-});
-
-afterAll(async () => {
-  for (const p of procs) await p.kill();
-  await kafka?.close();
-  await admin?.end();
-  await db?.drop();
-});
-
 describe('capture HTTP surface', () => {
   it('serves metrics, health, readiness and /v1/wait errors, and stops on SIGTERM with exit 0', async () => {
     const prefix = uniquePrefix('http');
-    const { p, url } = await capture(config(prefix));
+    const { p, url } = await fx.captureRunning(fx.config(prefix));
 
     // liveness holds from the start; readiness once the agent resumed and completed a poll
     const health = await get(`${url}/healthz`);
@@ -106,11 +51,11 @@ describe('capture HTTP surface', () => {
     expect(JSON.parse(ready.text)).toMatchObject({ status: 'ok', detail: { seq: expect.stringMatching(/^\d+$/) } });
 
     // changes after the snapshot: 5 inserts, 3 updates, 2 deletes
-    await admin.query(`INSERT INTO items SELECT g, 'n' || g FROM generate_series(11, 15) g`);
-    await admin.query(`UPDATE items SET name = 'u' WHERE id IN (1, 2, 3)`);
-    await admin.query(`DELETE FROM items WHERE id IN (9, 10)`);
-    const v = await currentVersion();
-    await waitForVersion(kafka, prefix, 'src', v);
+    await fx.admin.query(`INSERT INTO items SELECT g, 'n' || g FROM generate_series(11, 15) g`);
+    await fx.admin.query(`UPDATE items SET name = 'u' WHERE id IN (1, 2, 3)`);
+    await fx.admin.query(`DELETE FROM items WHERE id IN (9, 10)`);
+    const v = await fx.currentVersion();
+    await fx.waitCaptured(prefix, v);
 
     // caught up: a poll after the last publish sees no lag
     const metrics = await until(
@@ -157,10 +102,10 @@ describe('capture HTTP surface', () => {
 
   it('with a standby configured, /v1/wait answers 408 until the standby acknowledges the version, then 200', async () => {
     const prefix = uniquePrefix('httpwait');
-    const { p, url } = await capture(config(prefix, { standby: { id: 'sb1', url: 'postgres://postgres@127.0.0.1:5432/unused' } }));
-    await admin.query(`INSERT INTO items VALUES (100, 'x')`);
-    const v = await currentVersion();
-    await waitForVersion(kafka, prefix, 'src', v);
+    const { p, url } = await fx.captureRunning(fx.config(prefix, { standby: { id: 'sb1', url: 'postgres://postgres@127.0.0.1:5432/unused' } }));
+    await fx.admin.query(`INSERT INTO items VALUES (100, 'x')`);
+    const v = await fx.currentVersion();
+    await fx.waitCaptured(prefix, v);
 
     const early = await get(`${url}/v1/wait?version=${v}&timeout=300`);
     expect(early.status, early.text).toBe(408);
@@ -168,7 +113,7 @@ describe('capture HTTP surface', () => {
 
     // a waiter parked before the ack arrives is released by it
     const parked = get(`${url}/v1/wait?version=${v}&timeout=60000`);
-    const producer = kafka.producer(`test-acks-${prefix}`);
+    const producer = fx.kafka.producer(`test-acks-${prefix}`);
     await producer.init();
     try {
       const tx = await producer.begin();

@@ -2,54 +2,38 @@
 // yields a new schema version on `<prefix>.schemas` and nothing is lost; an added column of an
 // unsupported type stops capture with a clear error, publishes nothing past it, and a restart with
 // the column excluded carries on from the batch log.
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeSingleObject, readSingleObjectFingerprint, fingerprintHex, SchemaRegistry, SingleObjectTableEncoder, tableMetaFromRowSchema, type RecordSchema } from '../../src/avro/index.ts';
 import { readSchemas } from '../../src/kafka/schemas-topic.ts';
-import { keyId, type ChangeEvent } from '../../src/core/batch.ts';
+import type { ChangeEvent } from '../../src/core/batch.ts';
 import type { Row, TableMeta, TableRef } from '../../src/core/model.ts';
-import { batchesTopic, dataTopic, schemasTopic } from '../../src/core/topics.ts';
-import type { InRecord, KafkaPort } from '../../src/kafka/port.ts';
-import { ctEnable } from '../../src/sources/postgres/ct-admin.ts';
-import { PostgresSource } from '../../src/sources/postgres/source.ts';
-import { createPgDatabase, type ThrowawayDb } from '../support/db.ts';
-import { kafkaBrokers } from '../support/kafka.ts';
-import {
-  canonical, readAll, readCaptured, sourceRows, spawnCtrelay, testKafka, uniquePrefix, waitForVersion, writeConfig, type Proc,
-} from '../support/pipeline.ts';
+import { dataTopic, schemasTopic } from '../../src/core/topics.ts';
+import type { InRecord } from '../../src/kafka/port.ts';
+import { usePipeline } from '../support/pipeline-fixture.ts';
+import { canonical, readAll, sourceRows, uniquePrefix } from '../support/pipeline.ts';
 
 const ITEMS: TableRef = { schema: 'public', table: 'items' };
 const GEO: TableRef = { schema: 'public', table: 'geo' };
-let db: ThrowawayDb;
-let admin: pg.Client;
-let kafka: KafkaPort;
-const procs: Proc[] = [];
+
+const fx = usePipeline({
+  name: 'capddl',
+  schema: `
+    CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty int);
+    INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(1, 20) g;
+    CREATE TABLE geo (id int PRIMARY KEY, name text);
+    INSERT INTO geo SELECT g, 'g' || g FROM generate_series(1, 3) g;`,
+  tables: ['public.items', 'public.geo'],
+  config: { kafka: { partitions: 2 } },
+});
 
 type Table = string | { name: string; excludeColumns: string[] };
 
-function config(prefix: string, tables: Table[]) {
-  return writeConfig({
-    source: { id: 'src', url: db.url, tables, pollIntervalMs: 100 },
-    kafka: { brokers: kafkaBrokers(), topicPrefix: prefix, partitions: 2 },
-    http: { capture: { port: 0 } },
-    log: { level: 'info' },
-  });
-}
-
-function capture(file: string): Proc {
-  const p = spawnCtrelay(['capture', '-c', file]);
-  procs.push(p);
-  return p;
-}
-
-async function currentVersion(): Promise<bigint> {
-  return BigInt((await admin.query(`SELECT ctrelay.current_version()::text AS v`)).rows[0].v);
-}
+const config = (prefix: string, tables: Table[]) => fx.config(prefix, { source: { tables } });
 
 /** Value schemas (change-event envelopes) of one table published on `<prefix>.schemas`, by fingerprint hex. */
 async function valueSchemas(prefix: string, t: TableRef): Promise<Map<string, RecordSchema>> {
   const out = new Map<string, RecordSchema>();
-  for (const r of await readAll(kafka, [schemasTopic(prefix)])) {
+  for (const r of await readAll(fx.kafka, [schemasTopic(prefix)])) {
     if (!r.key || !r.value) continue;
     const s = JSON.parse(r.value.toString()) as RecordSchema;
     const after = s.fields?.find((f) => f.name === 'after');
@@ -70,66 +54,29 @@ function widen(rows: Map<string, Row>, meta: TableMeta): Map<string, Row> {
   return out;
 }
 
-/** The source's rows read through PostgresSource with some columns excluded. */
-async function sourceRowsExcluding(t: TableRef, exclude: string[]): Promise<Map<string, Row>> {
-  const src = new PostgresSource(db.url);
-  try {
-    const [meta] = await src.describe([t], new Map([[`${t.schema}.${t.table}`, new Set(exclude)]]));
-    const s = await src.beginPoll();
-    try {
-      const rows = await s.snapshotChunk(meta, null, 100_000);
-      return new Map(rows.map((r) => [keyId(r, meta.key), r]));
-    } finally {
-      await s.end();
-    }
-  } finally {
-    await src.close();
-  }
-}
-
-beforeAll(async () => {
-  db = await createPgDatabase('capddl');
-  admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  await admin.query(`
-    CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty int);
-    INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(1, 20) g;
-    CREATE TABLE geo (id int PRIMARY KEY, name text);
-    INSERT INTO geo SELECT g, 'g' || g FROM generate_series(1, 3) g;`);
-  await ctEnable(db.url, [ITEMS, GEO]);
-  kafka = testKafka(kafkaBrokers());
-});
-
-afterAll(async () => {
-  for (const p of procs) await p.kill();
-  await kafka?.close();
-  await admin?.end();
-  await db?.drop();
-});
-
 describe('schema change mid-stream', () => {
   it('an added column gets a new schema version; old and new events decode; the fold equals the source', async () => {
     const prefix = uniquePrefix('ddl');
-    const p = capture(config(prefix, ['public.items']));
+    const p = fx.capture(config(prefix, ['public.items']));
     await p.waitFor('capture running');
-    await waitForVersion(kafka, prefix, 'src', await currentVersion());
+    await fx.waitCaptured(prefix);
 
     // before the change
-    await admin.query(`UPDATE items SET qty = qty + 100 WHERE id <= 5`);
-    await admin.query(`DELETE FROM items WHERE id = 20`);
-    await admin.query(`INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(21, 25) g`);
-    const vBefore = await currentVersion();
-    await waitForVersion(kafka, prefix, 'src', vBefore);
+    await fx.admin.query(`UPDATE items SET qty = qty + 100 WHERE id <= 5`);
+    await fx.admin.query(`DELETE FROM items WHERE id = 20`);
+    await fx.admin.query(`INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(21, 25) g`);
+    const vBefore = await fx.currentVersion();
+    await fx.waitCaptured(prefix, vBefore);
 
     // the change, and writes that use the new column right after it
-    await admin.query(`ALTER TABLE items ADD COLUMN note text`);
-    await admin.query(`UPDATE items SET note = 'note ' || id WHERE id <= 10`);
-    await admin.query(`INSERT INTO items (id, name, qty, note) SELECT g, 'n' || g, g, 'new ' || g FROM generate_series(26, 30) g`);
-    await admin.query(`UPDATE items SET name = 'renamed' WHERE id = 11`);
-    await admin.query(`DELETE FROM items WHERE id = 19`);
-    const vAfter = await currentVersion();
+    await fx.admin.query(`ALTER TABLE items ADD COLUMN note text`);
+    await fx.admin.query(`UPDATE items SET note = 'note ' || id WHERE id <= 10`);
+    await fx.admin.query(`INSERT INTO items (id, name, qty, note) SELECT g, 'n' || g, g, 'new ' || g FROM generate_series(26, 30) g`);
+    await fx.admin.query(`UPDATE items SET name = 'renamed' WHERE id = 11`);
+    await fx.admin.query(`DELETE FROM items WHERE id = 19`);
+    const vAfter = await fx.currentVersion();
     expect(vAfter).toBeGreaterThan(vBefore);
-    await waitForVersion(kafka, prefix, 'src', vAfter);
+    await fx.waitCaptured(prefix, vAfter);
     await p.waitFor('table definition changed: publishing a new schema version');
 
     // the schemas topic holds two value schemas of the table; only the new one has the column
@@ -141,8 +88,8 @@ describe('schema change mid-stream', () => {
     expect(rowOf(newSchema).fields.map((f) => f.name)).toEqual(['id', 'name', 'qty', 'note']);
 
     // every event: decoded through the pipeline codecs with its own writer schema
-    const captured = await readCaptured(kafka, prefix, [ITEMS]);
-    const raw = (await readAll(kafka, [dataTopic(prefix, ITEMS)])).filter((r): r is InRecord & { value: Buffer } => r.value !== null);
+    const captured = await fx.captured(prefix, [ITEMS]);
+    const raw = (await readAll(fx.kafka, [dataTopic(prefix, ITEMS)])).filter((r): r is InRecord & { value: Buffer } => r.value !== null);
     const decoded = raw.map((r) => ({ buf: r.value, hex: fingerprintHex(readSingleObjectFingerprint(r.value)), event: captured.decoder.decoder.decodeEvent(r.value, `${r.topic}@${r.offset}`)!.event as ChangeEvent }));
     const before = decoded.filter((d) => d.event.source.version <= vBefore);
     const after = decoded.filter((d) => d.event.source.version > vBefore);
@@ -168,7 +115,7 @@ describe('schema change mid-stream', () => {
     // an OLD event read with the NEW schema as reader (Avro schema resolution): the added column
     // reads as its default (null), everything else as written
     const registry = new SchemaRegistry();
-    for (const rec of await readSchemas(kafka, prefix)) registry.registerRecord(rec.fingerprint, rec.json);
+    for (const rec of await readSchemas(fx.kafka, prefix)) registry.registerRecord(rec.fingerprint, rec.json);
     const newWriter = registry.lookup(BigInt(`0x${newHex}`))!;
     const oldWriter = registry.lookup(BigInt(`0x${oldHex}`))!;
     expect(newWriter).toBeDefined();
@@ -188,7 +135,7 @@ describe('schema change mid-stream', () => {
     expect(decodeSingleObject(newer.buf, (fp) => registry.lookup(fp), oldWriter.type).after).toEqual({ id: 28n, name: 'n28', qty: 28 });
 
     // folded, as a consumer with the newest schema sees it, the stream equals the source
-    const src = await sourceRows(db.url, ITEMS);
+    const src = await sourceRows(fx.db.url, ITEMS);
     expect(src.meta.columns.map((c) => c.name)).toEqual(['id', 'name', 'qty', 'note']);
     const folded = widen(captured.fold.tables.get('public.items')!.rows, src.meta);
     expect(canonical(folded)).toEqual(canonical(src.rows));
@@ -200,15 +147,15 @@ describe('schema change mid-stream', () => {
 
   it('an added column of an unsupported type stops capture with a clear error; nothing after it is published', async () => {
     const prefix = uniquePrefix('ddlbad');
-    const p = capture(config(prefix, ['public.geo']));
+    const p = fx.capture(config(prefix, ['public.geo']));
     await p.waitFor('capture running');
-    const v0 = await currentVersion();
-    await waitForVersion(kafka, prefix, 'src', v0);
+    const v0 = await fx.currentVersion();
+    await fx.waitCaptured(prefix, v0);
 
-    await admin.query(`ALTER TABLE geo ADD COLUMN p point`);
-    await admin.query(`INSERT INTO geo VALUES (4, 'g4', point(1, 2))`);
-    await admin.query(`UPDATE geo SET p = point(3, 4), name = 'moved' WHERE id = 1`);
-    const vBad = await currentVersion();
+    await fx.admin.query(`ALTER TABLE geo ADD COLUMN p point`);
+    await fx.admin.query(`INSERT INTO geo VALUES (4, 'g4', point(1, 2))`);
+    await fx.admin.query(`UPDATE geo SET p = point(3, 4), name = 'moved' WHERE id = 1`);
+    const vBad = await fx.currentVersion();
     expect(vBad).toBeGreaterThan(v0);
 
     const timer = setTimeout(() => p.child.kill('SIGKILL'), 90_000);
@@ -227,7 +174,7 @@ describe('schema change mid-stream', () => {
     expect(stderr).toContain('capture stopped');
 
     // nothing past the change was published: no batch reaches vBad, no event of the new writes
-    const captured = await readCaptured(kafka, prefix, [GEO]);
+    const captured = await fx.captured(prefix, [GEO]);
     expect(captured.batches.length).toBeGreaterThan(0);
     for (const { batch } of captured.batches) expect(batch.version).toBeLessThan(vBad);
     const events = [...captured.events.values()].flat();
@@ -236,14 +183,14 @@ describe('schema change mid-stream', () => {
 
     // the operator excludes the column and restarts: capture resumes from the batch log and
     // delivers the writes it had stopped at, without the column
-    const q = capture(config(prefix, [{ name: 'public.geo', excludeColumns: ['p'] }]));
+    const q = fx.capture(config(prefix, [{ name: 'public.geo', excludeColumns: ['p'] }]));
     await q.waitFor('resumed from the batch log');
-    await waitForVersion(kafka, prefix, 'src', vBad);
-    const again = await readCaptured(kafka, prefix, [GEO]);
+    await fx.waitCaptured(prefix, vBad);
+    const again = await fx.captured(prefix, [GEO]);
     const streamed = [...again.events.values()].flat().filter((e) => e.source.version > v0);
     expect(streamed.map((e) => [e.op, e.key.id]).sort()).toEqual([['c', 4], ['u', 1]]);
     expect(streamed.every((e) => e.source.snapshot === false)).toBe(true);
-    expect(canonical(again.fold.tables.get('public.geo')!.rows)).toEqual(canonical(await sourceRowsExcluding(GEO, ['p'])));
+    expect(canonical(again.fold.tables.get('public.geo')!.rows)).toEqual(canonical((await sourceRows(fx.db.url, GEO, ['p'])).rows));
     expect(again.fold.tables.get('public.geo')!.rows.size).toBe(4);
     await q.kill('SIGTERM');
     expect(await q.exited).toBe(0);

@@ -1,31 +1,19 @@
 // kill -9 of the local broker: committed data survives, an open transaction is aborted by the
 // restarted coordinator, and a reader opened before the crash carries on after the restart.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkajsPort } from '../../src/kafka/kafkajs/index.ts';
-import type { InRecord, KafkaPort } from '../../src/kafka/port.ts';
-import { brokerIsLocal, kafkaBrokers, killBroker, startBroker, uniqueTopic } from '../support/kafka.ts';
+import { describe, expect, it } from 'vitest';
+import type { InRecord } from '../../src/kafka/port.ts';
+import { brokerIsLocal, createTopic, killBroker, startBroker, uniqueTopic, useKafkaPort } from '../support/kafka.ts';
 
-let port: KafkaPort;
-
-beforeAll(() => {
-  port = createKafkajsPort({ brokers: kafkaBrokers(), clientId: 'kafka-restart-test' });
-});
-
-afterAll(async () => {
-  await port?.close();
-});
+const kafka = useKafkaPort('kafka-restart-test');
 
 const rec = (v: string) => ({ key: null, value: Buffer.from(v), partition: 0 });
 
 describe.skipIf(!brokerIsLocal())('local broker kill -9', () => {
   it('keeps committed records, drops the open transaction, and the reader resumes', async () => {
-    const t = uniqueTopic('restart');
-    const admin = await port.admin();
-    await admin.ensureTopics([{ topic: t, partitions: 1, replicationFactor: 1 }]);
-    await admin.close();
+    const t = await createTopic(kafka(), 'restart');
 
     const id = uniqueTopic('tx');
-    const producer = port.producer(id);
+    const producer = kafka().producer(id);
     await producer.init();
     const tx = await producer.begin();
     await tx.send(t, [rec('before-1'), rec('before-2')]);
@@ -33,7 +21,7 @@ describe.skipIf(!brokerIsLocal())('local broker kill -9', () => {
     const open = await producer.begin();
     await open.send(t, [rec('in-flight')]);
 
-    const reader = await port.reader([{ topic: t, partition: 0, from: 0n }]);
+    const reader = await kafka().reader([{ topic: t, partition: 0, from: 0n }]);
     const got: InRecord[] = [];
     while (got.length < 2) got.push(...(await reader.poll(t, 0, 500)));
 
@@ -42,7 +30,7 @@ describe.skipIf(!brokerIsLocal())('local broker kill -9', () => {
     await startBroker();
 
     // A new instance fences the old one; the coordinator aborts the transaction left open.
-    const again = port.producer(id);
+    const again = kafka().producer(id);
     await again.init();
     const tx2 = await again.begin();
     await tx2.send(t, [rec('after-1')]);

@@ -1,31 +1,23 @@
 // The kafkajs adapter against the real local broker (Kafka 4.x): transactions, read-committed
 // reading, fencing, stable offsets and failure on an unreachable broker.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KafkaError } from '../../src/core/errors.ts';
 import { createKafkajsPort } from '../../src/kafka/kafkajs/index.ts';
 import { partitionForKey } from '../../src/kafka/kafkajs/partition.ts';
-import type { Admin, InRecord, KafkaPort, OutRecord, Reader, WrittenRange } from '../../src/kafka/port.ts';
-import { kafkaBrokers, uniqueTopic } from '../support/kafka.ts';
+import type { Admin, InRecord, OutRecord, Reader, WrittenRange } from '../../src/kafka/port.ts';
+import { createTopic, uniqueTopic, useKafkaPort } from '../support/kafka.ts';
+import { until } from '../support/pipeline.ts';
 
-let port: KafkaPort;
+const kafka = useKafkaPort('kafka-transactions-test');
 let admin: Admin;
 
 beforeAll(async () => {
-  port = createKafkajsPort({ brokers: kafkaBrokers(), clientId: 'kafka-transactions-test' });
-  admin = await port.admin();
-});
-
-afterAll(async () => {
-  await port?.close();
+  admin = await kafka().admin();
 });
 
 const val = (s: string) => Buffer.from(s);
 
-async function topic(partitions: number): Promise<string> {
-  const t = uniqueTopic('txn');
-  await admin.ensureTopics([{ topic: t, partitions, replicationFactor: 1 }]);
-  return t;
-}
+const topic = (partitions: number) => createTopic(kafka(), 'txn', partitions);
 
 /** Polls every partition until `want` records per partition arrived, then checks nothing more comes. */
 async function readAll(reader: Reader, topic: string, want: number[], quietMs = 1_500): Promise<InRecord[][]> {
@@ -41,6 +33,16 @@ async function readAll(reader: Reader, topic: string, want: number[], quietMs = 
   return got;
 }
 
+/** Everything partition 0 of `t` holds for a read-committed reader (`want` records, then quiet). */
+async function readPartition0(t: string, want: number, quietMs: number): Promise<InRecord[]> {
+  const reader = await kafka().reader([{ topic: t, partition: 0, from: 0n }]);
+  try {
+    return (await readAll(reader, t, [want], quietMs))[0];
+  } finally {
+    await reader.close();
+  }
+}
+
 function offsetsOf(ranges: WrittenRange[], t: string, partition: number): bigint[] {
   const out: bigint[] = [];
   for (const r of ranges.filter((x) => x.topic === t && x.partition === partition)) {
@@ -54,7 +56,7 @@ describe('kafkajs adapter on the local broker', () => {
   it('commits one transaction across two topics and reports the offsets a reader sees', async () => {
     const a = await topic(2);
     const b = await topic(3);
-    const producer = port.producer(uniqueTopic('tx'));
+    const producer = kafka().producer(uniqueTopic('tx'));
     await producer.init();
     const keyed: OutRecord[] = Array.from({ length: 12_000 }, (_, i) => ({
       key: val(`k${i}`),
@@ -77,7 +79,7 @@ describe('kafkajs adapter on the local broker', () => {
 
     // keyed records land where the Java client's murmur2 partitioner puts them
     const perA = [0, 1].map((p) => keyed.filter((r) => partitionForKey(r.key!, 2) === p));
-    const reader = await port.reader([
+    const reader = await kafka().reader([
       ...[0, 1].map((partition) => ({ topic: a, partition, from: 0n })),
       ...[0, 1, 2].map((partition) => ({ topic: b, partition, from: 0n })),
     ]);
@@ -104,7 +106,7 @@ describe('kafkajs adapter on the local broker', () => {
 
   it('never shows an aborted transaction to a read-committed reader', async () => {
     const t = await topic(1);
-    const producer = port.producer(uniqueTopic('tx'));
+    const producer = kafka().producer(uniqueTopic('tx'));
     await producer.init();
     const aborted = await producer.begin();
     const abortedRanges = await aborted.send(t, Array.from({ length: 500 }, (_, i) => ({ key: null, value: val(`aborted-${i}`), partition: 0 })));
@@ -115,25 +117,20 @@ describe('kafkajs adapter on the local broker', () => {
     await producer.close();
 
     expect(committedRanges[0].first).toBeGreaterThan(abortedRanges[0].last);
-    const reader = await port.reader([{ topic: t, partition: 0, from: 0n }]);
-    try {
-      const [got] = await readAll(reader, t, [300], 3_000);
-      expect(got.map((r) => r.value!.toString())).toEqual(Array.from({ length: 300 }, (_, i) => `ok-${i}`));
-      expect(got.map((r) => r.offset)).toEqual(offsetsOf(committedRanges, t, 0));
-    } finally {
-      await reader.close();
-    }
+    const got = await readPartition0(t, 300, 3_000);
+    expect(got.map((r) => r.value!.toString())).toEqual(Array.from({ length: 300 }, (_, i) => `ok-${i}`));
+    expect(got.map((r) => r.offset)).toEqual(offsetsOf(committedRanges, t, 0));
   });
 
   it('fences the first producer when a second one with the same transactional id starts', async () => {
     const t = await topic(1);
     const id = uniqueTopic('tx');
-    const first = port.producer(id);
+    const first = kafka().producer(id);
     await first.init();
     const tx1 = await first.begin();
     await tx1.send(t, [{ key: null, value: val('zombie'), partition: 0 }]);
 
-    const second = port.producer(id);
+    const second = kafka().producer(id);
     await second.init();
     const err = await tx1.commit().then(
       () => null,
@@ -149,18 +146,12 @@ describe('kafkajs adapter on the local broker', () => {
     await tx2.commit();
     await second.close();
 
-    const reader = await port.reader([{ topic: t, partition: 0, from: 0n }]);
-    try {
-      const [got] = await readAll(reader, t, [1], 2_000);
-      expect(got.map((r) => r.value!.toString())).toEqual(['live']);
-    } finally {
-      await reader.close();
-    }
+    expect((await readPartition0(t, 1, 2_000)).map((r) => r.value!.toString())).toEqual(['live']);
   });
 
   it('reports the last stable offset, below an open transaction', async () => {
     const t = await topic(1);
-    const producer = port.producer(uniqueTopic('tx'));
+    const producer = kafka().producer(uniqueTopic('tx'));
     await producer.init();
     const send = async (n: number, tag: string, end: 'commit' | 'abort' | 'open') => {
       const tx = await producer.begin();
@@ -181,7 +172,7 @@ describe('kafkajs adapter on the local broker', () => {
 
     // The stable offset is what a reader needs to find the last committed record: everything below
     // it is decided, so reading [low, stable) ends with that record.
-    const reader = await port.reader([{ topic: t, partition: 0, from: before.low }]);
+    const reader = await kafka().reader([{ topic: t, partition: 0, from: before.low }]);
     try {
       const [got] = await readAll(reader, t, [17], 2_000);
       const below = got.filter((r) => r.offset < before.stable);
@@ -191,7 +182,9 @@ describe('kafkajs adapter on the local broker', () => {
       expect(got).toHaveLength(17);
 
       await open.tx.abort();
-      const [after] = await admin.offsets(t);
+      // the broker answers the abort before its marker is written (as in kafka-read-range.test.ts):
+      // wait, bounded, for the stable offset to leave the aborted transaction's first record
+      const [after] = await until(() => admin.offsets(t), ([p]) => p.stable !== open.range.first, 'the abort marker', 30_000, 100);
       expect(after.stable).toBeGreaterThan(open.range.last); // past the abort marker
       expect(await reader.poll(t, 0, 1_500)).toEqual([]);
     } finally {
@@ -225,7 +218,7 @@ describe('kafkajs adapter on the local broker', () => {
   it('reads a large committed backlog quickly (throughput figure)', async () => {
     const t = await topic(1);
     const n = 200_000;
-    const producer = port.producer(uniqueTopic('tx'));
+    const producer = kafka().producer(uniqueTopic('tx'));
     await producer.init();
     const records = Array.from({ length: n }, (_, i) => ({ key: val(`k${i}`), value: Buffer.alloc(120, i % 251), partition: 0 }));
     let t0 = Date.now();
@@ -236,7 +229,7 @@ describe('kafkajs adapter on the local broker', () => {
     await producer.close();
     expect(range).toMatchObject({ first: 0n, last: BigInt(n - 1), count: n });
 
-    const reader = await port.reader([{ topic: t, partition: 0, from: 0n }]);
+    const reader = await kafka().reader([{ topic: t, partition: 0, from: 0n }]);
     try {
       t0 = Date.now();
       let count = 0;

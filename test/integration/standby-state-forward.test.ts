@@ -35,12 +35,21 @@ describe.each(['postgres', 'mariadb'] as const)('%s standby state', (kind) => {
           throw err;
         }
       };
-      await write(5n, 1);
-      await expect(write(5n, 2)).rejects.toBeInstanceOf(ConcurrentApplierError);
-      await expect(write(4n, 3)).rejects.toBeInstanceOf(ConcurrentApplierError);
-      await write(6n, 4);
-      expect((await dialect.readState('s'))?.batchSeq).toBe(6n);
-      expect((await dialect.scan(table, null, 10)).map((r) => r.id)).toEqual([1, 4]);
+      // [batch seq, row id, accepted]: forward, sideways (same seq), backwards, forward again; the
+      // state is checked after every step, the rows at the end (only accepted writes left any)
+      const steps: [bigint, number, boolean][] = [[5n, 1, true], [5n, 2, false], [4n, 3, false], [6n, 4, true]];
+      let applied = -1n;
+      for (const [seq, id, accepted] of steps) {
+        if (accepted) {
+          await write(seq, id);
+          applied = seq;
+        } else {
+          await expect(write(seq, id), `batch ${seq} after ${applied}`).rejects.toBeInstanceOf(ConcurrentApplierError);
+        }
+        expect((await dialect.readState('s'))?.batchSeq).toBe(applied);
+      }
+      expect(applied).toBe(6n);
+      expect((await dialect.scan(table, null, 10)).map((r) => r.id)).toEqual(steps.filter(([, , ok]) => ok).map(([, id]) => id));
     } finally {
       await dialect.close();
     }

@@ -24,48 +24,31 @@ export interface ThrowawayDb {
   drop(): Promise<void>;
 }
 
-export async function createPgDatabase(prefix = 'ctr'): Promise<ThrowawayDb> {
-  const name = throwawayName(prefix);
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  return {
-    name,
-    url: withDatabase(PG_ADMIN_URL, name),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+/** Runs one statement as the PostgreSQL admin, on a connection of its own. */
+async function asPgAdmin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  await c.query(sql).finally(() => c.end());
 }
 
-export async function createMariaDatabase(prefix = 'ctr'): Promise<ThrowawayDb> {
+/** Runs one statement as the MariaDB admin, on a connection of its own. */
+async function asMariaAdmin(sql: string): Promise<void> {
+  const c = await mysql.createConnection(MYSQL_ADMIN_URL);
+  await c.query(sql).finally(() => c.end());
+}
+
+async function throwaway(prefix: string, adminUrl: string, exec: (sql: string) => Promise<void>, create: string, drop: string): Promise<ThrowawayDb> {
   const name = throwawayName(prefix);
-  const admin = await mysql.createConnection(MYSQL_ADMIN_URL);
-  try {
-    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  } finally {
-    await admin.end();
-  }
-  return {
-    name,
-    url: withDatabase(MYSQL_ADMIN_URL, name),
-    async drop() {
-      const c = await mysql.createConnection(MYSQL_ADMIN_URL);
-      try {
-        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+  await exec(create.replace('$name', name));
+  return { name, url: withDatabase(adminUrl, name), drop: () => exec(drop.replace('$name', name)) };
+}
+
+/** A new, empty PostgreSQL database named `<prefix>_<time>_<random>`; drop() forces sessions out. */
+export function createPgDatabase(prefix = 'ctr'): Promise<ThrowawayDb> {
+  return throwaway(prefix, PG_ADMIN_URL, asPgAdmin, 'CREATE DATABASE "$name"', 'DROP DATABASE IF EXISTS "$name" WITH (FORCE)');
+}
+
+/** A new, empty MariaDB database (utf8mb4, binary collation) named `<prefix>_<time>_<random>`. */
+export function createMariaDatabase(prefix = 'ctr'): Promise<ThrowawayDb> {
+  return throwaway(prefix, MYSQL_ADMIN_URL, asMariaAdmin, 'CREATE DATABASE `$name` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', 'DROP DATABASE IF EXISTS `$name`');
 }

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { createKafkajsPort } from '../../src/kafka/kafkajs/index.ts';
+import type { KafkaPort } from '../../src/kafka/port.ts';
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,6 +29,36 @@ export function brokerIsLocal(): boolean {
 /** A topic name no other test (or earlier run) uses. */
 export function uniqueTopic(prefix = 't'): string {
   return `${prefix}.${Date.now().toString(36)}.${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * A kafkajs port on the test brokers for the calling test file: opened in beforeAll, closed in
+ * afterAll. Returns its getter (the port exists only inside tests and hooks).
+ */
+export function useKafkaPort(clientId: string): () => KafkaPort {
+  let port: KafkaPort | undefined;
+  beforeAll(() => {
+    port = createKafkajsPort({ brokers: kafkaBrokers(), clientId });
+  });
+  afterAll(async () => {
+    await port?.close();
+  });
+  return () => {
+    if (!port) throw new Error('useKafkaPort: the port is used outside a test');
+    return port;
+  };
+}
+
+/** Creates a topic no other test uses (`uniqueTopic(prefix)`) with `partitions` partitions. */
+export async function createTopic(port: KafkaPort, prefix: string, partitions = 1): Promise<string> {
+  const topic = uniqueTopic(prefix);
+  const admin = await port.admin();
+  try {
+    await admin.ensureTopics([{ topic, partitions, replicationFactor: 1 }]);
+  } finally {
+    await admin.close();
+  }
+  return topic;
 }
 
 async function kafkaSh(cmd: 'start' | 'stop' | 'kill' | 'status'): Promise<string> {

@@ -132,41 +132,36 @@ export async function readCaptured(kafka: KafkaPort, prefix: string, tables: Tab
   return { batches, events, fold, metas, decoder };
 }
 
-/** The source table's current rows, read through the PostgreSQL source itself (canonical values). */
-export async function sourceRows(url: string, table: TableRef): Promise<{ meta: TableMeta; rows: Map<string, Row> }> {
+/** The source table's current rows, read through the PostgreSQL source itself (canonical values), without the `exclude`d columns. */
+export async function sourceRows(url: string, table: TableRef, exclude: string[] = []): Promise<{ meta: TableMeta; rows: Map<string, Row> }> {
   const src = new PostgresSource(url);
   try {
-    const [meta] = await src.describe([table]);
+    const [meta] = await src.describe([table], new Map([[`${table.schema}.${table.table}`, new Set(exclude)]]));
     const s = await src.beginPoll();
-    const rows = new Map<string, Row>();
     try {
-      let after: Row | null = null;
-      for (;;) {
-        const chunk = await s.snapshotChunk(meta, after, 50_000);
-        for (const r of chunk) rows.set(keyId(r, meta.key), r);
-        if (chunk.length < 50_000) break;
-        after = chunk[chunk.length - 1];
-      }
+      return { meta, rows: await scanAll(meta, (after) => s.snapshotChunk(meta, after, 50_000), 50_000) };
     } finally {
       await s.end();
     }
-    return { meta, rows };
   } finally {
     await src.close();
   }
 }
 
 /** All rows of a standby table, canonical, keyed like the fold. */
-export async function standbyRows(dialect: StandbyDialect, meta: TableMeta): Promise<Map<string, Row>> {
+export function standbyRows(dialect: StandbyDialect, meta: TableMeta): Promise<Map<string, Row>> {
+  return scanAll(meta, (after) => dialect.scan(meta, after, 20_000), 20_000);
+}
+
+/** Reads a table page by page in key order (`page` returns at most `size` rows after a key) into rows by key. */
+async function scanAll(meta: TableMeta, page: (after: Row | null) => Promise<Row[]>, size: number): Promise<Map<string, Row>> {
   const rows = new Map<string, Row>();
-  let after: Row | null = null;
-  for (;;) {
-    const chunk = await dialect.scan(meta, after, 20_000);
+  for (let after: Row | null = null; ; ) {
+    const chunk = await page(after);
     for (const r of chunk) rows.set(keyId(r, meta.key), r);
-    if (chunk.length < 20_000) break;
+    if (chunk.length < size) return rows;
     after = chunk[chunk.length - 1];
   }
-  return rows;
 }
 
 /** Serialises rows for equality assertions (bigint and Buffer aware), sorted by key. */
@@ -176,16 +171,30 @@ export function canonical(rows: Map<string, Row>): string[] {
     .map(([, r]) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v)));
 }
 
-/** Waits until the batch log holds a complete window at version >= `version`. */
-export async function waitForVersion(kafka: KafkaPort, prefix: string, sourceId: string, version: bigint, timeoutMs = 120_000): Promise<void> {
+/**
+ * Polls `fn` until `ok` holds for its result and returns that result: a bounded wait for an
+ * outcome, not a timing assertion. Throws naming `what` (evaluated then) and the last result after `timeoutMs`.
+ */
+export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string | (() => string), timeoutMs = 60_000, intervalMs = 200): Promise<T> {
   const start = Date.now();
   for (;;) {
-    const batches = await readBatches(kafka, prefix).catch(() => []);
-    const done = batches.some(({ batch: b }) => {
-      return b.sourceId === sourceId && b.complete && b.version >= version && b.tables.every((t) => !t.snapshot || t.snapshot.done);
-    });
-    if (done) return;
-    if (Date.now() - start > timeoutMs) throw new Error(`capture did not reach version ${version} within ${timeoutMs} ms`);
-    await sleep(500);
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() - start > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}; last: ${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))}`);
+    }
+    await sleep(intervalMs);
   }
+}
+
+/** Waits until the batch log holds a complete window at version >= `version`. */
+export async function waitForVersion(kafka: KafkaPort, prefix: string, sourceId: string, version: bigint, timeoutMs = 120_000): Promise<void> {
+  const highest = async () => {
+    let v = -1n;
+    for (const { batch: b } of await readBatches(kafka, prefix).catch(() => [])) {
+      if (b.sourceId === sourceId && b.complete && b.tables.every((t) => !t.snapshot || t.snapshot.done) && b.version > v) v = b.version;
+    }
+    return v;
+  };
+  await until(highest, (v) => v >= version, `capture to reach version ${version} (last: the highest complete window's)`, timeoutMs, 500);
 }
