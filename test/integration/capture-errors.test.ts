@@ -18,9 +18,13 @@ const fx = usePipeline({
     CREATE TABLE spans (id int PRIMARY KEY, d interval);
     CREATE TABLE nokey (id int, name text);
     CREATE TABLE untracked (id int PRIMARY KEY, name text);
+    CREATE TABLE victim (id int PRIMARY KEY, name text);
+    CREATE TABLE guarded (id int PRIMARY KEY, name text);
+    INSERT INTO victim VALUES (1, 'one');
+    INSERT INTO guarded VALUES (1, 'one');
     INSERT INTO good VALUES (1, 'one');
     INSERT INTO shapes VALUES (1, 'a', point(1, 2)), (2, 'b', NULL);`,
-  tables: ['public.good', 'public.shapes', 'public.spans'],
+  tables: ['public.good', 'public.shapes', 'public.spans', 'public.victim', 'public.guarded'],
 });
 
 type Table = string | { name: string; excludeColumns: string[] };
@@ -113,5 +117,38 @@ describe('capture refuses bad input with a clear error', () => {
   it('sync mode without a standby is a config error naming standby.id', async () => {
     const r = await capture(config(['public.good'], { extra: { mode: 'sync' } }));
     expectUserError(r, EXIT_CONFIG, 'standby.id', 'sync');
+  });
+});
+
+describe('capture stops on a source problem that retrying cannot heal (never retries it for ever)', () => {
+  it('change tracking disabled on a table while capture runs: exit 3, naming the table and the way out', async () => {
+    const prefix = uniquePrefix('untracked');
+    const p = fx.capture(config(['public.victim'], { prefix }));
+    await p.waitFor('capture running');
+    await fx.waitCaptured(prefix);
+    const off = await fx.run(['ct', 'disable', '--url', fx.db.url, 'public.victim']);
+    expect(off.code, off.stderr).toBe(0);
+    await fx.admin.query(`UPDATE victim SET name = 'changed while untracked'`);
+    const code = await p.exited;
+    expectUserError({ code, stdout: p.stdout(), stderr: p.stderr() }, EXIT_SOURCE, 'public.victim', 'ct enable');
+  });
+
+  it('SELECT revoked from the capture login while capture runs: exit 3, naming the table and the grant', async () => {
+    const role = `ctr_cap_${Date.now().toString(36)}`;
+    await fx.admin.query(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ctrelay TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA ctrelay TO ${role}; GRANT SELECT ON guarded TO ${role}`);
+    try {
+      const url = new URL(fx.db.url);
+      url.username = role;
+      const prefix = uniquePrefix('revoked');
+      const p = fx.capture(config(['public.guarded'], { prefix, url: url.toString() }));
+      await p.waitFor('capture running');
+      await fx.waitCaptured(prefix);
+      await fx.admin.query(`REVOKE SELECT ON guarded FROM ${role}`);
+      await fx.admin.query(`UPDATE guarded SET name = 'changed after the revoke'`);
+      const code = await p.exited;
+      expectUserError({ code, stdout: p.stdout(), stderr: p.stderr() }, EXIT_SOURCE, 'public.guarded', /permission denied/, /GRANT SELECT/);
+    } finally {
+      await fx.admin.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
   });
 });
