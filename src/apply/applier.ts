@@ -10,7 +10,7 @@ import type { ControlCodec } from '../core/codec.ts';
 import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, isTransient, ProducerFencedError } from '../core/errors.ts';
 import { qualifiedName, type TableMeta } from '../core/model.ts';
 import { RetryPolicy, runWithRetries } from '../core/retry.ts';
-import { acksTopic, batchesTopic, schemasTopic } from '../core/topics.ts';
+import { acksTopic, applyTransactionalId, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
 import { topicOffsets } from '../kafka/read-to-end.ts';
 import type { TopicDecoder } from '../kafka/schemas-topic.ts';
@@ -76,7 +76,7 @@ export class Applier {
     await this.ensureControlTopics();
     if (state) await this.checkBatchLogHolds(state);
     // one applier per standby: a second one with the same id fences this one's acks
-    this.ackProducer = kafka.producer(`ctrelay-apply-${this.opts.standbyId}`);
+    this.ackProducer = kafka.producer(applyTransactionalId(this.opts.topicPrefix, this.opts.standbyId));
     await this.ackProducer.init();
     // resume AT the last applied batch's record, to check it is still the batch the standby holds
     const from = state ? state.batchOffset : 0n;
@@ -229,7 +229,7 @@ export class Applier {
       }
       this.deps.log.warn({ err }, 'could not publish the ack (the standby state is committed); retrying when idle');
       await this.ackProducer?.close().catch(() => undefined);
-      this.ackProducer = this.deps.kafka.producer(`ctrelay-apply-${this.opts.standbyId}`);
+      this.ackProducer = this.deps.kafka.producer(applyTransactionalId(this.opts.topicPrefix, this.opts.standbyId));
       await this.ackProducer.init().catch(() => undefined);
     }
   }

@@ -10,7 +10,7 @@ import type { SchemaRecord, TableEncoder, WireFormat } from '../core/codec.ts';
 import type { Mode, SyncGate } from '../core/modes.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { RetryPolicy, runWithRetries } from '../core/retry.ts';
-import { assertDistinctTopics, batchesTopic, dataTopic, schemasTopic } from '../core/topics.ts';
+import { assertDistinctTopics, batchesTopic, captureTransactionalId, dataTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, OutRecord, TransactionalProducer, WrittenRange } from '../kafka/port.ts';
 import { readLastBatch } from './checkpoint.ts';
 import type { CaptureMetrics } from './metrics.ts';
@@ -116,7 +116,7 @@ export class CaptureAgent {
   private async resume(): Promise<void> {
     const { kafka, wire, log } = this.deps;
     if (this.producer) await this.producer.close().catch(() => undefined);
-    this.producer = kafka.producer(`ctrelay-capture-${this.opts.sourceId}`);
+    this.producer = kafka.producer(captureTransactionalId(this.opts.topicPrefix, this.opts.sourceId));
     await this.producer.init();
     const last = await readLastBatch(kafka, this.opts.topicPrefix, this.opts.sourceId, wire.control);
     this.state = emptyState();

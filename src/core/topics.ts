@@ -23,3 +23,12 @@ export function assertDistinctTopics(prefix: string, tables: TableRef[]): void {
     seen.set(topic, qualifiedName(t));
   }
 }
+
+/**
+ * Transactional ids. One capture agent per (topic prefix, source) and one applier per (topic prefix,
+ * standby): a second instance with the same id fences the first. The prefix is part of the id, so
+ * two pipelines on one cluster that share a source or standby id (production and a drill, say)
+ * never fence each other.
+ */
+export const captureTransactionalId = (prefix: string, sourceId: string) => `ctrelay-capture.${prefix}.${sourceId}`;
+export const applyTransactionalId = (prefix: string, standbyId: string) => `ctrelay-apply.${prefix}.${standbyId}`;

@@ -267,7 +267,13 @@ export class PipelineFixture {
 
   /** Waits until the batch log of `prefix` holds a complete window at `version` (default: the current one). */
   async waitCaptured(prefix: string, version?: bigint): Promise<void> {
-    await waitForVersion(this.kafka, prefix, this.sourceId, version ?? (await this.currentVersion()));
+    try {
+      await waitForVersion(this.kafka, prefix, this.sourceId, version ?? (await this.currentVersion()));
+    } catch (err) {
+      // say what the processes were doing: an exit code and the last log lines beat a bare timeout
+      const tails = this.procs.slice(-3).map((p) => `--- ${p.child.spawnargs.slice(2).join(' ')} (exit ${p.child.exitCode ?? 'none, running'}):\n${p.stderr().slice(-2500)}`);
+      throw new Error(`${(err as Error).message}\n${tails.join('\n')}`, { cause: err });
+    }
   }
 
   /** What is committed on Kafka under `prefix`, folded (default tables: the tracked ones). */

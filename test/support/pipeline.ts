@@ -189,12 +189,17 @@ export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what
 
 /** Waits until the batch log holds a complete window at version >= `version`. */
 export async function waitForVersion(kafka: KafkaPort, prefix: string, sourceId: string, version: bigint, timeoutMs = 120_000): Promise<void> {
+  let lastError = '';
   const highest = async () => {
     let v = -1n;
-    for (const { batch: b } of await readBatches(kafka, prefix).catch(() => [])) {
+    const batches = await readBatches(kafka, prefix).catch((err: Error) => {
+      lastError = `; the last read of the batch log failed: ${err.message}`;
+      return [];
+    });
+    for (const { batch: b } of batches) {
       if (b.sourceId === sourceId && b.complete && b.tables.every((t) => !t.snapshot || t.snapshot.done) && b.version > v) v = b.version;
     }
     return v;
   };
-  await until(highest, (v) => v >= version, `capture to reach version ${version} (last: the highest complete window's)`, timeoutMs, 500);
+  await until(highest, (v) => v >= version, () => `capture to reach version ${version} (last: the highest complete window's)${lastError}`, timeoutMs, 500);
 }
