@@ -32,6 +32,24 @@ const tableEntry = z
 
 export type TableConfig = z.output<typeof tableEntry>;
 
+/** Column options of one standby for one source table: what this standby leaves out or keeps as text. */
+const standbyTableEntry = z
+  .strictObject({
+    name: tableName,
+    excludeColumns: z.array(z.string().min(1).describe('a column name')).default([]),
+    textColumns: z
+      .array(z.string().min(1).describe('a column name'))
+      .default([])
+      .describe('columns this standby stores as text: the exact canonical string of each value (e.g. NaN, Infinity, -0 of a float column on MariaDB)'),
+  })
+  .describe('a table\'s column options on this standby: { name: "schema.table", excludeColumns: [...], textColumns: [...] }')
+  .transform((entry) => {
+    const [schema, table] = entry.name.split('.');
+    return { ...entry, schema, table };
+  });
+
+export type StandbyTableConfig = z.output<typeof standbyTableEntry>;
+
 function urlSchema(kinds: DatabaseKind[]) {
   const examples = kinds.map(exampleUrl);
   const expected = `a connection URL (${examples.slice(0, -1).join(', ')}${examples.length > 1 ? ' or ' : ''}${examples.at(-1)})`;
@@ -151,6 +169,7 @@ const standbySchema = z
     url: urlSchema(['postgres', 'mariadb', 'sqlserver']),
     schema: z.string().min(1).describe('the target schema (PostgreSQL, SQL Server) or database (MariaDB)').optional(),
     mergeBatches: positiveInt('batches merged into one standby transaction in async mode').default(10),
+    tables: z.array(standbyTableEntry).default([]).describe('per-table column options of this standby (only for tables that need them)'),
   })
   .superRefine(checkKindMatchesUrl)
   .transform((s) => {
