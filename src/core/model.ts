@@ -21,7 +21,8 @@ export type ColumnType =
   | { kind: 'json' }
   | { kind: 'xml' }
   | { kind: 'date' }
-  | { kind: 'time'; precision: number }
+  /** time of day; `endOfDay`: the source also admits 24:00:00 (PostgreSQL time), which needs its own wire form */
+  | { kind: 'time'; precision: number; endOfDay?: boolean }
   /** wall-clock date and time without zone (SQL Server datetime2/datetime, PostgreSQL timestamp) */
   | { kind: 'timestamp'; precision: number }
   /** an instant (PostgreSQL timestamptz); the offset it was written with is not kept by the source */
@@ -52,6 +53,13 @@ export interface ColumnMeta {
   nullable: boolean;
   /** the native type as the source spells it, for error messages and DDL hints, e.g. "numeric(38,4)" */
   sourceType: string;
+  /**
+   * The column has a default expression: existing rows take its value when the column is added,
+   * without any DML that change tracking could see (capture re-snapshots the table then).
+   */
+  hasDefault?: boolean;
+  /** The database computes the column (generated / computed column): a standby never writes it. */
+  generated?: boolean;
 }
 
 export interface TableRef {
