@@ -4,8 +4,17 @@
 import type { BatchRecord } from '../core/batch.ts';
 import type { ControlCodec, DecodedEvent } from '../core/codec.ts';
 import { BatchLogMismatchError, KafkaError, KafkaUnavailableError } from '../core/errors.ts';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { InRecord, KafkaPort, Reader } from '../kafka/port.ts';
+import { topicOffsets } from '../kafka/read-to-end.ts';
 import type { TopicDecoder } from '../kafka/schemas-topic.ts';
+
+/** Events decoded between two yields to the event loop: no decode may starve heartbeats and timers. */
+const DECODE_SLICE = 2_000;
+/** How long a poll waits before the reader looks at the partition's offsets to say why nothing came. */
+const POLL_WAIT_MS = 1_000;
+/** No record for this long although the broker holds them: the reader is stuck, say so (transient). */
+const NO_PROGRESS_MS = 120_000;
 
 export interface CompleteWindow {
   /** the window's batches in seq order; the last is complete */
@@ -112,12 +121,15 @@ export class WindowReader {
       }
       let buf = this.buffered.get(key) ?? { records: [], head: 0 };
       let seen = 0;
+      let lastProgress = Date.now();
       while (seen < r.count) {
         if (buf.head >= buf.records.length) {
-          buf = { records: await this.dataReader!.poll(r.topic, r.partition, 5000), head: 0 };
+          buf = { records: await this.dataReader!.poll(r.topic, r.partition, POLL_WAIT_MS), head: 0 };
           if (buf.records.length === 0) {
-            throw new KafkaUnavailableError(`events of ${r.topic}[${r.partition}] offsets ${r.first}..${r.last} are not readable (deleted by retention, or the broker is behind)`);
+            await this.explainMissing(r, pos.next, lastProgress);
+            continue;
           }
+          lastProgress = Date.now();
         }
         const rec = buf.records[buf.head++];
         if (rec.offset < r.first) continue;
@@ -130,10 +142,36 @@ export class WindowReader {
         const where = `${r.topic}[${r.partition}]@${rec.offset}`;
         // the synchronous path first: awaiting per event would cost a microtask on the hot path
         out.push(this.events.decoder.decodeEvent(rec.value, where) ?? (await this.events.decodeEvent(rec.value, where)));
+        if (out.length % DECODE_SLICE === 0) await yieldToEventLoop();
       }
       this.buffered.set(key, buf);
     }
     return out;
+  }
+
+  /**
+   * A poll of a listed range came back empty: find out why from the broker, and say only what is
+   * true. Records deleted (retention, deleteRecords) or a topic gone cannot come back: a permanent
+   * KafkaError. A broker whose stable offset is behind the batch log, or a reader that gets nothing
+   * although the records are there, may recover: the caller keeps waiting, and after NO_PROGRESS_MS
+   * without a record a transient error with the offsets makes the applier resume.
+   */
+  private async explainMissing(r: { topic: string; partition: number; first: bigint; last: bigint }, next: bigint, lastProgress: number): Promise<void> {
+    const where = `${r.topic}[${r.partition}]`;
+    const p = (await topicOffsets(this.kafka, r.topic))?.find((x) => x.partition === r.partition);
+    if (!p) throw new KafkaError(`the batch log lists offsets ${r.first}..${r.last} of ${where}, but that topic or partition does not exist any more`);
+    if (p.low > next) {
+      throw new KafkaError(
+        `events of ${where} from offset ${next} (the batch lists ${r.first}..${r.last}) were deleted: the log now starts at ${p.low} (retention or deleteRecords). ` +
+          `The standby cannot be brought forward from Kafka; re-initialise it (delete its ctrelay_state row for ${this.sourceId} and its tables) to re-snapshot it, and give the data topics a retention longer than the standby may fall behind.`,
+      );
+    }
+    if (Date.now() - lastProgress < NO_PROGRESS_MS) return;
+    throw new KafkaUnavailableError(
+      p.stable <= r.last
+        ? `${where}: the broker's last stable offset is ${p.stable}, behind the batch log, which lists offsets up to ${r.last}: waited ${NO_PROGRESS_MS / 1000} s`
+        : `${where}: no record arrived for ${NO_PROGRESS_MS / 1000} s although the broker holds offsets ${p.low}..${p.stable - 1n} and this reader is at ${next}`,
+    );
   }
 
   async close(): Promise<void> {

@@ -88,8 +88,11 @@ export class KafkajsReader implements Reader {
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: opts.fetchWaitMs,
       minBytes: 1,
-      maxBytes: 64 << 20,
-      maxBytesPerPartition: 16 << 20,
+      // kafkajs decodes a whole fetch response in one synchronous run: bounded bytes per fetch keep
+      // that run short, so heartbeats and timers never starve (a record larger than this still
+      // comes, alone: the broker always returns the first batch)
+      maxBytes: 16 << 20,
+      maxBytesPerPartition: 4 << 20,
       retry: { retries: opts.retries },
     });
   }
@@ -158,9 +161,11 @@ export class KafkajsReader implements Reader {
   private onJoin(assignment: Record<string, number[]>): void {
     const unwanted: { topic: string; partitions: number[] }[] = [];
     const full: { topic: string; partitions: number[] }[] = [];
+    const open: { topic: string; partitions: number[] }[] = [];
     for (const [topic, partitions] of Object.entries(assignment)) {
       const skip: number[] = [];
       const paused: number[] = [];
+      const reading: number[] = [];
       for (const partition of partitions) {
         const st = this.parts.get(key(topic, partition));
         if (!st) {
@@ -168,13 +173,17 @@ export class KafkajsReader implements Reader {
           continue;
         }
         this.consumer.seek({ topic, partition, offset: st.next.toString() });
-        if (st.paused) paused.push(partition);
+        (st.paused ? paused : reading).push(partition);
       }
       if (skip.length) unwanted.push({ topic, partitions: skip });
       if (paused.length) full.push({ topic, partitions: paused });
+      if (reading.length) open.push({ topic, partitions: reading });
     }
     if (unwanted.length) this.consumer.pause(unwanted);
     if (full.length) this.consumer.pause(full);
+    // kafkajs keeps its pause list across rejoins: a resume that threw while the group was
+    // rejoining would otherwise leave a partition paused for good, and every poll of it empty
+    if (open.length) this.safely(() => this.consumer.resume(open));
   }
 
   private onBatch({ batch, isStale }: EachBatchPayload): void {
