@@ -12,6 +12,7 @@ import { createSource } from '../sources/factory.ts';
 import { AckTracker } from './ack-tracker.ts';
 import { CaptureAgent } from './agent.ts';
 import { CaptureMetrics } from './metrics.ts';
+import { SourceVersionProbe } from './source-probe.ts';
 import { AckSyncGate } from './sync-gate.ts';
 
 export interface CaptureRunOptions {
@@ -42,6 +43,8 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
     log.child({ component: 'acks' }),
   );
   const syncLog = log.child({ component: 'sync' });
+  /** since when sync mode (block) waits past its timeout for the standby: capture is not ready then */
+  let blockedSince: number | null = null;
   const gate = acks && config.mode === 'sync'
     ? new AckSyncGate(acks, config.sync.timeoutMs, config.sync.policy, {
       degraded: (seq, timeoutMs) => {
@@ -52,7 +55,14 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
         metrics.syncDegraded.set(0);
         syncLog.warn({ seq: seq.toString() }, 'sync mode: the standby caught up; synchronous again');
       },
-      stillBlocked: (seq, timeoutMs) => syncLog.warn({ seq: seq.toString(), timeoutMs }, 'sync mode (block): still waiting for the standby to acknowledge'),
+      stillBlocked: (seq, timeoutMs) => {
+        blockedSince ??= Date.now();
+        syncLog.warn({ seq: seq.toString(), timeoutMs }, 'sync mode (block): still waiting for the standby to acknowledge');
+      },
+      unblocked: (seq) => {
+        blockedSince = null;
+        syncLog.info({ seq: seq.toString() }, 'sync mode (block): the standby acknowledged; capture goes on');
+      },
     })
     : undefined;
   const exclude = new Map(config.source.tables.map((t) => [`${t.schema}.${t.table}`, new Set(t.excludeColumns)]));
@@ -75,6 +85,8 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
 
   await agent.start();
   acks?.start();
+  const probe = new SourceVersionProbe(createSource(config.source), metrics, () => agent.currentState.version, log.child({ component: 'lag' }));
+  probe.start();
 
   // alive = a poll started or a page was published recently; before the first poll, since start
   // (a probe between start() and the first poll must not see a process that never polled as dead)
@@ -87,7 +99,15 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
       ok: Date.now() - Math.max(agent.lastPollAt, startedAt) < Math.max(60_000, config.source.pollIntervalMs * 20),
       detail: { lastPollAt: agent.lastPollAt > 0 ? new Date(agent.lastPollAt).toISOString() : null },
     }),
-    ready: () => ({ ok: agent.ready, detail: { seq: agent.currentState.seq.toString(), version: agent.currentState.version.toString() } }),
+    ready: () => ({
+      ok: agent.ready && blockedSince === null,
+      detail: {
+        seq: agent.currentState.seq.toString(),
+        version: agent.currentState.version.toString(),
+        sourceVersion: probe.latest?.toString() ?? null,
+        ...(blockedSince !== null ? { blockedSince: new Date(blockedSince).toISOString(), reason: 'sync mode (block): waiting for the standby to acknowledge' } : {}),
+      },
+    }),
     routes: {
       // GET /v1/wait?version=V&timeout=ms: 200 once the standby applied V, 408 on timeout
       '/v1/wait': async (_req, res, url) => {
@@ -108,6 +128,7 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
   try {
     await runUntilSignalled(agent, () => log.info('stopping: finishing the current batch'));
   } finally {
+    await probe.stop();
     await acks?.stop();
     await http.close();
     await kafka.close();

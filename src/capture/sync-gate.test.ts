@@ -23,7 +23,13 @@ class MemoryAcks implements AckSource {
 
 function recorder(): SyncGateEvents & { log: string[] } {
   const log: string[] = [];
-  return { log, degraded: (seq) => log.push(`degraded ${seq}`), recovered: (seq) => log.push(`recovered ${seq}`), stillBlocked: (seq) => log.push(`blocked ${seq}`) };
+  return {
+    log,
+    degraded: (seq) => log.push(`degraded ${seq}`),
+    recovered: (seq) => log.push(`recovered ${seq}`),
+    stillBlocked: (seq) => log.push(`blocked ${seq}`),
+    unblocked: (seq) => log.push(`unblocked ${seq}`),
+  };
 }
 
 const settled = async <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
@@ -50,6 +56,7 @@ describe('sync gate', () => {
     expect(gate.degraded).toBe(false);
     acks.ack(1n);
     expect(await settled(waiting, 100)).toBe(true);
+    expect(events.log.at(-1)).toBe('unblocked 1');
   });
 
   it('degrade: goes on asynchronously after the timeout, and becomes synchronous again once the standby caught up', async () => {

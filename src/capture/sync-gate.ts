@@ -10,6 +10,8 @@ export interface SyncGateEvents {
   degraded(seq: bigint, timeoutMs: number): void;
   recovered(seq: bigint): void;
   stillBlocked(seq: bigint, timeoutMs: number): void;
+  /** the ack came after one or more stillBlocked */
+  unblocked(seq: bigint): void;
 }
 
 export class AckSyncGate implements SyncGate {
@@ -33,17 +35,22 @@ export class AckSyncGate implements SyncGate {
       }
       return;
     }
+    let blocked = false;
     while (!this.cancelled) {
       const ack = await Promise.race([
         this.acks.waitFor(caughtUp, this.timeoutMs),
         new Promise<null>((resolve) => (this.cancelWait = () => resolve(null))),
       ]);
-      if (ack || this.cancelled) return;
+      if (ack || this.cancelled) {
+        if (ack && blocked) this.events.unblocked(seq);
+        return;
+      }
       if (this.policy === 'degrade') {
         this.degraded = true;
         this.events.degraded(seq, this.timeoutMs);
         return;
       }
+      blocked = true;
       this.events.stillBlocked(seq, this.timeoutMs);
     }
   }

@@ -3,6 +3,7 @@
 // arrives on the acks topic), and SIGTERM -> exit 0 with 'capture stopped'.
 import { describe, expect, it } from 'vitest';
 import { acksTopic } from '../../src/core/topics.ts';
+import { get, parseMetrics, sample } from '../support/http.ts';
 import { usePipeline } from '../support/pipeline-fixture.ts';
 import { control, sleep, uniquePrefix, until } from '../support/pipeline.ts';
 
@@ -12,31 +13,6 @@ const fx = usePipeline({
   tables: ['public.items'],
   config: { kafka: { partitions: 2 } },
 });
-
-async function get(url: string): Promise<{ status: number; text: string; type: string }> {
-  const res = await fetch(url);
-  return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' };
-}
-
-interface Sample { name: string; labels: Record<string, string>; value: number }
-
-/** Parses Prometheus text exposition into samples (checks the format on the way). */
-function parseMetrics(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`not a Prometheus sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    out.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-function sample(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
 
 describe('capture HTTP surface', () => {
   it('serves metrics, health, readiness and /v1/wait errors, and stops on SIGTERM with exit 0', async () => {
