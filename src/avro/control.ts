@@ -8,11 +8,26 @@ import type { BatchRecord, TableState } from '../core/batch.ts';
 import type { ControlCodec, SchemaRecord } from '../core/codec.ts';
 import { DecodeError } from '../core/errors.ts';
 import { AvroValueError } from './errors.ts';
-import { SingleObjectCodec } from './single-object.ts';
+import { SchemaRegistry, SingleObjectCodec } from './single-object.ts';
 import { loadSchemaFile, type JsonObject } from './schema-files.ts';
 
 export const BATCH_LOG_SCHEMA: JsonObject = loadSchemaFile('batch-log.avsc');
 export const ACK_SCHEMA: JsonObject = loadSchemaFile('ack.avsc');
+
+/**
+ * Batch-log schemas written by earlier ctrelay versions, derived from the current one by removing
+ * the fields added since (each added with a default, so records written with them decode into the
+ * current shape by Avro schema resolution). A batch log outlives upgrades: capture resumes from its
+ * last record and the applier reads it from the start.
+ */
+export const LEGACY_BATCH_LOG_SCHEMAS: JsonObject[] = [withoutTableField(BATCH_LOG_SCHEMA, 'definition')];
+
+function withoutTableField(schema: JsonObject, field: string): JsonObject {
+  const copy = JSON.parse(JSON.stringify(schema)) as { fields: { name: string; type: any }[] };
+  const tables = copy.fields.find((f) => f.name === 'tables')!;
+  tables.type.items.fields = tables.type.items.fields.filter((f: { name: string }) => f.name !== field);
+  return copy as unknown as JsonObject;
+}
 
 /** The snake_case records as the schemas spell them (private to this file: the core types are the API). */
 interface WireTable {
@@ -21,6 +36,7 @@ interface WireTable {
   cursor: bigint;
   snapshot: { epoch: number; last_key: string | null; done: boolean; started_seq: bigint } | null;
   rows: number;
+  definition: string | null;
 }
 
 interface WireBatch {
@@ -49,12 +65,18 @@ interface WireAck {
 
 function toWireTable(t: TableState): WireTable {
   const s = t.snapshot;
-  return { table: t.table, topic: t.topic, cursor: t.cursor, rows: t.rows, snapshot: s && { epoch: s.epoch, last_key: s.lastKey, done: s.done, started_seq: s.startedSeq } };
+  return {
+    table: t.table, topic: t.topic, cursor: t.cursor, rows: t.rows, definition: t.definition ?? null,
+    snapshot: s && { epoch: s.epoch, last_key: s.lastKey, done: s.done, started_seq: s.startedSeq },
+  };
 }
 
 function fromWireTable(t: WireTable): TableState {
   const s = t.snapshot;
-  return { table: t.table, topic: t.topic, cursor: t.cursor, rows: t.rows, snapshot: s && { epoch: s.epoch, lastKey: s.last_key, done: s.done, startedSeq: s.started_seq } };
+  const out: TableState = { table: t.table, topic: t.topic, cursor: t.cursor, rows: t.rows, snapshot: s && { epoch: s.epoch, lastKey: s.last_key, done: s.done, startedSeq: s.started_seq } };
+  // absent rather than null when unknown (older records), like the core type's optional field
+  if (t.definition !== null && t.definition !== undefined) out.definition = t.definition;
+  return out;
 }
 
 export function toWireBatch(b: BatchRecord): WireBatch {
@@ -77,7 +99,7 @@ function fromWireBatch(w: WireBatch): BatchRecord {
 
 export class SingleObjectControlCodec implements ControlCodec {
   readonly schemas: SchemaRecord[];
-  private readonly batchCodec = new SingleObjectCodec<WireBatch>(BATCH_LOG_SCHEMA);
+  private readonly batchCodec = new SingleObjectCodec<WireBatch>(BATCH_LOG_SCHEMA, legacyRegistry());
   private readonly ackCodec = new SingleObjectCodec<WireAck>(ACK_SCHEMA);
 
   constructor() {
@@ -101,6 +123,13 @@ export class SingleObjectControlCodec implements ControlCodec {
     const w = decode(this.ackCodec, buf, where);
     return { sourceId: w.source_id, standbyId: w.standby_id, seq: w.seq, version: w.version, appliedAtMs: Number(w.applied_at_ms), rows: w.rows };
   }
+}
+
+/** A registry that knows the earlier batch-log schemas, so records written with them still decode. */
+function legacyRegistry(): SchemaRegistry {
+  const r = new SchemaRegistry();
+  for (const s of LEGACY_BATCH_LOG_SCHEMAS) r.register(s);
+  return r;
 }
 
 function encode<T>(codec: SingleObjectCodec<T>, what: string, value: T): Buffer {

@@ -73,7 +73,12 @@ export class SingleObjectEventDecoder implements EventDecoder {
   private reading(fp: bigint, where: string, kind: 'event' | 'key'): Reading | null {
     const known = this.readings.get(fp);
     if (known) return known;
-    const writer = this.registry.lookup(fp);
+    let writer: RegisteredSchema | undefined;
+    try {
+      writer = this.registry.lookup(fp);
+    } catch (err) {
+      throw new DecodeError(`${where}: ${(err as Error).message}`, { cause: err });
+    }
     if (!writer) return null;
     const schema = JSON.parse(writer.json) as RecordSchema;
     let reading: Reading;

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ColumnMeta, TableMeta } from '../core/model.ts';
+import { DecodeError } from '../core/errors.ts';
+import type { ColumnMeta, ColumnType, TableMeta } from '../core/model.ts';
+import { fingerprintHex, schemaFingerprint } from './canonical-form.ts';
 import { TableSchemas } from './envelope.ts';
 import { SingleObjectEventDecoder } from './event-decoder.ts';
 import { SingleObjectTableEncoder } from './table-encoder.ts';
 import { parseType } from './logical-types.ts';
-import { SchemaRegistry, SingleObjectCodec } from './single-object.ts';
+import { createResolver, SchemaRegistry, SingleObjectCodec } from './single-object.ts';
 import { envelope, table } from './test-support.ts';
 
 const base: TableMeta = table([
@@ -24,7 +26,7 @@ const row1 = { id: 1n, amount: '-12.30', at: '2024-02-29T23:59:59.123' };
 /** The Avro binary body of an event in `writer`'s schema. */
 const encodeBody = (writer: TableSchemas, env: ReturnType<typeof envelope>) => writer.valueType.toBuffer(writer.toAvro(env));
 /** Reads a body written with `writer`'s schema into `reader`'s schema (Avro schema resolution). */
-const readAs = (reader: TableSchemas, writer: TableSchemas, buf: Buffer) => reader.fromAvro(reader.valueType.fromBuffer(buf, reader.valueType.createResolver(writer.valueType)));
+const readAs = (reader: TableSchemas, writer: TableSchemas, buf: Buffer) => reader.fromAvro(reader.valueType.fromBuffer(buf, createResolver(reader.valueType, writer.valueType) as never));
 const row2 = { ...row1, note: 'hi', rate: '-0.0000000001', seen: '2024-02-29T23:59:59.1234567' };
 
 describe('schema evolution', () => {
@@ -50,7 +52,7 @@ describe('schema evolution', () => {
     const schema = structuredClone(v1.valueSchema);
     schema.fields.push({ name: 'tx_id', type: 'string', default: 'none' });
     const reader = parseType(schema);
-    const back = reader.fromBuffer(encodeBody(v1, envelope(row1, { id: 1n })), reader.createResolver(v1.valueType)) as any;
+    const back = reader.fromBuffer(encodeBody(v1, envelope(row1, { id: 1n })), createResolver(reader, v1.valueType) as never) as any;
     expect(back.tx_id).toBe('none');
     expect(back.after).toEqual(row1);
   });
@@ -104,5 +106,81 @@ describe('schema evolution', () => {
     const a = new SingleObjectCodec(new TableSchemas(base, 'p').valueType);
     const b = new SingleObjectCodec(new TableSchemas({ ...base, columns: [base.columns[0], { ...base.columns[1], type: { kind: 'decimal', precision: 10, scale: 3 } }, base.columns[2]] }, 'p').valueType);
     expect(a.fingerprint).not.toBe(b.fingerprint);
+  });
+
+  it('every change of a date/time column\'s unit, precision or logical type changes the value and key fingerprints', () => {
+    const kinds: ColumnType[] = [
+      { kind: 'int32' }, { kind: 'int64' }, { kind: 'date' },
+      ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((precision): ColumnType[] => [
+        { kind: 'time', precision }, { kind: 'time', precision, endOfDay: true },
+        { kind: 'timestamp', precision }, { kind: 'timestamptz', precision },
+      ]),
+    ];
+    const values = new Map<bigint, string>();
+    const keys = new Map<bigint, string>();
+    for (const type of kinds) {
+      const what = JSON.stringify(type);
+      const ts = new TableSchemas(table([{ name: 'id', type }, { name: 'v', type, nullable: true }, { name: 'n', type: { kind: 'string' } }]), 'p');
+      const v = new SingleObjectCodec(ts.valueSchema).fingerprint;
+      const k = new SingleObjectCodec(ts.keySchema).fingerprint;
+      expect(values.get(v), `${what} shares the value fingerprint of ${values.get(v)}`).toBeUndefined();
+      expect(keys.get(k), `${what} shares the key fingerprint of ${keys.get(k)}`).toBeUndefined();
+      values.set(v, what);
+      keys.set(k, what);
+    }
+    // a table without such columns keeps the table namespace: its fingerprints are what they were
+    const plain = new TableSchemas(table([{ name: 'id', type: { kind: 'int64' } }, { name: 'd', type: { kind: 'decimal', precision: 10, scale: 2 } }]), 'p');
+    expect(plain.valueSchema.namespace).toBe('p.dbo.things');
+    expect(((plain.valueSchema.fields[1].type as unknown[])[1] as { namespace: string }).namespace).toBe('p.dbo.things');
+    expect((plain.keySchema as { namespace: string }).namespace).toBe('p.dbo.things');
+    // only the encodings count: adding a plain column keeps the row's namespace
+    const a = new TableSchemas(base, 'p');
+    const b = new TableSchemas({ ...base, columns: [...base.columns, extra[0]] }, 'p');
+    const rowNs = (t: TableSchemas) => ((t.valueSchema.fields[1].type as unknown[])[1] as { namespace: string }).namespace;
+    expect(rowNs(a)).toBe(rowNs(b));
+    expect(rowNs(a)).toMatch(/^p\.dbo\.things\.enc_[0-9a-f]{16}$/);
+  });
+
+  it('timestamp(3) -> timestamp(6): old and new events each decode to their exact value through the registry of both schemas', () => {
+    const v3 = new SingleObjectTableEncoder(base, 'p');
+    const v6 = new SingleObjectTableEncoder({ ...base, columns: [base.columns[0], base.columns[1], { ...base.columns[2], type: { kind: 'timestamp', precision: 6 } }] }, 'p');
+    expect(v3.schemas[1].fingerprint).not.toBe(v6.schemas[1].fingerprint);
+    const decoder = new SingleObjectEventDecoder();
+    decoder.learn([...v3.schemas, ...v6.schemas]);
+    const old = v3.encodeEvent(envelope(row1, { id: 1n }));
+    const now = v6.encodeEvent(envelope({ ...row1, at: '2024-02-29T23:59:59.123456' }, { id: 1n }));
+    expect(decoder.decodeEvent(old, 'here')!.event.after!.at).toBe('2024-02-29T23:59:59.123');
+    expect(decoder.decodeEvent(now, 'here')!.event.after!.at).toBe('2024-02-29T23:59:59.123456');
+  });
+
+  it('refuses to decode with a fingerprint that arrived with two decodings (schemas written before units were in the fingerprint)', () => {
+    // what ctrelay wrote before: row records in the table namespace, whatever their units
+    const meta = (p: number) => ({ ...base, columns: [base.columns[0], base.columns[1], { ...base.columns[2], type: { kind: 'timestamp' as const, precision: p } }] });
+    const legacy = (p: number) => {
+      const s = structuredClone(new TableSchemas(meta(p), 'p').valueSchema);
+      ((s.fields[1].type as unknown[])[1] as { namespace: string }).namespace = 'p.dbo.things';
+      (s.fields[2].type as { namespace: string }).namespace = 'p.dbo.things';
+      return s;
+    };
+    const record = (p: number) => ({ fingerprint: fingerprintHex(schemaFingerprint(legacy(p))), json: JSON.stringify(legacy(p)) });
+    expect(record(3).fingerprint).toBe(record(6).fingerprint);
+    const reg = new SchemaRegistry();
+    const first = reg.register(legacy(3));
+    expect(reg.register(JSON.stringify(legacy(3)))).toBe(first);
+    // same unit, other digits: still another decoding (the canonical string's precision)
+    expect(() => reg.register(legacy(2))).toThrow(/share fingerprint .* but decode differently/);
+    expect(() => reg.lookup(first.fingerprint)).toThrow(/share fingerprint/);
+    // a consumer learns both from the topic; decoding an event of that fingerprint is an error, not a guess
+    const decoder = new SingleObjectEventDecoder();
+    decoder.learn([record(3), record(6)]);
+    const body = new TableSchemas(meta(3), 'p').valueType.toBuffer(envelope(row1, { id: 1n }));
+    const message = Buffer.concat([Buffer.from([0xc3, 0x01]), Buffer.alloc(8), body]);
+    message.writeBigUInt64LE(BigInt(`0x${record(3).fingerprint}`), 2);
+    expect(() => decoder.decodeEvent(message, 'topic[0]@5')).toThrow(DecodeError);
+    expect(() => decoder.decodeEvent(message, 'topic[0]@5')).toThrow(/topic\[0\]@5: two schemas share fingerprint/);
+    // other fingerprints still decode
+    const fine = new SingleObjectTableEncoder(wider, 'p');
+    decoder.learn(fine.schemas);
+    expect(decoder.decodeEvent(fine.encodeEvent(envelope(row2, { id: 1n })), 'x')!.event.after).toEqual(row2);
   });
 });

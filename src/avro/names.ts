@@ -1,6 +1,7 @@
 // Source identifiers -> Avro names ([A-Za-z_][A-Za-z0-9_]*). The source name is kept in schema
 // attributes ("ctrelay.column", "ctrelay.table"), so the mapping only has to be valid, readable,
 // unique and deterministic.
+import { createHash } from 'node:crypto';
 
 const VALID = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -35,10 +36,21 @@ export function sanitizeTypeName(s: string): string {
   return RESERVED_TYPE_NAMES.has(out) ? out + '_' : out;
 }
 
-/** "my-app.cdc" + "dbo" + "Order Lines" -> "my_app.cdc.dbo.Order_Lines" */
+/**
+ * A schema or table name as a namespace component: itself when it is a valid Avro name, else its
+ * sanitised form plus "_" and 8 hex digits of the SHA-256 of the name, so that tables whose names
+ * sanitise alike ("b c", "b.c" and "b_c"; "ñandú" and "nandu") still get distinct full names (code
+ * generators and name-keyed registries would otherwise mix them up).
+ */
+export function namespaceComponent(name: string): string {
+  const out = sanitizeTypeName(name);
+  return out === name ? out : `${out}_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+/** "my-app.cdc" + "dbo" + "Order Lines" -> "my_app.cdc.dbo.Order_Lines_<8 hex>" (see namespaceComponent) */
 export function namespaceFor(prefix: string, ...parts: string[]): string {
-  const components = [...prefix.split('.').filter((p) => p !== ''), ...parts];
-  return components.map(sanitizeTypeName).join('.');
+  const components = prefix.split('.').filter((p) => p !== '').map(sanitizeTypeName);
+  return [...components, ...parts.map(namespaceComponent)].join('.');
 }
 
 /**

@@ -2,10 +2,12 @@
 // primary key columns in key order). Field attributes keep what Avro names cannot: the source
 // column name, its ColumnType and native type, so a consumer (the applier creating standby tables,
 // restore, verify) can rebuild the TableMeta from the schema alone.
+import { createHash } from 'node:crypto';
 import type { ColumnMeta, ColumnType, TableMeta } from '../core/model.ts';
 import { qualifiedName } from '../core/model.ts';
 import { AvroSchemaError } from './errors.ts';
 import { fieldNames, namespaceFor } from './names.ts';
+import { PRECISION_ATTR } from './temporal-type.ts';
 import { avroTypeFor, NamedTypes, type AvroSchema } from './type-mapping.ts';
 
 export const COLUMN_ATTR = 'ctrelay.column';
@@ -59,32 +61,61 @@ function checkKey(meta: TableMeta): void {
   if (meta.key.length === 0) throw new AvroSchemaError(`table ${qualifiedName(meta)} has no primary key`);
 }
 
+/** Logical types whose meaning the Parsing Canonical Form cannot see: their underlying int/long is shared. */
+function encodingOf(type: AvroSchema): string | null {
+  const t = Array.isArray(type) ? type.find((b) => b !== 'null') : type;
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) return null;
+  const { type: base, logicalType } = t as Record<string, unknown>;
+  if ((base !== 'int' && base !== 'long') || typeof logicalType !== 'string') return null;
+  const p = (t as Record<string, unknown>)[PRECISION_ATTR];
+  return `${logicalType}:${p ?? ''}`;
+}
+
+/**
+ * The namespace of a row or key record: the table's, plus `enc_<16 hex>` naming the encodings of
+ * its date/time/timestamp fields when it has any (see avroTypeFor's comment: this puts every
+ * temporal unit and precision into the fingerprint). The hex is the first 64 bits of the SHA-256
+ * of the sorted "field:logicalType:precision" lines; Avro field names hold no ':' or newline.
+ */
+export function encodingNamespace(tableNamespace: string, fields: readonly FieldSchema[]): string {
+  const lines: string[] = [];
+  for (const f of fields) {
+    const e = encodingOf(f.type);
+    if (e !== null) lines.push(`${f.name}:${e}`);
+  }
+  if (lines.length === 0) return tableNamespace;
+  lines.sort();
+  return `${tableNamespace}.enc_${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16)}`;
+}
+
 /** The row record: every column in catalog order; nullable columns as ["null", T] default null. */
 export function rowRecordSchema(meta: TableMeta, naming: TableNaming, named: NamedTypes): RecordSchema {
   checkKey(meta);
+  const fields = meta.columns.map((c) => fieldFor(meta, c, naming.fields.get(c.name)!, named, c.nullable));
   return {
     type: 'record',
     name: 'Row',
-    namespace: naming.namespace,
+    namespace: encodingNamespace(naming.namespace, fields),
     doc: `Row of ${qualifiedName(meta)}`,
     [SCHEMA_ATTR]: meta.schema,
     [TABLE_ATTR]: meta.table,
     [KEY_ATTR]: meta.key,
-    fields: meta.columns.map((c) => fieldFor(meta, c, naming.fields.get(c.name)!, named, c.nullable)),
+    fields,
   };
 }
 
 /** The key record: primary key columns in key order, never null (key columns cannot be NULL). */
 export function keyRecordSchema(meta: TableMeta, naming: TableNaming, named: NamedTypes): RecordSchema {
   checkKey(meta);
+  const fields = meta.key.map((k) => fieldFor(meta, column(meta, k), naming.fields.get(k)!, named, false));
   return {
     type: 'record',
     name: 'Key',
-    namespace: naming.namespace,
+    namespace: encodingNamespace(naming.namespace, fields),
     doc: `Primary key of ${qualifiedName(meta)}`,
     [SCHEMA_ATTR]: meta.schema,
     [TABLE_ATTR]: meta.table,
-    fields: meta.key.map((k) => fieldFor(meta, column(meta, k), naming.fields.get(k)!, named, false)),
+    fields,
   };
 }
 

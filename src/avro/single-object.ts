@@ -26,17 +26,42 @@ export interface RegisteredSchema {
  *
  * Attributes (docs, ctrelay.* attributes) are not part of the fingerprint; registering a schema
  * whose fingerprint is known replaces the stored JSON, as compaction of the schemas topic would.
- * The binary layout is the same either way, which is what decoding depends on.
+ * The binary layout is the same either way. What values MEAN is not: logicalType, precision, scale
+ * and ctrelay.precision are outside the fingerprint too. A known fingerprint arriving with different
+ * ones (two schemas of a topic written before ctrelay named temporal encodings, say timestamp(3)
+ * and timestamp(6) under one fingerprint) makes that fingerprint ambiguous: decoding its events with
+ * either JSON could give wrong values without an error, so `lookup` refuses it (a record from the
+ * schemas topic), or `register` refuses the second schema (an encoder's own).
  */
 export class SchemaRegistry {
   private readonly byFingerprint = new Map<bigint, RegisteredSchema>();
+  /** fingerprints seen with two decodings: why they cannot be used */
+  private readonly ambiguous = new Map<bigint, string>();
 
   register(schema: string | object | avro.Type): RegisteredSchema {
+    const entry = this.add(schema);
+    const why = this.ambiguous.get(entry.fingerprint);
+    if (why) throw new AvroDecodeError(why);
+    return entry;
+  }
+
+  private add(schema: string | object | avro.Type): RegisteredSchema {
     const obj: unknown = isAvroType(schema) ? schema.schema({ exportAttrs: true }) : typeof schema === 'string' ? JSON.parse(schema) : schema;
     const json = typeof schema === 'string' ? schema : JSON.stringify(obj);
     const fingerprint = schemaFingerprint(obj);
     const known = this.byFingerprint.get(fingerprint);
     if (known && known.json === json) return known;
+    if (known) {
+      const before = decodingForm(JSON.parse(known.json));
+      const now = decodingForm(obj);
+      if (before !== now && !this.ambiguous.has(fingerprint)) {
+        this.ambiguous.set(
+          fingerprint,
+          `two schemas share fingerprint ${known.hex} but decode differently (logical types ${before} vs ${now}): ` +
+            'its events cannot be decoded without risking wrong values (a ctrelay that did not put temporal units into the fingerprint published them)',
+        );
+      }
+    }
     const entry: RegisteredSchema = { fingerprint, hex: fingerprintHex(fingerprint), json, type: isAvroType(schema) ? schema : parseType(obj) };
     this.byFingerprint.set(fingerprint, entry);
     return entry;
@@ -44,20 +69,51 @@ export class SchemaRegistry {
 
   /** Registers a record read from `<prefix>.schemas` (key = hex, value = JSON); checks they agree. */
   registerRecord(hex: string, json: string): RegisteredSchema {
-    const entry = this.register(json);
+    const entry = this.add(json);
     if (entry.hex !== hex.toLowerCase()) {
       throw new AvroDecodeError(`schema record key ${hex} does not match its schema's fingerprint ${entry.hex}`);
     }
     return entry;
   }
 
+  /** The schema of a fingerprint, undefined when unknown; throws AvroDecodeError when it is ambiguous. */
   lookup(fp: bigint): RegisteredSchema | undefined {
+    const why = this.ambiguous.get(fp);
+    if (why) throw new AvroDecodeError(why);
     return this.byFingerprint.get(fp);
   }
 
   entries(): RegisteredSchema[] {
     return [...this.byFingerprint.values()];
   }
+}
+
+const LOGICAL_ATTRS = ['logicalType', 'precision', 'scale', 'ctrelay.precision'];
+
+/**
+ * The value-meaning attributes of a schema in depth-first order: of two schemas with one Parsing
+ * Canonical Form (one structure), equal exactly when every value decodes the same.
+ */
+export function decodingForm(schema: unknown): string {
+  const out: unknown[] = [];
+  let position = 0;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    position++; // "long" and {"type": "long"} count alike
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    const attrs = LOGICAL_ATTRS.map((k) => o[k] ?? null);
+    if (attrs.some((a) => a !== null)) out.push([position, ...attrs]);
+    if (typeof o.type === 'object') visit(o.type);
+    if (Array.isArray(o.fields)) for (const f of o.fields) visit((f as Record<string, unknown>).type);
+    if (o.items !== undefined) visit(o.items);
+    if (o.values !== undefined) visit(o.values);
+  };
+  visit(schema);
+  return JSON.stringify(out);
 }
 
 function isAvroType(x: unknown): x is avro.Type {
@@ -113,6 +169,16 @@ export function decodeBody(type: avro.Type, buf: Buffer, offset: number, resolve
   return res.value;
 }
 
+/**
+ * A resolver reading `writer`'s data as `reader` (Avro schema resolution). Named types match by
+ * UNQUALIFIED name, as the Avro specification says: ctrelay places row and key records in a
+ * namespace naming their temporal encodings (row-schema.ts), which must not stop another version
+ * of the same table from resolving. Units are converted or refused by the logical types.
+ */
+export function createResolver(reader: avro.Type, writer: avro.Type): object {
+  return reader.createResolver(writer, { ignoreNamespaces: true });
+}
+
 export type WriterLookup = (fingerprint: bigint) => avro.Type | RegisteredSchema | undefined;
 
 /**
@@ -124,7 +190,7 @@ export function decodeSingleObject(buf: Buffer, lookup: WriterLookup, reader?: a
   const found = lookup(fp);
   if (!found) throw new AvroDecodeError(`unknown writer schema fingerprint ${fingerprintHex(fp)} (not registered from the schemas topic)`);
   const writer = 'fingerprint' in found && 'json' in found ? found.type : (found as avro.Type);
-  const resolver = reader ? reader.createResolver(writer) : undefined;
+  const resolver = reader ? createResolver(reader, writer) : undefined;
   return decodeBody(reader ?? writer, buf, SINGLE_OBJECT_HEADER, resolver, `message with schema ${fingerprintHex(fp)}`);
 }
 
@@ -158,7 +224,7 @@ export class SingleObjectCodec<T = any> {
       const writer = this.registry.lookup(fp);
       if (!writer) throw new AvroDecodeError(`unknown writer schema fingerprint ${fingerprintHex(fp)} (not registered from the schemas topic)`);
       try {
-        resolver = this.type.createResolver(writer.type);
+        resolver = createResolver(this.type, writer.type);
       } catch (err) {
         throw new AvroDecodeError(`writer schema ${writer.hex} cannot be read as ${this.schema.hex}: ${(err as Error).message}`, 1, { cause: err });
       }
@@ -188,5 +254,5 @@ export function decodeConfluent(buf: Buffer, lookup: (schemaId: number) => avro.
   const id = readConfluentSchemaId(buf);
   const writer = lookup(id);
   if (!writer) throw new AvroDecodeError(`unknown schema id ${id}`);
-  return decodeBody(reader ?? writer, buf, CONFLUENT_HEADER, reader ? reader.createResolver(writer) : undefined, `message with schema id ${id}`);
+  return decodeBody(reader ?? writer, buf, CONFLUENT_HEADER, reader ? createResolver(reader, writer) : undefined, `message with schema id ${id}`);
 }

@@ -17,10 +17,12 @@ const LONG_MAX = 2n ** 63n - 1n;
 /** parseTimestamp's result, reused to avoid an allocation per value */
 const parsed = { days: 0, nanos: 0 };
 
-const UNITS: Record<string, { perSecond: number; family: 'time' | 'instant' | 'local' }> = {
+const UNITS: Record<string, { perSecond: number; family: 'time' | 'instant' | 'local'; endOfDay?: true }> = {
   'time-millis': { perSecond: 1e3, family: 'time' },
   'time-micros': { perSecond: 1e6, family: 'time' },
   'time-nanos': { perSecond: 1e9, family: 'time' },
+  'time24-micros': { perSecond: 1e6, family: 'time', endOfDay: true },
+  'time24-nanos': { perSecond: 1e9, family: 'time', endOfDay: true },
   'timestamp-millis': { perSecond: 1e3, family: 'instant' },
   'timestamp-micros': { perSecond: 1e6, family: 'instant' },
   'timestamp-ticks': { perSecond: 1e7, family: 'instant' },
@@ -39,6 +41,11 @@ const UNITS: Record<string, { perSecond: number; family: 'time' | 'instant' | 'l
  * time-nanos is not in the Avro spec (1.12 has timestamp-nanos but no time-nanos); a reader without
  * it falls back to the plain long, which still is an exact count of nanoseconds since midnight.
  *
+ * time24-micros / time24-nanos are ctrelay's own, for sources whose time of day admits 24:00:00
+ * (PostgreSQL): the count runs from 0 to 86400 s INCLUSIVE. The standard time-* types never write
+ * 24:00:00 (Avro Java's conversions refuse it, which would make the whole event unreadable to a
+ * standard consumer); they still read it, exactly, from events written before time24 existed.
+ *
  * (local-)timestamp-ticks are ctrelay's own, for precision 7 (SQL Server datetime2(7) and friends):
  * a long count of 100-nanosecond ticks since 1970-01-01T00:00:00 (UTC for timestamp-ticks, wall
  * clock for local-timestamp-ticks). A 64-bit count of ticks spans about +-29,000 years, so all of
@@ -48,6 +55,8 @@ const UNITS: Record<string, { perSecond: number; family: 'time' | 'instant' | 'l
 export class TemporalType extends avro.types.LogicalType {
   readonly unitsPerSecond: number;
   readonly family: 'time' | 'instant' | 'local';
+  /** time24-*: 24:00:00 is a value (written and read); other time types only read it */
+  readonly endOfDay: boolean;
   /** fractional digits of the canonical string, or -1 for raw counts */
   readonly precision: number;
   private readonly nanosPerUnit: number;
@@ -65,6 +74,7 @@ export class TemporalType extends avro.types.LogicalType {
     }
     this.unitsPerSecond = unit.perSecond;
     this.family = unit.family;
+    this.endOfDay = unit.endOfDay === true;
     this.precision = p ?? -1;
     this.nanosPerUnit = 1e9 / unit.perSecond;
     this.unitsPerDay = 86400 * unit.perSecond;
@@ -83,7 +93,7 @@ export class TemporalType extends avro.types.LogicalType {
     }
     if (typeof v !== 'string') throw new TemporalFormatError(`${this.logicalTypeName} value must be a string, got ${typeof v}`);
     if (this.family === 'time') {
-      const nanos = parseTimeOfDay(v, 0, v.length, this.precision, 'time (HH:MM:SS[.f])', true);
+      const nanos = parseTimeOfDay(v, 0, v.length, this.precision, this.endOfDay ? 'time (HH:MM:SS[.f], up to 24:00:00)' : 'time (HH:MM:SS[.f], before 24:00:00)', this.endOfDay);
       return nanos / (1e9 / this.unitsPerSecond);
     }
     this.parseTimestamp(v);

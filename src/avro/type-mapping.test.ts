@@ -178,11 +178,37 @@ describe('type mapping: values round-trip exactly', () => {
     expect(roundTrip({ kind: 'time', precision: 7 }, '23:59:59.9999999')).toBe('23:59:59.9999999');
     expect(roundTrip({ kind: 'time', precision: 7 }, '00:00:00.0000001')).toBe('00:00:00.0000001');
     expect(roundTrip({ kind: 'time', precision: 2 }, '01:02:03.45')).toBe('01:02:03.45');
-    expect(roundTrip({ kind: 'time', precision: 6 }, '24:00:00.000000')).toBe('24:00:00.000000');
     const t = parseType({ type: 'long', logicalType: 'time-nanos', 'ctrelay.precision': 7 });
     expect(parseType('long').fromBuffer(t.toBuffer('00:00:01.0000001'))).toBe(1_000_000_100n);
     expect(() => roundTrip({ kind: 'time', precision: 3 }, '12:00:00.1234')).toThrow(/more than 3 fractional digits/);
     expect(() => roundTrip({ kind: 'time', precision: 3 }, '25:00:00.000')).toThrow(AvroValueError);
+  });
+
+  it('24:00:00 only where the source admits it, as time24-micros, which standard readers see as the plain long', () => {
+    // a standard time-* never carries 24:00:00 (Avro Java's TimeMicrosConversion refuses it)
+    for (const p of [0, 3, 6, 7]) {
+      expect(() => roundTrip({ kind: 'time', precision: p }, p === 0 ? '24:00:00' : '24:00:00.' + '0'.repeat(p))).toThrow(/before 24:00:00/);
+    }
+    for (const p of [0, 1, 3, 6]) {
+      const end = p === 0 ? '24:00:00' : '24:00:00.' + '0'.repeat(p);
+      expect(roundTrip({ kind: 'time', precision: p, endOfDay: true }, end)).toBe(end);
+      expect(roundTrip({ kind: 'time', precision: p, endOfDay: true }, p === 0 ? '00:00:00' : '00:00:00.' + '0'.repeat(p))).toBe(p === 0 ? '00:00:00' : '00:00:00.' + '0'.repeat(p));
+      expect(roundTrip({ kind: 'time', precision: p, endOfDay: true }, null)).toBe(null);
+    }
+    expect(roundTrip({ kind: 'time', precision: 6, endOfDay: true }, '23:59:59.999999')).toBe('23:59:59.999999');
+    expect(roundTrip({ kind: 'time', precision: 7, endOfDay: true }, '24:00:00.0000000')).toBe('24:00:00.0000000');
+    expect(() => roundTrip({ kind: 'time', precision: 6, endOfDay: true }, '24:00:00.000001')).toThrow(AvroValueError);
+    expect(() => roundTrip({ kind: 'time', precision: 6, endOfDay: true }, '24:00:01.000000')).toThrow(AvroValueError);
+    const schema = avroTypeFor({ kind: 'time', precision: 3, endOfDay: true }, new NamedTypes());
+    expect(schema).toMatchObject({ type: 'long', logicalType: 'time24-micros', 'ctrelay.precision': 3 });
+    const t = parseType(schema);
+    expect(parseType('long').fromBuffer(t.toBuffer('24:00:00.000'))).toBe(86_400_000_000n);
+    expect(parseType('long').fromBuffer(t.toBuffer('12:00:00.001'))).toBe(43_200_001_000n);
+    expect(t.fromBuffer(parseType('long').toBuffer(86_400_000_000n))).toBe('24:00:00.000');
+    expect(() => t.fromBuffer(parseType('long').toBuffer(86_400_000_001n))).toThrow(/not a time of day/);
+    // events written before time24 existed (time-micros holding 24:00:00) still read exactly
+    const old = parseType({ type: 'long', logicalType: 'time-micros', 'ctrelay.precision': 6 });
+    expect(old.fromBuffer(parseType('long').toBuffer(86_400_000_000n))).toBe('24:00:00.000000');
   });
 
   it('timestamps (no zone) with 100 ns precision and at the calendar edges', () => {

@@ -43,8 +43,16 @@ function temporal(type: 'int' | 'long', logicalType: string, precision: number):
  *   precision and scale; on `bytes`, two schemas differing only in a column's scale would share a
  *   fingerprint and old events would be decoded with the new scale (wrong values, silently). A
  *   fixed's name and size are part of the canonical form, so the scale is in the fingerprint.
+ * - date: the standard `date` (int, days since 1970-01-01).
  * - time(p): p<=3 time-millis (int), p<=6 time-micros (long), p>6 time-nanos (long; not in the Avro
- *   spec, readers without it still get the exact long count).
+ *   spec, readers without it still get the exact long count). These never carry 24:00:00: Avro's
+ *   time-* end at 23:59:59.999..., and Apache Avro Java's conversions refuse anything later.
+ * - time(p) of a source that admits 24:00:00 (`endOfDay`, PostgreSQL's time): "time24-micros"
+ *   (p<=6) / "time24-nanos" (p>6), ctrelay's own logical types on long: a count of microseconds
+ *   (nanoseconds) since midnight from 0 to 86,400,000,000 INCLUSIVE, 86400000000 being 24:00:00.
+ *   Readers that do not know them (Avro Java, Python, ...) ignore an unknown logicalType and read
+ *   the plain long, which is exact; a standard time-micros would make Avro Java's
+ *   TimeMicrosConversion refuse the whole event at 24:00:00.
  * - timestamp(p) / timestamptz(p): local-timestamp-* / timestamp-* by precision: p<=3 millis,
  *   p<=6 micros, p=7 (datetime2(7), the SQL Server default) "ticks": a long count of 100 ns ticks
  *   since 1970-01-01T00:00:00 (not in the Avro spec; readers without it get the plain long). Ticks
@@ -54,6 +62,20 @@ function temporal(type: 'int' | 'long', logicalType: string, precision: number):
  * - datetimeoffset: string, logicalType "datetimeoffset", ISO-8601 keeping its offset: Avro has no
  *   type with an offset (Debezium makes the same choice).
  * Temporal types carry `ctrelay.precision` so the decoded string has the column's exact digits.
+ *
+ * The fingerprint and temporal types: the Parsing Canonical Form keeps neither logicalType nor
+ * ctrelay.precision, and millis, micros, ticks and nanos are all `long` (date and time-millis both
+ * `int`), so timestamp(3) -> timestamp(6) alone would not change the fingerprint, the compacted
+ * schemas topic would keep one of the two JSONs, and old events would decode in the new unit (off
+ * by 1000x). Named types are the only part of a schema the canonical form keeps by name, so the
+ * row and key records are placed in a namespace that names their columns' encodings:
+ * `<table namespace>.enc_<16 hex>`, the hex being the first 64 bits of the SHA-256 of every
+ * date/time/timestamp field's "name:logicalType:precision" (see encodingNamespace in
+ * row-schema.ts). Any change of a column's unit, precision or logical type (or a column gaining or
+ * losing one) changes the record's full name and so the fingerprint; the values stay plain Avro
+ * longs and ints under the standard logical types, and a record without such columns keeps the
+ * table namespace (and its fingerprint). Schema resolution matches records by unqualified name
+ * (Row, Key), so readers of another version still resolve.
  */
 export function avroTypeFor(t: ColumnType, named: NamedTypes): AvroSchema {
   switch (t.kind) {
@@ -88,6 +110,13 @@ export function avroTypeFor(t: ColumnType, named: NamedTypes): AvroSchema {
       return { type: 'int', logicalType: 'date' };
     case 'time': {
       const p = checkPrecision(t, 9);
+      if (t.endOfDay) {
+        const unit = p <= 6 ? 'micros' : 'nanos';
+        return {
+          ...temporal('long', `time24-${unit}`, p),
+          doc: `long count of ${unit === 'micros' ? 'microseconds' : 'nanoseconds'} since midnight, 0..${unit === 'micros' ? '86400000000' : '86400000000000'} inclusive (the maximum is 24:00:00)`,
+        };
+      }
       if (p <= 3) return temporal('int', 'time-millis', p);
       return temporal('long', p <= 6 ? 'time-micros' : 'time-nanos', p);
     }

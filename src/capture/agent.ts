@@ -5,7 +5,7 @@
 // Transient failures (src/core/errors.ts) are waited out; anything else stops the agent.
 import type { Logger } from 'pino';
 import type { BatchRecord } from '../core/batch.ts';
-import { canWatchCatalog, type ChangeSource, type PollSession } from '../core/change-source.ts';
+import { canWatchCatalog, hasStartupWarnings, type ChangeSource, type PollSession } from '../core/change-source.ts';
 import type { SchemaRecord, TableEncoder, WireFormat } from '../core/codec.ts';
 import type { Mode, SyncGate } from '../core/modes.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
@@ -74,6 +74,7 @@ export class CaptureAgent {
     const { source, kafka } = this.deps;
     assertDistinctTopics(this.opts.topicPrefix, this.opts.tables);
     await source.connect();
+    if (hasStartupWarnings(source)) for (const w of await source.startupWarnings()) this.deps.log.warn(w);
     await this.describe();
     const admin = await kafka.admin();
     try {
@@ -201,6 +202,7 @@ export class CaptureAgent {
         snapshotChunkRows: this.opts.snapshotChunkRows,
         db: this.opts.db,
         topicOf: (t) => dataTopic(this.opts.topicPrefix, t),
+        excluded: this.opts.exclude,
       });
       for await (const page of pages) {
         if (isNoop(page, this.state)) break;
@@ -258,6 +260,7 @@ export class CaptureAgent {
     const { wire, metrics, log } = this.deps;
     for (const r of page.resnapshots) {
       // the initial snapshot is routine; a re-snapshot means changes were lost at the source side
+      // or DDL changed rows without DML (the reason says which)
       const level = r.reason === 'initial snapshot' ? 'info' : 'warn';
       log[level]({ table: r.table, seq: page.seq.toString(), reason: r.reason }, 'snapshot started');
       metrics.resnapshots.inc({ table: r.table });

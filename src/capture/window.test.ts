@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangePosition, ChangeRow, PollSession } from '../core/change-source.ts';
 import type { Row, TableMeta } from '../core/model.ts';
-import { emptyState, isNoop, readWindow, type CaptureState, type Page } from './window.ts';
+import type { ColumnMeta, ColumnType } from '../core/model.ts';
+import { definitionChange, emptyState, isLosslessWidening, isNoop, parseTypeText, readWindow, tableDefinition, typeText, type CaptureState, type Page } from './window.ts';
 
 const T: TableMeta = { schema: 's', table: 't', key: ['id'], columns: [{ name: 'id', type: { kind: 'int32' }, nullable: false, sourceType: 'int' }, { name: 'v', type: { kind: 'string' }, nullable: true, sourceType: 'text' }] };
 const U: TableMeta = { ...T, table: 'u' };
@@ -63,9 +64,10 @@ describe('capture window', () => {
       ['t', 'r', 1, 7n, true], ['t', 'r', 2, 7n, true], ['t', 'r', 3, 7n, true], ['u', 'r', 1, 7n, true],
     ]);
     expect(p.resnapshots.map((r) => r.reason)).toEqual(['initial snapshot', 'initial snapshot']);
+    const definition = '{"c":[["id","int32"],["v","string"]]}';
     expect(p.tables).toEqual([
-      { table: 's.t', topic: 'p.s.t', cursor: 7n, snapshot: { epoch: 1, lastKey: '{"id":3}', done: true, startedSeq: 0n }, rows: 3 },
-      { table: 's.u', topic: 'p.s.u', cursor: 7n, snapshot: { epoch: 1, lastKey: '{"id":1}', done: true, startedSeq: 0n }, rows: 1 },
+      { table: 's.t', topic: 'p.s.t', cursor: 7n, snapshot: { epoch: 1, lastKey: '{"id":3}', done: true, startedSeq: 0n }, rows: 3, definition },
+      { table: 's.u', topic: 'p.s.u', cursor: 7n, snapshot: { epoch: 1, lastKey: '{"id":1}', done: true, startedSeq: 0n }, rows: 1, definition },
     ]);
   });
 
@@ -124,5 +126,117 @@ describe('capture window', () => {
     expect(isNoop(idle, state)).toBe(true);
     const [moved] = await pages(new MemorySession(5n, new Map()), [T], state);
     expect(isNoop(moved, state)).toBe(false);
+  });
+});
+
+const col = (name: string, type: ColumnType, extra: Partial<ColumnMeta> = {}): ColumnMeta => ({ name, type, nullable: true, sourceType: type.kind, ...extra });
+
+/** MemorySession that also explains its min valid version (PollSession + ResetReasons). */
+class ExplainingSession extends MemorySession {
+  async resetReason(): Promise<string | null> {
+    return 'public.t was truncated';
+  }
+}
+
+describe('table definitions: DDL that changed rows without DML re-snapshots the table', () => {
+  it('the type text round-trips every column type', () => {
+    const types: ColumnType[] = [
+      { kind: 'boolean' }, { kind: 'int16' }, { kind: 'int32' }, { kind: 'int64' }, { kind: 'float32' }, { kind: 'float64' },
+      { kind: 'decimal', precision: 38, scale: 10 }, { kind: 'string' }, { kind: 'string', maxLength: 5 }, { kind: 'string', maxLength: 5, fixedLength: true },
+      { kind: 'string', fixedLength: true }, { kind: 'bytes' }, { kind: 'bytes', maxLength: 16, fixedLength: true }, { kind: 'uuid' }, { kind: 'json' },
+      { kind: 'xml' }, { kind: 'date' }, { kind: 'time', precision: 6 }, { kind: 'time', precision: 6, endOfDay: true },
+      { kind: 'timestamp', precision: 3 }, { kind: 'timestamptz', precision: 6 }, { kind: 'datetimeoffset', precision: 7 },
+    ];
+    for (const t of types) expect(parseTypeText(typeText(t)), typeText(t)).toEqual(t);
+    expect(new Set(types.map(typeText)).size).toBe(types.length);
+    expect(parseTypeText('geometry')).toBeNull();
+    expect(parseTypeText('decimal(x,2)')).toBeNull();
+  });
+
+  it('lossless widenings, and what is not one', () => {
+    const yes: [ColumnType, ColumnType][] = [
+      [{ kind: 'int16' }, { kind: 'int32' }], [{ kind: 'int32' }, { kind: 'int64' }], [{ kind: 'int16' }, { kind: 'int64' }],
+      [{ kind: 'float32' }, { kind: 'float64' }],
+      [{ kind: 'decimal', precision: 10, scale: 2 }, { kind: 'decimal', precision: 12, scale: 4 }],
+      [{ kind: 'string', maxLength: 10 }, { kind: 'string', maxLength: 20 }], [{ kind: 'string', maxLength: 10 }, { kind: 'string' }],
+      [{ kind: 'bytes', maxLength: 10 }, { kind: 'bytes' }],
+      [{ kind: 'timestamp', precision: 3 }, { kind: 'timestamp', precision: 6 }], [{ kind: 'time', precision: 0 }, { kind: 'time', precision: 6 }],
+      [{ kind: 'int32' }, { kind: 'int32' }],
+    ];
+    const no: [ColumnType, ColumnType][] = [
+      [{ kind: 'int64' }, { kind: 'int32' }], [{ kind: 'float64' }, { kind: 'float32' }], [{ kind: 'int32' }, { kind: 'float64' }],
+      [{ kind: 'int32' }, { kind: 'string' }], [{ kind: 'string' }, { kind: 'string', maxLength: 10 }],
+      [{ kind: 'string', maxLength: 20 }, { kind: 'string', maxLength: 10 }],
+      // padded values change with the length, or lose their padding
+      [{ kind: 'string', maxLength: 5, fixedLength: true }, { kind: 'string', maxLength: 10, fixedLength: true }],
+      [{ kind: 'string', maxLength: 5, fixedLength: true }, { kind: 'string', maxLength: 10 }],
+      [{ kind: 'decimal', precision: 10, scale: 2 }, { kind: 'decimal', precision: 10, scale: 3 }],
+      [{ kind: 'decimal', precision: 10, scale: 2 }, { kind: 'decimal', precision: 12, scale: 1 }],
+      [{ kind: 'timestamp', precision: 6 }, { kind: 'timestamp', precision: 3 }], [{ kind: 'timestamp', precision: 6 }, { kind: 'timestamptz', precision: 6 }],
+    ];
+    for (const [a, b] of yes) expect(isLosslessWidening(a, b), `${typeText(a)} -> ${typeText(b)}`).toBe(true);
+    for (const [a, b] of no) expect(isLosslessWidening(a, b), `${typeText(a)} -> ${typeText(b)}`).toBe(false);
+  });
+
+  const base: TableMeta = { schema: 'public', table: 't', key: ['id'], columns: [col('id', { kind: 'int32' }), col('qty', { kind: 'int32' })] };
+  const recorded = tableDefinition(base);
+  const withColumns = (...extra: ColumnMeta[]): TableMeta => ({ ...base, columns: [...base.columns, ...extra] });
+
+  it('names the table and the DDL for each kind of change, and none for a change that keeps every row', () => {
+    expect(definitionChange(recorded, base)).toBeNull();
+    // a column of NULLs: the standby adds it, every existing row stays equal
+    expect(definitionChange(recorded, withColumns(col('note', { kind: 'string' })))).toBeNull();
+    expect(definitionChange(recorded, withColumns(col('flag', { kind: 'int32' }, { hasDefault: true }))))
+      .toBe('public.t: column flag added with a default: existing rows changed without DML');
+    expect(definitionChange(recorded, withColumns(col('g', { kind: 'int32' }, { generated: true }))))
+      .toBe('public.t: generated column g added: existing rows changed without DML');
+    expect(definitionChange(recorded, { ...base, columns: [base.columns[0], col('qty', { kind: 'int64' })] })).toBeNull();
+    expect(definitionChange(recorded, { ...base, columns: [base.columns[0], col('qty', { kind: 'string' })] }))
+      .toBe('public.t: column qty changed type from int32 to string, which is not a lossless widening: existing rows changed without DML');
+    // a default set on an existing column changes no row
+    expect(definitionChange(recorded, { ...base, columns: [base.columns[0], col('qty', { kind: 'int32' }, { hasDefault: true })] })).toBeNull();
+    // unknown recorded definitions (records of older versions) compare as equal
+    expect(definitionChange(null, withColumns(col('flag', { kind: 'int32' }, { hasDefault: true })))).toBeNull();
+    expect(definitionChange('not json', base)).toBeNull();
+  });
+
+  it('remembers dropped and excluded columns: one that comes back is not a column of NULLs on the standby', () => {
+    const dropped = tableDefinition({ ...base, columns: [base.columns[0]] }, new Set(), recorded);
+    expect(JSON.parse(dropped).d).toEqual(['qty']);
+    expect(definitionChange(dropped, base)).toBe('public.t: column qty was dropped and added again: the standby still holds its old values');
+    // and it stays remembered across later windows
+    expect(JSON.parse(tableDefinition({ ...base, columns: [base.columns[0]] }, new Set(), dropped)).d).toEqual(['qty']);
+    const excluded = tableDefinition({ ...base, columns: [base.columns[0]] }, new Set(['qty']), recorded);
+    expect(JSON.parse(excluded)).toEqual({ c: [['id', 'int32']], x: ['qty'] });
+    expect(definitionChange(excluded, base)).toBe('public.t: column qty is no longer excluded: its existing values were never captured');
+  });
+
+  it('a changed definition restarts the snapshot in a new epoch with its reason; a change made while capture was down too', async () => {
+    const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', rows(2)]])), [T], emptyState()));
+    expect(start.tables.get('s.t')!.definition).toBe(tableDefinition(T));
+    const changed: TableMeta = { ...T, columns: [...T.columns, col('flag', { kind: 'int32' }, { hasDefault: true })] };
+    const ps = await pages(new MemorySession(1n, new Map([['t', rows(2).map((r) => ({ ...r, flag: 7 }))]])), [changed], start);
+    expect(ps[0].resnapshots).toEqual([{ table: 's.t', reason: 's.t: column flag added with a default: existing rows changed without DML' }]);
+    expect(ps[0].tables[0].snapshot).toMatchObject({ epoch: 2, done: true });
+    expect(ps[0].tables[0].definition).toBe(tableDefinition(changed));
+    expect(ps[0].events.map((e) => e.event.after)).toEqual([{ id: 1, v: 'r1', flag: 7 }, { id: 2, v: 'r2', flag: 7 }]);
+    // recorded: the next window streams again
+    const next = await pages(new MemorySession(1n, new Map()), [changed], after(start, ps));
+    expect(next[0].resnapshots).toEqual([]);
+    expect(isNoop(next[0], after(start, ps))).toBe(true);
+  });
+
+  it('a new definition is not a no-op: it must reach the batch log', async () => {
+    const state = after(emptyState(), await pages(new MemorySession(4n, new Map([['t', rows(1)]])), [T], emptyState()));
+    const added: TableMeta = { ...T, columns: [...T.columns, col('note', { kind: 'string' })] };
+    const [p] = await pages(new MemorySession(4n, new Map()), [added], state);
+    expect(p.resnapshots).toEqual([]);
+    expect(isNoop(p, state)).toBe(false);
+  });
+
+  it('adds the source\'s reason for a raised min valid version when the session explains it', async () => {
+    const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', rows(1)]])), [T], emptyState()));
+    const ps = await pages(new ExplainingSession(9n, new Map([['t', rows(1)]]), new Map(), 5n), [T], start);
+    expect(ps[0].resnapshots).toEqual([{ table: 's.t', reason: 'cursor 1 is below the min valid version 5: changes since the cursor are gone (public.t was truncated)' }]);
   });
 });

@@ -1,8 +1,8 @@
 // One capture window: everything read in ONE source snapshot at one version V, cut into pages of at
 // most maxBatchRows events. Pure over a PollSession, so the same logic serves every source.
 import { encodeKeyJson, decodeKeyJson, type ChangeEvent, type Op, type SnapshotState, type TableState } from '../core/batch.ts';
-import type { ChangePosition, PollSession } from '../core/change-source.ts';
-import { keyOf, qualifiedName, type TableMeta } from '../core/model.ts';
+import { canExplainResets, type ChangePosition, type PollSession } from '../core/change-source.ts';
+import { keyOf, qualifiedName, type ColumnMeta, type ColumnType, type TableMeta } from '../core/model.ts';
 
 export interface CaptureState {
   /** seq of the last published batch; -1 = none */
@@ -19,6 +19,8 @@ export interface WindowOptions {
   db: string;
   topicOf: (t: TableMeta) => string;
   now?: () => number;
+  /** the columns excluded per table ("schema.table"), recorded in the table definitions */
+  excluded?: Map<string, Set<string>>;
 }
 
 export interface PageEvent {
@@ -53,10 +55,174 @@ export function emptyState(): CaptureState {
   return { seq: -1n, version: -1n, tables: new Map() };
 }
 
+// ---- table definitions ----------------------------------------------------------------------
+//
+// Each table's definition travels in the batch log (TableState.definition) and is compared with the
+// catalog in every window. DDL can change rows without any DML that change tracking could see:
+// a column added with a default (or computed by the database) gives every existing row a value, a
+// type change converts every value. Such a table is re-snapshotted: its standby copy would
+// otherwise keep the old values. Source-independent, and crash-safe: the comparison is with the
+// last committed record, so a change made while capture was down is found at resume.
+
+/** A ColumnType in a compact canonical text: kind, then its parameters, e.g. decimal(10,2), string(5,fixed). */
+export function typeText(t: ColumnType): string {
+  switch (t.kind) {
+    case 'decimal':
+      return `decimal(${t.precision},${t.scale})`;
+    case 'string':
+    case 'bytes': {
+      const parts = [t.maxLength === undefined ? '*' : String(t.maxLength), ...(t.fixedLength ? ['fixed'] : [])];
+      return t.maxLength === undefined && !t.fixedLength ? t.kind : `${t.kind}(${parts.join(',')})`;
+    }
+    case 'time':
+      return `time(${t.precision}${t.endOfDay ? ',eod' : ''})`;
+    case 'timestamp':
+    case 'timestamptz':
+    case 'datetimeoffset':
+      return `${t.kind}(${t.precision})`;
+    default:
+      return t.kind;
+  }
+}
+
+/** The inverse of typeText; null for text it does not know (a definition from a newer ctrelay). */
+export function parseTypeText(text: string): ColumnType | null {
+  const m = /^([a-z0-9]+)(?:\(([^)]*)\))?$/.exec(text);
+  if (!m) return null;
+  const kind = m[1];
+  const args = m[2] === undefined ? [] : m[2].split(',');
+  const int = (i: number) => (args[i] !== undefined && /^\d+$/.test(args[i]) ? Number(args[i]) : NaN);
+  switch (kind) {
+    case 'boolean': case 'int16': case 'int32': case 'int64': case 'float32': case 'float64':
+    case 'uuid': case 'json': case 'xml': case 'date':
+      return args.length === 0 ? ({ kind } as ColumnType) : null;
+    case 'decimal':
+      return Number.isNaN(int(0)) || Number.isNaN(int(1)) ? null : { kind, precision: int(0), scale: int(1) };
+    case 'string':
+    case 'bytes': {
+      if (args.length === 0) return { kind };
+      const t: { kind: 'string' | 'bytes'; maxLength?: number; fixedLength?: boolean } = { kind };
+      if (args[0] !== '*') {
+        if (Number.isNaN(int(0))) return null;
+        t.maxLength = int(0);
+      }
+      if (args[1] === 'fixed') t.fixedLength = true;
+      return t;
+    }
+    case 'time':
+      return Number.isNaN(int(0)) ? null : { kind, precision: int(0), ...(args[1] === 'eod' ? { endOfDay: true } : {}) };
+    case 'timestamp':
+    case 'timestamptz':
+    case 'datetimeoffset':
+      return Number.isNaN(int(0)) ? null : { kind, precision: int(0) };
+    default:
+      return null;
+  }
+}
+
+/** Recorded definition: c = columns [name, type text, flags ("d" default, "g" generated)], x = excluded, d = dropped names. */
+interface Definition {
+  c: [string, string, string?][];
+  x?: string[];
+  d?: string[];
+}
+
+function columnEntry(c: ColumnMeta): [string, string, string?] {
+  const flags = `${c.hasDefault ? 'd' : ''}${c.generated ? 'g' : ''}`;
+  return flags ? [c.name, typeText(c.type), flags] : [c.name, typeText(c.type)];
+}
+
+function parseDefinition(json: string | null | undefined): Definition | null {
+  if (!json) return null;
+  try {
+    const d = JSON.parse(json) as Definition;
+    return Array.isArray(d?.c) ? d : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The definition to record for `meta`: its columns, the excluded columns, and the names of columns
+ * that existed before and are gone (`previous`): the standby keeps a dropped column and its values,
+ * so a column of that name added again must not be taken for a column of NULLs.
+ */
+export function tableDefinition(meta: TableMeta, excluded: Set<string> = new Set(), previous: string | null = null): string {
+  const current = new Set(meta.columns.map((c) => c.name));
+  const prev = parseDefinition(previous);
+  const dropped = new Set(prev?.d ?? []);
+  for (const [name] of prev?.c ?? []) if (!current.has(name) && !excluded.has(name)) dropped.add(name);
+  for (const name of current) dropped.delete(name);
+  const d: Definition = { c: meta.columns.map(columnEntry) };
+  if (excluded.size > 0) d.x = [...excluded].sort();
+  if (dropped.size > 0) d.d = [...dropped].sort();
+  return JSON.stringify(d);
+}
+
+/**
+ * Whether values of type `from` convert to `to` without changing: the same type, or a lossless
+ * widening (the standby widens its column, every value stays as it was): a longer or unbounded
+ * variable-length string or binary, a decimal with at least as many integer digits and as much
+ * scale, int16 -> int32 -> int64, float32 -> float64, a temporal type with more fractional digits.
+ */
+export function isLosslessWidening(from: ColumnType, to: ColumnType): boolean {
+  if (typeText(from) === typeText(to)) return true;
+  const ints = ['int16', 'int32', 'int64'];
+  if (ints.includes(from.kind) && ints.includes(to.kind)) return ints.indexOf(to.kind) >= ints.indexOf(from.kind);
+  if (from.kind === 'float32' && to.kind === 'float64') return true;
+  if (from.kind === 'decimal' && to.kind === 'decimal') return to.precision - to.scale >= from.precision - from.scale && to.scale >= from.scale;
+  if ((from.kind === 'string' && to.kind === 'string') || (from.kind === 'bytes' && to.kind === 'bytes')) {
+    // fixed-length values are padded to their length: a new length (or dropping the padding) changes them
+    if (from.fixedLength || to.fixedLength) return false;
+    return to.maxLength === undefined || (from.maxLength !== undefined && to.maxLength >= from.maxLength);
+  }
+  if (from.kind === 'time' && to.kind === 'time') return to.precision >= from.precision && (!from.endOfDay || to.endOfDay === true);
+  if ((from.kind === 'timestamp' && to.kind === 'timestamp') || (from.kind === 'timestamptz' && to.kind === 'timestamptz') ||
+      (from.kind === 'datetimeoffset' && to.kind === 'datetimeoffset')) {
+    return to.precision >= from.precision;
+  }
+  return false;
+}
+
+/**
+ * Why the table must be re-snapshotted since its `recorded` definition, or null when every existing
+ * row is still as captured: a column added with a default or generated by the database, a column
+ * no longer excluded or added again after a drop (the standby holds no or old values for it), a
+ * type change that is not a lossless widening. Unknown (null) recorded definitions compare as equal.
+ */
+export function definitionChange(recorded: string | null | undefined, meta: TableMeta): string | null {
+  const prev = parseDefinition(recorded);
+  if (!prev) return null;
+  const name = qualifiedName(meta);
+  const before = new Map(prev.c.map(([n, t]) => [n, t]));
+  const excluded = new Set(prev.x ?? []);
+  const dropped = new Set(prev.d ?? []);
+  const reasons: string[] = [];
+  for (const c of meta.columns) {
+    const old = before.get(c.name);
+    if (old === undefined) {
+      if (excluded.has(c.name)) reasons.push(`column ${c.name} is no longer excluded: its existing values were never captured`);
+      else if (c.generated) reasons.push(`generated column ${c.name} added: existing rows changed without DML`);
+      else if (c.hasDefault) reasons.push(`column ${c.name} added with a default: existing rows changed without DML`);
+      else if (dropped.has(c.name)) reasons.push(`column ${c.name} was dropped and added again: the standby still holds its old values`);
+      continue;
+    }
+    const from = parseTypeText(old);
+    if (from === null) {
+      if (old !== typeText(c.type)) reasons.push(`column ${c.name} changed type from ${old} to ${typeText(c.type)}: existing rows changed without DML`);
+    } else if (!isLosslessWidening(from, c.type)) {
+      reasons.push(`column ${c.name} changed type from ${old} to ${typeText(c.type)}, which is not a lossless widening: existing rows changed without DML`);
+    }
+  }
+  return reasons.length === 0 ? null : `${name}: ${reasons.join('; ')}`;
+}
+
 /**
  * Plans the window: which tables stream, which (re)snapshot, and the state after it.
- * A table (re)snapshots when it was never captured, when its cursor is below the min valid version
- * (changes are gone), or when the source version went backwards (restore, failover).
+ * A table (re)snapshots when it was never captured, when the source version went backwards
+ * (restore, failover), when DDL changed its rows without DML (definitionChange), or when its cursor
+ * is below the min valid version (changes are gone: cleanup, TRUNCATE, tracking re-enabled, a
+ * rewrite; the source says which when it can, see ResetReasons).
  */
 async function plan(session: PollSession, metas: TableMeta[], state: CaptureState, windowSeq: bigint, opts: WindowOptions) {
   const V = session.currentVersion;
@@ -72,16 +238,26 @@ async function plan(session: PollSession, metas: TableMeta[], state: CaptureStat
       snapshot = { epoch: (prev?.snapshot?.epoch ?? 0) + 1, lastKey: null, done: false, startedSeq: windowSeq };
       resnapshots.push({ table: name, reason });
     };
+    const changed = prev ? definitionChange(prev.definition, meta) : null;
     if (!prev || prev.cursor < 0n) {
       restart('initial snapshot');
     } else if (backwards) {
       restart(`source version went backwards (${state.version} -> ${V}): restore or failover of the source`);
     } else {
+      // read in every window even when the definition changed: a table whose tracking is off
+      // fails here (the source's permanent error) rather than being re-snapshotted blindly
       const minValid = await session.minValidVersion(meta);
-      if (prev.cursor < minValid) restart(`cursor ${prev.cursor} is below the min valid version ${minValid}: changes since the cursor are gone`);
-      else streamFrom = prev.cursor;
+      if (changed !== null) {
+        restart(changed);
+      } else if (prev.cursor < minValid) {
+        const why = canExplainResets(session) ? await session.resetReason(meta) : null;
+        restart(`cursor ${prev.cursor} is below the min valid version ${minValid}: changes since the cursor are gone${why ? ` (${why})` : ''}`);
+      } else {
+        streamFrom = prev.cursor;
+      }
     }
-    plans.push({ meta, name, streamFrom, snapshot, next: { table: name, topic: opts.topicOf(meta), cursor: V, snapshot, rows: 0 } });
+    const definition = tableDefinition(meta, opts.excluded?.get(name), prev?.definition ?? null);
+    plans.push({ meta, name, streamFrom, snapshot, next: { table: name, topic: opts.topicOf(meta), cursor: V, snapshot, rows: 0, definition } });
   }
   return { V, plans, resnapshots };
 }
@@ -153,7 +329,9 @@ export function isNoop(page: Page, state: CaptureState): boolean {
   if (!page.complete || page.seq !== page.windowSeq || page.events.length > 0 || page.version !== state.version) return false;
   return page.tables.every((t) => {
     const prev = state.tables.get(t.table);
-    if (!prev || prev.cursor !== t.cursor) return false;
+    // a new definition must reach the batch log even when nothing else moved: it is what the
+    // next comparison starts from (a dropped column remembered, say)
+    if (!prev || prev.cursor !== t.cursor || (prev.definition ?? null) !== (t.definition ?? null)) return false;
     const a = prev.snapshot;
     const b = t.snapshot;
     return a === b || (a !== null && b !== null && a.epoch === b.epoch && a.done === b.done && a.lastKey === b.lastKey);

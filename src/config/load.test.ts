@@ -122,8 +122,9 @@ describe('parseConfig', () => {
     expect(errorOf(`${GOOD}mode: fast\n`)).toContain('mode: expected "async" or "sync", got "fast"');
     expect(errorOf(`${GOOD}sync: {timeoutMs: -1}\n`)).toContain('sync.timeoutMs: expected a positive integer (milliseconds), got -1');
     expect(errorOf(GOOD.replace('    - public.orders', '    - orders'))).toContain(
-      'source.tables[0]: expected a table: "schema.table"',
+      'source.tables[0]: invalid table name "orders": expected schema.table, got one name (write public.orders for the default schema)',
     );
+    expect(errorOf(GOOD.replace('    - public.orders', '    - 42'))).toContain('source.tables[0]: expected a table: "schema.table"');
     expect(errorOf(GOOD.replace('127.0.0.1:19092, 127.0.0.1:19093', '"kafka"'))).toContain(
       'kafka.brokers[0]: expected a broker address "host:port", got "kafka"',
     );
@@ -155,7 +156,7 @@ describe('parseConfig', () => {
     expect(message.split('\n')).toEqual([
       'config ctrelay.yaml: 4 problems:',
       '  - source.url: expected a connection URL (postgres://... or mssql://...), got 42 (line 2)',
-      '  - source.tables: expected a non-empty list of tables ("schema.table" or { name, excludeColumns }), got an empty list (line 3)',
+      '  - source.tables: expected a non-empty list of tables ("schema.table" or { name, excludeColumns } or { schema, table, excludeColumns }), got an empty list (line 3)',
       '  - kafka.brokers: expected a list of brokers "host:port" (or one comma-separated string), got an empty list (line 5)',
       '  - kafka.partitions: expected a positive integer (partitions per data topic), got 0 (line 6)',
     ]);
@@ -166,6 +167,87 @@ describe('parseConfig', () => {
     const printed = JSON.stringify(redactValue(config));
     expect(printed).not.toContain('Sup3rS3cret');
     expect(printed).toContain('postgres://ctrelay:***@127.0.0.1:5432/app');
+  });
+});
+
+describe('table names in the source\'s own quoting', () => {
+  const withTables = (url: string, tables: string, standby = '') =>
+    `source:\n  url: ${url}\n  tables:\n${tables}\nkafka:\n  brokers: k:1\n${standby}`;
+  const PG = 'postgres://u@h/app';
+  const MSSQL = 'mssql://sa:pw@h/app';
+
+  it('PostgreSQL: quoted, unquoted (folded), unicode, reserved words, and the object forms', () => {
+    const config = parse(
+      withTables(
+        PG,
+        [
+          `    - '"Sales Ops"."Order Lines"'`,
+          `    - { schema: MixedCase, table: select, excludeColumns: [note] }`,
+          `    - public.注文明細`,
+          `    - Sales.ORDERS`,
+          `    - '"a.b"."c"'`,
+          `    - 'a."b c"'`,
+          `    - a.b_c`,
+          `    - { name: '"MixedCase"."Select"' }`,
+        ].join('\n'),
+      ),
+    );
+    expect(config.source.tables.map(({ schema, table }) => [schema, table])).toEqual([
+      ['Sales Ops', 'Order Lines'], ['MixedCase', 'select'], ['public', '注文明細'], ['sales', 'orders'], ['a.b', 'c'], ['a', 'b c'], ['a', 'b_c'], ['MixedCase', 'Select'],
+    ]);
+    expect(config.source.tables[0].name).toBe('"Sales Ops"."Order Lines"');
+    expect(config.source.tables[1]).toEqual({ name: '"MixedCase".select', schema: 'MixedCase', table: 'select', excludeColumns: ['note'] });
+    expect(config.source.tables[3].name).toBe('sales.orders');
+  });
+
+  it('SQL Server: [brackets], "double quotes", case kept', () => {
+    const config = parse(withTables(MSSQL, `    - dbo.[Order Details]\n    - '[Sales Ops]."Order ]Lines"'\n    - Sales.Orders\n    - '[a]]b].[c.d]'`));
+    expect(config.source.tables.map(({ schema, table, name }) => [schema, table, name])).toEqual([
+      ['dbo', 'Order Details', 'dbo.[Order Details]'],
+      ['Sales Ops', 'Order ]Lines', '[Sales Ops].[Order ]]Lines]'],
+      ['Sales', 'Orders', 'Sales.Orders'],
+      ['a]b', 'c.d', '[a]]b].[c.d]'],
+    ]);
+  });
+
+  it('standby.tables names follow the source\'s rules, in both forms', () => {
+    const config = parse(
+      withTables(PG, `    - '"Sales Ops"."Order Lines"'`, `standby:\n  url: mysql://root@h/s\n  tables:\n    - { name: '"Sales Ops"."Order Lines"', textColumns: [x] }\n    - { schema: A, table: 'b c', excludeColumns: [y] }\n`),
+    );
+    expect(config.standby!.tables).toEqual([
+      { name: '"Sales Ops"."Order Lines"', schema: 'Sales Ops', table: 'Order Lines', excludeColumns: [], textColumns: ['x'] },
+      { name: '"A"."b c"', schema: 'A', table: 'b c', excludeColumns: ['y'], textColumns: [] },
+    ]);
+    expect(errorOf(withTables(PG, '    - a.b', `standby:\n  url: mysql://root@h/s\n  tables:\n    - { name: 'a.b c' }\n`))).toContain(
+      'standby.tables[0].name: invalid table name "a.b c": unexpected "c" at position 5; names with spaces or other characters need quotes',
+    );
+  });
+
+  it('names what is wrong with a table entry', () => {
+    expect(errorOf(withTables(PG, `    - 'a.b c'`))).toContain('source.tables[0]: invalid table name "a.b c": unexpected "c" at position 5');
+    expect(errorOf(withTables(PG, `    - '"a"".b'`))).toContain('source.tables[0]: invalid table name "\\"a\\"\\".b": " at position 1 is never closed');
+    expect(errorOf(withTables(PG, `    - 'x.""'`))).toContain('is an empty name');
+    expect(errorOf(withTables(PG, `    - db.s.t`))).toContain('got more parts');
+    expect(errorOf(withTables(PG, `    - { schema: s }`))).toContain('source.tables[0]: missing table (give both schema and table)');
+    expect(errorOf(withTables(PG, `    - { schema: s, table: '', name: s.t }`))).toContain('give either name or schema and table, not both');
+    expect(errorOf(withTables(PG, `    - { schema: s, table: '' }`))).toContain('source.tables[0]: invalid table name "": it is empty');
+    expect(errorOf(withTables(PG, `    - s.t\n    - '"s"."t"'`))).toContain('source.tables[1]: table s.t is listed twice (also at [0])');
+    // distinct in PostgreSQL: "T" is not t
+    expect(parse(withTables(PG, `    - s.t\n    - '"s"."T"'`)).source.tables).toHaveLength(2);
+    expect(errorOf(withTables(PG, `    - '"a.b".c'\n    - 'a."b.c"'`))).toContain('both named a.b.c in the batch log');
+    expect(errorOf(withTables(PG, `    - a_b.c\n    - a.b_c`))).toContain('which Kafka refuses to have side by side');
+    // PostgreSQL keeps 63 bytes of a name (and would truncate a longer one): refused rather than guessed
+    expect(parse(withTables(PG, `    - 'x."${'ü'.repeat(31)}a"'`)).source.tables[0].table).toBe(`${'ü'.repeat(31)}a`);
+    expect(errorOf(withTables(PG, `    - 'x."${'ü'.repeat(32)}"'`))).toContain('is 64 bytes long: PostgreSQL keeps at most 63 bytes');
+
+  });
+
+  it('refuses a table whose topic name would exceed Kafka\'s 249 characters, naming it', () => {
+    const name = '注'.repeat(21); // 63 bytes of UTF-8: each byte takes 3 characters of the topic name
+    const message = errorOf(withTables(PG, `    - 'public."${name}"'\n    - '"${name}"."${name}"'`));
+    expect(message).toContain(`source.tables[1]: table "${name}"."${name}": its topic name would be 387 characters`);
+    expect(message).toContain('Kafka allows 249');
+    expect(message).not.toContain('source.tables[0]');
   });
 });
 

@@ -7,48 +7,107 @@ import { z } from 'zod';
 import { exampleUrl, parseConnectionUrl, URL_SCHEMES, type DatabaseKind } from './connection-url.ts';
 import { renderValue } from './format-issues.ts';
 import { LOG_LEVELS } from '../log/logger.ts';
+import { ConfigError } from '../core/errors.ts';
+import { checkTableRef, formatTableName, IdentifierError, parseTableName, tableKey, type IdentifierDialect } from '../core/identifiers.ts';
+import type { TableRef } from '../core/model.ts';
+import { assertDistinctTopics, dataTopic } from '../core/topics.ts';
 
 const positiveInt = (what: string) => z.number().int().positive().describe(`a positive integer (${what})`);
 const port = z.number().int().min(0).max(65535).describe('a TCP port number 0-65535 (0 picks a free port)');
 const host = z.string().min(1).describe('a host name or IP address to listen on');
 
-const TABLE_NAME = /^[A-Za-z_][\w$#@]*\.[A-Za-z_][\w$#@]*$/;
-const tableName = z.string().regex(TABLE_NAME).describe('a table name "schema.table"');
+const columnList = (what: string) => z.array(z.string().min(1).describe('a column name')).default([]).describe(what);
 
-const tableEntry = z
-  .union([
-    tableName,
-    z.strictObject({
-      name: tableName,
-      excludeColumns: z.array(z.string().min(1).describe('a column name')).default([]),
-    }),
-  ])
-  .describe('a table: "schema.table" or { name: "schema.table", excludeColumns: [column, ...] }')
-  .transform((entry) => {
-    const { name, excludeColumns } = typeof entry === 'string' ? { name: entry, excludeColumns: [] } : entry;
-    const [schema, table] = name.split('.');
-    return { name, schema, table, excludeColumns };
-  });
+const TABLE_NAME_TEXT =
+  'a table name "schema.table" in the source\'s own quoting (PostgreSQL: "Sales Ops"."Order Lines", unquoted names fold to lower case; SQL Server: [Order Details] or "Order Details")';
 
-export type TableConfig = z.output<typeof tableEntry>;
+/**
+ * A table entry as written: a name in the source's own quoting, or a mapping with that name or with
+ * the schema and table exactly as the catalog spells them. The name is parsed once the source's
+ * kind is known (see resolveTables): its quoting rules depend on it.
+ */
+function tableEntrySchema<Extra extends z.ZodRawShape>(extra: Extra, what: string) {
+  const object = z
+    .strictObject({
+      name: z.string().describe(TABLE_NAME_TEXT).optional(),
+      schema: z.string().describe('a schema name exactly as the catalog spells it (no quotes)').optional(),
+      table: z.string().describe('a table name exactly as the catalog spells it (no quotes)').optional(),
+      excludeColumns: columnList('columns to leave out'),
+      ...extra,
+    })
+    .superRefine((value, ctx) => {
+      const o = value as { name?: string; schema?: string; table?: string };
+      const hasName = o.name !== undefined;
+      const hasParts = o.schema !== undefined || o.table !== undefined;
+      if (hasName && hasParts) ctx.addIssue({ code: 'custom', message: 'give either name or schema and table, not both' });
+      else if (!hasName && (o.schema === undefined || o.table === undefined)) {
+        ctx.addIssue({ code: 'custom', message: hasParts ? `missing ${o.schema === undefined ? 'schema' : 'table'} (give both schema and table)` : 'missing name (or schema and table)' });
+      }
+    });
+  return z.union([z.string().describe(TABLE_NAME_TEXT), object]).describe(what);
+}
+
+const tableEntry = tableEntrySchema(
+  {},
+  'a table: "schema.table" (in the source\'s quoting), { name: "schema.table", excludeColumns: [...] } or { schema: ..., table: ..., excludeColumns: [...] }',
+);
 
 /** Column options of one standby for one source table: what this standby leaves out or keeps as text. */
-const standbyTableEntry = z
-  .strictObject({
-    name: tableName,
-    excludeColumns: z.array(z.string().min(1).describe('a column name')).default([]),
-    textColumns: z
-      .array(z.string().min(1).describe('a column name'))
-      .default([])
-      .describe('columns this standby stores as text: the exact canonical string of each value (e.g. NaN, Infinity, -0 of a float column on MariaDB)'),
-  })
-  .describe('a table\'s column options on this standby: { name: "schema.table", excludeColumns: [...], textColumns: [...] }')
-  .transform((entry) => {
-    const [schema, table] = entry.name.split('.');
-    return { ...entry, schema, table };
-  });
+const standbyTableEntry = tableEntrySchema(
+  {
+    textColumns: columnList(
+      'columns this standby stores as text: the exact canonical string of each value (e.g. NaN, Infinity, -0 of a float column on MariaDB)',
+    ),
+  },
+  'a table\'s column options on this standby: { name: "schema.table", excludeColumns: [...], textColumns: [...] } or { schema: ..., table: ..., ... }',
+);
 
-export type StandbyTableConfig = z.output<typeof standbyTableEntry>;
+type RawEntry = string | { name?: string; schema?: string; table?: string; excludeColumns: string[]; textColumns?: string[] };
+
+/** A configured table: where it is (`schema`, `table`: exact catalog names) and its options. */
+export interface TableConfig {
+  /** the table in the source's quoting, quoted only where needed: "public.orders", '"Sales Ops"."Order Lines"' */
+  name: string;
+  schema: string;
+  table: string;
+  excludeColumns: string[];
+}
+
+export interface StandbyTableConfig extends TableConfig {
+  textColumns: string[];
+}
+
+/**
+ * Entries -> tables, parsing names with the source kind's identifier rules. Problems become issues
+ * at `path` (the list), naming the entry; a table listed twice is an error.
+ */
+function resolveTables(entries: RawEntry[], dialect: IdentifierDialect, path: (string | number)[], ctx: z.RefinementCtx): StandbyTableConfig[] {
+  const out: StandbyTableConfig[] = [];
+  const seen = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    let ref: TableRef;
+    const at = typeof entry === 'object' && entry.name !== undefined ? [...path, i, 'name'] : [...path, i];
+    try {
+      if (typeof entry === 'string') ref = parseTableName(entry, dialect);
+      else if (entry.name !== undefined) ref = parseTableName(entry.name, dialect);
+      else ref = checkTableRef({ schema: entry.schema!, table: entry.table! }, dialect);
+    } catch (err) {
+      if (!(err instanceof IdentifierError)) throw err;
+      ctx.addIssue({ code: 'custom', path: at, message: err.message });
+      return;
+    }
+    const name = formatTableName(ref, dialect);
+    const first = seen.get(tableKey(ref));
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [...path, i], message: `table ${name} is listed twice (also at [${first}])` });
+      return;
+    }
+    seen.set(tableKey(ref), i);
+    const options = typeof entry === 'string' ? { excludeColumns: [] as string[], textColumns: [] as string[] } : { excludeColumns: entry.excludeColumns, textColumns: entry.textColumns ?? [] };
+    out.push({ name, schema: ref.schema, table: ref.table, ...options });
+  });
+  return out;
+}
 
 function urlSchema(kinds: DatabaseKind[]) {
   const examples = kinds.map(exampleUrl);
@@ -110,25 +169,17 @@ const sourceSchema = z
     tables: z
       .array(tableEntry)
       .min(1)
-      .describe('a non-empty list of tables ("schema.table" or { name, excludeColumns })')
-      .superRefine((tables, ctx) => {
-        const seen = new Set<string>();
-        // Refinements also run when some entries failed, so entries may be of any shape here.
-        tables.forEach((t, i) => {
-          if (typeof t?.name !== 'string') return;
-          const key = t.name.toLowerCase();
-          if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `table "${t.name}" is listed twice` });
-          seen.add(key);
-        });
-      }),
+      .describe('a non-empty list of tables ("schema.table" or { name, excludeColumns } or { schema, table, excludeColumns })'),
     pollIntervalMs: positiveInt('milliseconds').default(200),
     maxBatchRows: positiveInt('rows').default(5000),
     snapshotChunkRows: positiveInt('rows').default(10000),
   })
   .superRefine(checkKindMatchesUrl)
-  .transform((s) => {
+  .transform((s, ctx) => {
     const kind = kindOf(s) as 'postgres' | 'sqlserver';
-    return { id: s.id ?? deriveId(kind, s.url), kind, ...withoutIdKind(s) };
+    const { tables, ...rest } = withoutIdKind(s);
+    const resolved: TableConfig[] = resolveTables(tables, kind, ['tables'], ctx).map(({ textColumns: _t, ...t }) => t);
+    return { id: s.id ?? deriveId(kind, s.url), kind, ...rest, tables: resolved };
   })
   .describe('a mapping with url and tables (and optionally kind, id, pollIntervalMs, ...)');
 
@@ -169,6 +220,7 @@ const standbySchema = z
     url: urlSchema(['postgres', 'mariadb', 'sqlserver']),
     schema: z.string().min(1).describe('the target schema (PostgreSQL, SQL Server) or database (MariaDB)').optional(),
     mergeBatches: positiveInt('batches merged into one standby transaction in async mode').default(10),
+    // names are parsed with the SOURCE's identifier rules (they name source tables): see configSchema
     tables: z.array(standbyTableEntry).default([]).describe('per-table column options of this standby (only for tables that need them)'),
   })
   .superRefine(checkKindMatchesUrl)
@@ -181,7 +233,7 @@ const standbySchema = z
 const listener = (defaultPort: number) =>
   z.strictObject({ host: host.default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});
 
-export const configSchema = z.strictObject({
+const configObject = z.strictObject({
   source: sourceSchema,
   kafka: kafkaSchema,
   mode: z.enum(['async', 'sync']).describe('"async" or "sync"').default('async'),
@@ -196,6 +248,33 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({ level: z.enum(LOG_LEVELS).describe('one of trace, debug, info, warn, error').default('info') })
     .prefault({}),
+});
+
+/**
+ * The whole file. Checks that need two sections run last: standby.tables names are parsed with the
+ * source's identifier rules, and every source table must get a valid data topic under the prefix.
+ */
+export const configSchema = configObject.transform((c, ctx) => {
+  const dialect = c.source.kind;
+  const topicsOk = c.source.tables.filter((t, i) => {
+    try {
+      dataTopic(c.kafka.topicPrefix, t);
+      return true;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      ctx.addIssue({ code: 'custom', path: ['source', 'tables', i], message: err.message });
+      return false;
+    }
+  });
+  try {
+    assertDistinctTopics(c.kafka.topicPrefix, topicsOk);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    ctx.addIssue({ code: 'custom', path: ['source', 'tables'], message: err.message.replace(/^source\.tables: /, '') });
+  }
+  if (!c.standby) return { ...c, standby: undefined };
+  const tables = resolveTables(c.standby.tables as unknown as RawEntry[], dialect, ['standby', 'tables'], ctx);
+  return { ...c, standby: { ...c.standby, tables } };
 });
 
 /** The validated configuration with every default applied. */

@@ -50,6 +50,14 @@ export interface TableState {
   snapshot: SnapshotState | null;
   /** events of this table in this batch */
   rows: number;
+  /**
+   * The table's definition as captured (a compact canonical JSON of its columns: name, type,
+   * default, generated; see src/capture/window.ts tableDefinition), compared with the catalog in
+   * every window: DDL that changed rows without DML (a column added with a default, a type change
+   * that is not a lossless widening) re-snapshots the table, also when it happened while capture
+   * was down. Absent (null) in records written before ctrelay recorded it.
+   */
+  definition?: string | null;
 }
 
 export interface OffsetRange {

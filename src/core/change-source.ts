@@ -17,7 +17,14 @@ import type { Row, TableMeta, TableRef } from './model.ts';
  *  - SourceError (permanent, exit 3): retrying cannot help and the operator must act. Permission
  *    denied, authentication failed, a table that does not exist or is no longer change-tracked
  *    (the message names the table and says how to enable it again: `ctrelay ct enable ...`),
- *    change tracking or snapshot isolation off, a missing primary key, an unsupported type.
+ *    a table whose tracking is off in part (PostgreSQL: a tracking trigger dropped, disabled or
+ *    not ENABLE ALWAYS; raised by minValidVersion and changes of that table in every poll, since
+ *    changes written meanwhile are never tracked), change tracking or snapshot isolation off, a
+ *    missing primary key, an unsupported type.
+ *
+ * Re-enabling tracking invalidates every earlier cursor (as SQL Server does): however tracking of a
+ * table was turned back on, its min valid version is then above every version a cursor could hold
+ * from before, so capture re-snapshots the table instead of streaming past changes it never saw.
  *  - anything else is a bug in ctrelay (not a driver error left unclassified).
  * Every message names the (redacted) server and what was being done, never a password.
  */
@@ -26,9 +33,13 @@ export interface ChangeSource {
   /** Connects and checks prerequisites (snapshot isolation, change tracking enabled). */
   connect(): Promise<void>;
   /**
-   * Reads the catalog for the given tables. Throws SourceError for a missing table, a table
-   * without primary key, a table without change tracking, or an unsupported column type that is not
-   * excluded (naming table and column).
+   * Reads the catalog for the given tables. Throws ONE SourceError listing every problem of every
+   * table (a missing table, a table without primary key, a table without change tracking, each
+   * column of an unsupported type that is not excluded, a misspelt exclusion), each naming its
+   * table and column, so that the operator can fix them all at once.
+   *
+   * Each column reports `hasDefault` (it has a default, or rows older than the column read one:
+   * adding it changed existing rows without DML) and `generated` (computed by the database).
    */
   describe(tables: TableRef[], exclude?: Map<string, Set<string>>): Promise<TableMeta[]>;
   /** Opens ONE read-only snapshot transaction; every read through the session sees one version. */
@@ -89,4 +100,29 @@ export interface CatalogWatch {
 
 export function canWatchCatalog(s: ChangeSource): s is ChangeSource & CatalogWatch {
   return typeof (s as Partial<CatalogWatch>).catalogSignature === 'function';
+}
+
+/**
+ * Optional capability of a PollSession: why a table's min valid version was last raised (TRUNCATE,
+ * retention cleanup, tracking re-enabled, a DDL that rewrote the rows), when the source records
+ * it; null when it does not know. Capture adds it to the 'snapshot started' log of a re-snapshot.
+ */
+export interface ResetReasons {
+  resetReason(table: TableMeta): Promise<string | null>;
+}
+
+export function canExplainResets(s: PollSession): s is PollSession & ResetReasons {
+  return typeof (s as Partial<ResetReasons>).resetReason === 'function';
+}
+
+/**
+ * Optional capability of a ChangeSource: what the operator should know when capture starts (after
+ * connect), e.g. a protection the installer could not put in place. Capture logs each as a warning.
+ */
+export interface StartupWarnings {
+  startupWarnings(): Promise<string[]>;
+}
+
+export function hasStartupWarnings(s: ChangeSource): s is ChangeSource & StartupWarnings {
+  return typeof (s as Partial<StartupWarnings>).startupWarnings === 'function';
 }

@@ -16,9 +16,18 @@ export interface TailOptions {
   stopped?: () => boolean;
 }
 
-/** JSON that keeps bigint exact (as strings) and shows bytes as base64. */
+/**
+ * JSON that keeps every value distinguishable: bigint exact (as a string), bytes as
+ * {"base64": ...}, and the float values JSON has no number for as strings: NaN -> "NaN",
+ * +-Infinity -> "Infinity" / "-Infinity", negative zero -> "-0" (JSON.stringify would print the
+ * first three as null, like SQL NULL, and -0 as 0). SQL NULL stays null.
+ */
 export function toJsonLine(value: unknown): string {
   return JSON.stringify(value, (_k, v) => {
+    if (typeof v === 'number') {
+      if (Number.isFinite(v)) return Object.is(v, -0) ? '-0' : v;
+      return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    }
     if (typeof v === 'bigint') return v.toString();
     if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return { base64: Buffer.from(v.data).toString('base64') };
     return v;

@@ -65,6 +65,25 @@ const TYPED: TableSpec = {
 };
 
 const TRUNC: TableSpec = { name: 'trunc', columns: [{ name: 'id', type: { kind: 'int32' } }, { name: 'v', type: { kind: 'text' } }], key: ['id'] };
+
+/** a column with a default and one the database computes */
+const DEFAULTS: TableSpec = {
+  name: 'defaults',
+  columns: [
+    { name: 'id', type: { kind: 'int32' } },
+    { name: 'n', type: { kind: 'int32' } },
+    { name: 'd', type: { kind: 'int32' }, defaultValue: 7 },
+    { name: 'g', type: { kind: 'int32' }, doubleOf: 'n' },
+  ],
+  key: ['id'],
+};
+
+/** fixed-length text, as key and as value */
+const PADDED: TableSpec = {
+  name: 'padded',
+  columns: [{ name: 'c', type: { kind: 'char', length: 5 } }, { name: 'p', type: { kind: 'char', length: 3 } }, { name: 'v', type: { kind: 'int32' } }],
+  key: ['c'],
+};
 const CLEANED: TableSpec = { ...TRUNC, name: 'cleaned' };
 const NOKEY: TableSpec = { name: 'nokey', columns: [{ name: 'a', type: { kind: 'int32' } }], key: [] };
 
@@ -112,6 +131,8 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
     let typed: TableMeta;
     let trunc: TableMeta;
     let cleaned: TableMeta;
+    let defaults: TableMeta;
+    let padded: TableMeta;
     const t: Record<string, HarnessTable> = {};
     const currentVersion = () => versionOf(source);
     const poll = (meta: TableMeta, since: bigint) => pollTable(source, meta, since);
@@ -149,11 +170,12 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
     beforeAll(async () => {
       harness = opts.harness!();
       db = await harness.createDatabase('ctr_conf');
-      for (const spec of [ITEMS, PAIRS, TYPED, TRUNC, CLEANED, NOKEY]) t[spec.name] = await db.createTable(spec);
-      await db.enableTracking([t.items, t.pairs, t.typed, t.trunc, t.cleaned]);
+      for (const spec of [ITEMS, PAIRS, TYPED, TRUNC, CLEANED, NOKEY, DEFAULTS, PADDED]) t[spec.name] = await db.createTable(spec);
+      await db.enableTracking([t.items, t.pairs, t.typed, t.trunc, t.cleaned, t.defaults, t.padded]);
       source = await db.createSource();
       const ref = (n: string) => t[n].ref;
-      [items, pairs, typed, trunc, cleaned] = await source.describe([ref('items'), ref('pairs'), ref('typed'), ref('trunc'), ref('cleaned')]);
+      [items, pairs, typed, trunc, cleaned, defaults, padded] = await source.describe(
+        [ref('items'), ref('pairs'), ref('typed'), ref('trunc'), ref('cleaned'), ref('defaults'), ref('padded')]);
     });
 
     afterAll(async () => {
@@ -331,6 +353,37 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
       }
     });
 
+    it('reports which columns have a default and which the database computes', async () => {
+      expect(defaults.columns.map((c) => [c.name, c.hasDefault === true, c.generated === true])).toEqual([
+        ['id', false, false], ['n', false, false], ['d', true, false], ['g', false, true],
+      ]);
+      // and reads their values like any other column's
+      const v = await currentVersion();
+      await inTransaction(db.insertSql(t.defaults, [{ id: 1, n: 21 }]));
+      expect((await poll(defaults, v)).rows.map((r) => r.row)).toEqual([{ id: 1, n: 21, d: 7, g: 42 }]);
+    });
+
+    it('keeps the padding of fixed-length text, in values and keys, in changes and snapshots', async () => {
+      const v = await currentVersion();
+      await inTransaction(db.insertSql(t.padded, [{ c: 'ab', p: 'x', v: 1 }, { c: 'abc', p: null, v: 2 }, { c: 'abcde', p: 'xyz', v: 3 }]));
+      const expected = [{ c: 'ab   ', p: 'x  ', v: 1 }, { c: 'abc  ', p: null, v: 2 }, { c: 'abcde', p: 'xyz', v: 3 }];
+      const { rows } = await poll(padded, v);
+      expect(rows.map((r) => r.key)).toEqual(expected.map((r) => ({ c: r.c })));
+      expect(rows.map((r) => r.row)).toEqual(expected);
+      const s = await source.beginPoll();
+      try {
+        expect(await s.snapshotChunk(padded, null, 10)).toEqual(expected);
+        // a padded key is a paging position
+        expect(await s.snapshotChunk(padded, { c: 'ab   ' }, 10)).toEqual(expected.slice(1));
+        expect((await s.changes(padded, v, { version: rows[0].version, key: { c: 'abc  ' } }, 10)).map((r) => r.key)).toEqual([{ c: 'abcde' }]);
+      } finally {
+        await s.end();
+      }
+      const beforeDelete = await currentVersion();
+      await inTransaction(db.deleteSql(t.padded, { c: 'ab   ' }));
+      expect((await poll(padded, beforeDelete)).rows.map((r) => [r.op, r.key])).toEqual([['D', { c: 'ab   ' }]]);
+    });
+
     it('refuses a table without a primary key, naming it', async () => {
       await expect(db.enableTracking([t.nokey])).rejects.toThrow(/nokey[\s\S]*primary key|primary key[\s\S]*nokey/i);
       await expect(source.describe([t.nokey.ref])).rejects.toThrow(new RegExp(`${db.schema}\\.nokey`));
@@ -354,6 +407,67 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
       if (cutoff !== null) expect(after.minValid).toBe(cutoff);
     });
 
+    describe('re-enabling tracking invalidates every earlier cursor', () => {
+      let rdb: HarnessDatabase;
+      let src: ChangeSource;
+      const rt: Record<string, HarnessTable> = {};
+      const rm: Record<string, TableMeta> = {};
+
+      beforeAll(async () => {
+        rdb = await harness.createDatabase('ctr_reen');
+        for (const name of ['toggled', 'reenabled', 'intact']) rt[name] = await rdb.createTable({ ...TRUNC, name });
+        await rdb.enableTracking(Object.values(rt));
+        src = await rdb.createSource();
+        for (const meta of await src.describe(Object.values(rt).map((x) => x.ref))) rm[meta.table] = meta;
+        for (const tb of Object.values(rt)) await rdb.exec(rdb.insertSql(tb, [{ id: 1, v: 'a' }, { id: 2, v: 'b' }]));
+      });
+
+      afterAll(async () => {
+        await src?.close().catch(() => undefined);
+        await rdb?.drop();
+      });
+
+      /** a cursor as capture holds it: the version of a poll that read every change of the table */
+      async function cursorOf(meta: TableMeta): Promise<bigint> {
+        const p = await pollTable(src, meta, 0n);
+        expect(p.minValid).toBeLessThanOrEqual(p.version);
+        return p.version;
+      }
+
+      it('switched off and on again by hand, with a write in between: the min valid version is above the earlier cursor', async () => {
+        const cursor = await cursorOf(rm.toggled);
+        await rdb.suspendTracking(rt.toggled);
+        await rdb.exec(rdb.updateSql(rt.toggled, { v: 'written while untracked' }, { id: 1 }));
+        await rdb.resumeTracking(rt.toggled);
+        const after = await pollTable(src, rm.toggled, cursor);
+        expect(after.minValid).toBeGreaterThan(cursor);
+        expect(after.minValid).toBeLessThanOrEqual(after.version);
+      });
+
+      it('disabled and enabled again (ctrelay ct disable / enable), with a write in between: the min valid version is above the earlier cursor', async () => {
+        const cursor = await cursorOf(rm.reenabled);
+        await rdb.disableTracking([rt.reenabled]);
+        await rdb.exec(rdb.updateSql(rt.reenabled, { v: 'written while untracked' }, { id: 2 }));
+        await rdb.enableTracking([rt.reenabled]);
+        // the same source, as a running capture would poll it
+        const after = await pollTable(src, rm.reenabled, cursor);
+        expect(after.minValid).toBeGreaterThan(cursor);
+        expect(after.minValid).toBeLessThanOrEqual(after.version);
+        // and the table's changes are read again after the new min valid version
+        await rdb.exec(rdb.updateSql(rt.reenabled, { v: 'tracked again' }, { id: 1 }));
+        const next = await pollTable(src, rm.reenabled, after.version);
+        expect(next.rows.map((r) => [r.op, r.row])).toEqual([['U', { id: 1, v: 'tracked again' }]]);
+      });
+
+      it('enabling tracking again on a table whose tracking is intact keeps its min valid version (no re-snapshot)', async () => {
+        const before = await pollTable(src, rm.intact, 0n);
+        await rdb.enableTracking([rt.intact]);
+        const after = await pollTable(src, rm.intact, before.version);
+        expect(after.minValid).toBe(before.minValid);
+        expect(after.rows).toEqual([]);
+      });
+    });
+
     describe('version 0', () => {
       let fresh: HarnessDatabase;
       let src: ChangeSource;
@@ -373,27 +487,33 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
         await fresh?.drop();
       });
 
-      it('is a real version: a fresh database is at 0, and 0 works as a cursor and a paging position', async () => {
+      // A fresh database starts at its first version: 0 on SQL Server; on PostgreSQL the enabling
+      // transaction takes a version of its own (enabling invalidates every earlier cursor), so the
+      // first version there is 1. Either is a real version: a valid cursor and a paging position.
+      it('is a real version: a fresh database\'s first version works as a cursor and a paging position, and so does 0', async () => {
         let s = await src.beginPoll();
+        let first: bigint;
         try {
-          expect(s.currentVersion).toBe(0n);
-          expect(await s.minValidVersion(meta)).toBeLessThanOrEqual(0n);
-          expect(await s.changes(meta, 0n, null, 10)).toEqual([]);
+          first = s.currentVersion;
+          expect(first).toBeGreaterThanOrEqual(0n);
+          expect(first).toBeLessThanOrEqual(1n);
+          expect(await s.minValidVersion(meta)).toBeLessThanOrEqual(first);
+          expect(await s.changes(meta, first, null, 10)).toEqual([]);
         } finally {
           await s.end();
         }
         await fresh.exec(fresh.insertSql(tb, [{ id: 0, name: 'zero', qty: '0.00' }]));
         s = await src.beginPoll();
         try {
-          expect(s.currentVersion).toBeGreaterThan(0n);
-          // a cursor at 0 is still valid: the change must come as a change, not as a reason to re-snapshot
-          expect(await s.minValidVersion(meta)).toBeLessThanOrEqual(0n);
-          const rows = await s.changes(meta, 0n, null, 10);
+          expect(s.currentVersion).toBeGreaterThan(first);
+          // a cursor at the first version is still valid: the change must come as a change, not as a reason to re-snapshot
+          expect(await s.minValidVersion(meta)).toBeLessThanOrEqual(first);
+          const rows = await s.changes(meta, first, null, 10);
           expect(rows.map((r) => [r.op, r.key, r.row])).toEqual([['I', { id: 0 }, { id: 0, name: 'zero', qty: '0.00' }]]);
           expect(rows[0].version).toBe(s.currentVersion);
           // a paging position at version 0 (and key 0) is before every change of the window
-          expect((await s.changes(meta, 0n, { version: 0n, key: { id: 0 } }, 10)).map((r) => r.key.id)).toEqual([0]);
-          expect(await s.changes(meta, 0n, { version: rows[0].version, key: { id: 0 } }, 10)).toEqual([]);
+          expect((await s.changes(meta, first, { version: 0n, key: { id: 0 } }, 10)).map((r) => r.key.id)).toEqual([0]);
+          expect(await s.changes(meta, first, { version: rows[0].version, key: { id: 0 } }, 10)).toEqual([]);
         } finally {
           await s.end();
         }
@@ -410,7 +530,7 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
 
       beforeAll(async () => {
         edb = await harness.createDatabase('ctr_err');
-        for (const name of ['killed', 'revoked', 'untracked']) et[name] = await edb.createTable({ ...TRUNC, name });
+        for (const name of ['killed', 'revoked', 'untracked', 'suspended']) et[name] = await edb.createTable({ ...TRUNC, name });
         const all = Object.values(et);
         await edb.enableTracking(all);
         src = await edb.createSource();
@@ -474,6 +594,22 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
           for (const err of errs) expectPermanentNaming(err, et.revoked);
         } finally {
           await limited.close();
+        }
+      });
+
+      it('tracking switched off by hand (outside ctrelay): a permanent error naming the table and the way out, in every poll', async () => {
+        await edb.suspendTracking(et.suspended);
+        try {
+          await edb.exec(edb.updateSql(et.suspended, { v: 'untracked' }, { id: 1 }));
+          const errs = await failures(src, [(s) => s.minValidVersion(em.suspended), (s) => s.changes(em.suspended, v0, null, 10)]);
+          for (const err of errs) {
+            expectPermanentNaming(err, et.suspended);
+            expect(err.message).toMatch(/ctrelay ct enable/);
+          }
+          // the other tables are read as before
+          expect((await pollTable(src, em.killed, v0)).rows.map((r) => r.key)).toEqual([{ id: 1 }]);
+        } finally {
+          await edb.resumeTracking(et.suspended);
         }
       });
 

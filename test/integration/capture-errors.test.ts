@@ -93,6 +93,18 @@ describe('capture refuses bad input with a clear error', () => {
     expectUserError(r2, EXIT_SOURCE, 'change tracking is not installed', 'ctrelay ct enable');
   });
 
+  it('every problem of every table in ONE error: unsupported columns of two tables, a table without key, a missing table', async () => {
+    const r = await capture(config(['public.shapes', 'public.good', 'public.spans', 'public.nokey', 'public.nosuch']));
+    const line = expectUserError(r, EXIT_SOURCE, /\d+ problems with the source tables/,
+      /public\.shapes, column "p": type point is not supported/,
+      /public\.spans, column "d": type interval is not supported/,
+      /public\.nokey has no primary key/,
+      /public\.nokey is not change-tracked/,
+      /public\.nosuch does not exist/);
+    expect(line).toMatch(/^error: 5 problems with the source tables: \(1\) /);
+    expect(line).not.toContain('public.good');
+  });
+
   it('a missing table names it', async () => {
     const r = await capture(config(['public.good', 'public.nosuch']));
     expectUserError(r, EXIT_SOURCE, 'public.nosuch', 'does not exist');
@@ -131,6 +143,28 @@ describe('capture stops on a source problem that retrying cannot heal (never ret
     await fx.admin.query(`UPDATE victim SET name = 'changed while untracked'`);
     const code = await p.exited;
     expectUserError({ code, stdout: p.stdout(), stderr: p.stderr() }, EXIT_SOURCE, 'public.victim', 'ct enable');
+  });
+
+  it('a tracking trigger disabled while capture runs: exit 3, naming the table, the trigger and the way out', async () => {
+    await fx.admin.query(`CREATE TABLE switched (id int PRIMARY KEY, name text); INSERT INTO switched VALUES (1, 'one')`);
+    const on = await fx.run(['ct', 'enable', '--url', fx.db.url, 'public.switched']);
+    expect(on.code, on.stderr).toBe(0);
+    const prefix = uniquePrefix('switched');
+    const p = fx.capture(config(['public.good', 'public.switched'], { prefix }));
+    await p.waitFor('capture running');
+    await fx.waitCaptured(prefix);
+    await fx.admin.query(`ALTER TABLE switched DISABLE TRIGGER ctrelay_ct_upd`);
+    try {
+      await fx.admin.query(`UPDATE switched SET name = 'changed while untracked'`);
+      // bounded: a capture that does not notice would run on for ever
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([p.exited, new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running after 60 s'), 60_000)))]);
+      clearTimeout(timer);
+      expectUserError({ code: code as number | null, stdout: p.stdout(), stderr: p.stderr() }, EXIT_SOURCE,
+        'public.switched', 'trigger ctrelay_ct_upd is disabled', 'ctrelay ct enable public.switched', 're-snapshotted');
+    } finally {
+      await fx.admin.query(`ALTER TABLE switched ENABLE ALWAYS TRIGGER ctrelay_ct_upd`);
+    }
   });
 
   it('SELECT revoked from the capture login while capture runs: exit 3, naming the table and the grant', async () => {

@@ -108,6 +108,41 @@ describe('ctrelay config check', () => {
   });
 });
 
+describe('ctrelay config check: table names in the source\'s own quoting', () => {
+  const withTables = (url: string, tables: string) => `source:\n  url: ${url}\n  tables:\n${tables}\nkafka:\n  brokers: 127.0.0.1:19092\n`;
+  const refs = (out: string) => JSON.parse(out).source.tables.map((t: { schema: string; table: string }) => [t.schema, t.table]);
+
+  it('reads PostgreSQL names quoted, unquoted (folded) and as { schema, table }, to the same tables', () => {
+    const quoted = ctrelay(['config', 'check', '--json', '-c', file('pg-quoted.yaml', withTables('postgres://u@h/app', [
+      `    - '"Sales Ops"."Order Lines"'`, `    - '"MixedCase".select'`, `    - PUBLIC.注文明細`, `    - 'a."b c"'`, `    - '"a.b"."c"'`,
+    ].join('\n')))]);
+    const objects = ctrelay(['config', 'check', '--json', '-c', file('pg-objects.yaml', withTables('postgres://u@h/app', [
+      `    - { schema: Sales Ops, table: Order Lines }`, `    - { schema: MixedCase, table: select }`, `    - { schema: public, table: 注文明細 }`,
+      `    - { name: 'a."b c"' }`, `    - { schema: a.b, table: c, excludeColumns: [x] }`,
+    ].join('\n')))]);
+    expect(quoted.code, quoted.stderr).toBe(0);
+    expect(objects.code, objects.stderr).toBe(0);
+    expect(refs(quoted.stdout)).toEqual([['Sales Ops', 'Order Lines'], ['MixedCase', 'select'], ['public', '注文明細'], ['a', 'b c'], ['a.b', 'c']]);
+    expect(refs(objects.stdout)).toEqual(refs(quoted.stdout));
+    expect(JSON.parse(quoted.stdout).source.tables[0].name).toBe('"Sales Ops"."Order Lines"');
+  });
+
+  it('reads SQL Server [brackets] and "double quotes", case kept', () => {
+    const r = ctrelay(['config', 'check', '--json', '-c', file('mssql.yaml', withTables('mssql://sa:pw@h/Northwind', "    - dbo.[Order Details]\n    - '\"Sales\".\"Order \"\"Lines\"\"\"'"))]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(refs(r.stdout)).toEqual([['dbo', 'Order Details'], ['Sales', 'Order "Lines"']]);
+  });
+
+  it('names the table and the problem', () => {
+    expectConfigError(['config', 'check', '-c', file('bad-name.yaml', withTables('postgres://u@h/app', '    - Sales Ops.Order Lines'))],
+      'source.tables[0]: invalid table name "Sales Ops.Order Lines": unexpected "O" at position 7; names with spaces or other characters need quotes');
+    const long = '注'.repeat(21);
+    expectConfigError(['config', 'check', '-c', file('long.yaml', withTables('postgres://u@h/app', `    - '"${long}"."${long}"'`))],
+      `table "${long}"."${long}": its topic name would be 387 characters`, 'Kafka allows 249');
+    expectConfigError(['config', 'check', '-c', file('collide.yaml', withTables('postgres://u@h/app', '    - a_b.c\n    - a.b_c'))], 'which Kafka refuses to have side by side');
+  });
+});
+
 describe('ctrelay help and version', () => {
   it('--help on the root lists the commands and global options', () => {
     const { code, stdout } = ctrelay(['--help']);

@@ -11,7 +11,7 @@ import { createPgDatabase, PG_ADMIN_URL } from './db.ts';
 import { HARNESS_APPLICATION_NAME, harnessDatabase, quoteString, typeNameIn, type CaptureLogin, type HarnessConnection, type HarnessDatabase, type HarnessTable, type NeutralType, type SourceHarness, type SqlFlavour, type TypeNames } from './source-harness.ts';
 
 const PG_TYPES: TypeNames = { int32: 'integer', int64: 'bigint', text: 'text', bytes: 'bytea', date: 'date',
-  decimal: (p, s) => `numeric(${p},${s})`, varchar: (n) => `varchar(${n})`, timestamp: (p) => `timestamp(${p})` };
+  decimal: (p, s) => `numeric(${p},${s})`, varchar: (n) => `varchar(${n})`, char: (n) => `char(${n})`, timestamp: (p) => `timestamp(${p})` };
 const typeName = (t: NeutralType) => typeNameIn(PG_TYPES, t);
 
 const qualified = (r: TableRef) => `${quoteIdent(r.schema)}.${quoteIdent(r.table)}`;
@@ -26,6 +26,7 @@ export const postgresFlavour: SqlFlavour = {
     // standard_conforming_strings is on (the default since 9.1): a backslash is just a backslash
     return `${quoteString(String(v))}::${typeName(t)}`;
   },
+  doubledColumn: (name, t, source) => `${quoteIdent(name)} ${typeName(t)} GENERATED ALWAYS AS (2 * ${quoteIdent(source)}) STORED`,
 };
 
 /** A connection of the harness's own (named, so that killSourceConnections spares it). */
@@ -75,8 +76,13 @@ export function postgresHarness(): SourceHarness {
           return c;
         },
         newSource: (url) => new PostgresSource(url),
-        enableTracking: (tables) => ctEnable(db.url, refs(tables)),
+        async enableTracking(tables) {
+          await ctEnable(db.url, refs(tables));
+        },
         disableTracking: (tables) => ctDisable(db.url, refs(tables)),
+        // one tracking trigger off is enough for changes to pass untracked
+        suspendTracking: (t) => admin.exec(`ALTER TABLE ${qualified(t.ref)} DISABLE TRIGGER ctrelay_ct_upd`),
+        resumeTracking: (t) => admin.exec(`ALTER TABLE ${qualified(t.ref)} ENABLE ALWAYS TRIGGER ctrelay_ct_upd`),
         forceCleanup: () => ctCleanup(db.url, '0 seconds'),
         async killSourceConnections(): Promise<number> {
           // pg_terminate_backend(pid, timeout) waits until the backend is gone (PostgreSQL 14+)

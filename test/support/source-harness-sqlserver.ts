@@ -18,7 +18,7 @@ import { parseSqlServerUrl } from '../../src/drivers/sqlserver/url.ts';
 import { HARNESS_APPLICATION_NAME, harnessDatabase, quoteString, typeNameIn, type CaptureLogin, type HarnessConnection, type HarnessDatabase, type HarnessTable, type NeutralType, type SourceHarness, type SqlFlavour, type TypeNames } from './source-harness.ts';
 
 const MSSQL_TYPES: TypeNames = { int32: 'int', int64: 'bigint', text: 'nvarchar(max)', bytes: 'varbinary(max)', date: 'date',
-  decimal: (p, s) => `decimal(${p},${s})`, varchar: (n) => `nvarchar(${n})`, timestamp: (p) => `datetime2(${p})` };
+  decimal: (p, s) => `decimal(${p},${s})`, varchar: (n) => `nvarchar(${n})`, char: (n) => `nchar(${n})`, timestamp: (p) => `datetime2(${p})` };
 const typeName = (t: NeutralType) => typeNameIn(MSSQL_TYPES, t);
 
 export const sqlServerFlavour: SqlFlavour = {
@@ -33,12 +33,15 @@ export const sqlServerFlavour: SqlFlavour = {
         return String(v);
       case 'text':
       case 'varchar':
+      case 'char':
         return nLiteral(String(v));
       default:
         // ISO 8601 ("YYYY-MM-DDThh:mm:ss.ffffff") converts to datetime2 regardless of DATEFORMAT/language
         return `CAST(${quoteString(String(v))} AS ${typeName(t)})`;
     }
   },
+  // "Specify computed columns in a table": <name> AS <expression> PERSISTED (no type of its own)
+  doubledColumn: (name, _t, source) => `${quoteIdent(name)} AS (2 * ${quoteIdent(source)}) PERSISTED`,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -131,6 +134,9 @@ export function sqlServerHarness(serverUrl: string): SourceHarness {
         newSource: (sourceUrl) => new SqlServerSource({ url: sourceUrl }),
         enableTracking: (tables) => enable(tables),
         disableTracking: (tables) => batch(pool, ctDisableScript({ database: name, tables: tables.map((t) => t.ref), databaseOff: false })),
+        // "Enable and disable change tracking (SQL Server)": ALTER TABLE ... DISABLE / ENABLE CHANGE_TRACKING
+        suspendTracking: (t) => batch(pool, `ALTER TABLE ${f.qualified(t.ref)} DISABLE CHANGE_TRACKING`),
+        resumeTracking: (t) => batch(pool, `ALTER TABLE ${f.qualified(t.ref)} ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = ON)`),
         async killSourceConnections(): Promise<number> {
           // sys.dm_exec_sessions.database_id: SQL Server 2012+; seeing other sessions needs VIEW SERVER STATE, KILL needs ALTER ANY CONNECTION
           return killSessions(await admin(), `database_id = DB_ID(@value) AND ISNULL(program_name, N'') <> N'${HARNESS_APPLICATION_NAME}'`, name);

@@ -22,6 +22,8 @@ export type NeutralType =
   | { kind: 'text' }
   /** bounded Unicode text, usable as a key (PostgreSQL varchar(n), SQL Server nvarchar(n)) */
   | { kind: 'varchar'; length: number }
+  /** fixed-length Unicode text, blank-padded to its length (PostgreSQL char(n), SQL Server nchar(n)) */
+  | { kind: 'char'; length: number }
   | { kind: 'bytes' }
   | { kind: 'date' }
   /** wall-clock timestamp with `precision` fractional digits (0..6) */
@@ -31,6 +33,10 @@ export interface NeutralColumn {
   name: string;
   type: NeutralType;
   nullable?: boolean;
+  /** a constant default (canonical value) */
+  defaultValue?: Value;
+  /** computed by the database as twice this (int32) column (PostgreSQL: generated stored, SQL Server: computed persisted) */
+  doubleOf?: string;
 }
 
 export interface TableSpec {
@@ -80,6 +86,17 @@ export interface HarnessDatabase {
   /** Turns change tracking off for the tables (their tracked changes are gone); the database setting stays. */
   disableTracking(tables: HarnessTable[]): Promise<void>;
   /**
+   * Switches tracking of a table off by hand, outside ctrelay, as an operator or a migration might
+   * (PostgreSQL: ALTER TABLE ... DISABLE TRIGGER on a tracking trigger; SQL Server: ALTER TABLE ...
+   * DISABLE CHANGE_TRACKING). Writes made meanwhile are not tracked.
+   */
+  suspendTracking(table: HarnessTable): Promise<void>;
+  /**
+   * Switches it on again by hand (PostgreSQL: ALTER TABLE ... ENABLE ALWAYS TRIGGER; SQL Server:
+   * ALTER TABLE ... ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = ON)).
+   */
+  resumeTracking(table: HarnessTable): Promise<void>;
+  /**
    * Ends every session on this database that the harness did not open itself, i.e. the sources',
    * as an administrator would (PostgreSQL: pg_terminate_backend; SQL Server: KILL). Returns how
    * many it ended.
@@ -127,6 +144,7 @@ export interface TypeNames {
   int32: string; int64: string; text: string; bytes: string; date: string;
   decimal(precision: number, scale: number): string;
   varchar(length: number): string;
+  char(length: number): string;
   timestamp(precision: number): string;
 }
 
@@ -136,6 +154,8 @@ export function typeNameIn(names: TypeNames, t: NeutralType): string {
       return names.decimal(t.precision, t.scale);
     case 'varchar':
       return names.varchar(t.length);
+    case 'char':
+      return names.char(t.length);
     case 'timestamp':
       return names.timestamp(t.precision);
     default:
@@ -150,6 +170,8 @@ export interface SqlFlavour {
   typeName(type: NeutralType): string;
   /** a literal of the canonical value in the column's type; null -> NULL */
   literal(type: NeutralType, value: Value): string;
+  /** the whole definition of a column computed as 2 * `source` (see NeutralColumn.doubleOf) */
+  doubledColumn(name: string, type: NeutralType, source: string): string;
 }
 
 function columnType(table: HarnessTable, name: string): NeutralType {
@@ -159,7 +181,11 @@ function columnType(table: HarnessTable, name: string): NeutralType {
 }
 
 export function createTableSql(f: SqlFlavour, ref: TableRef, spec: TableSpec): string {
-  const cols = spec.columns.map((c) => `${f.quoteIdent(c.name)} ${f.typeName(c.type)}${c.nullable === false || spec.key.includes(c.name) ? ' NOT NULL' : ' NULL'}`);
+  const cols = spec.columns.map((c) => {
+    if (c.doubleOf !== undefined) return f.doubledColumn(c.name, c.type, c.doubleOf);
+    const dflt = c.defaultValue === undefined ? '' : ` DEFAULT ${f.literal(c.type, c.defaultValue)}`;
+    return `${f.quoteIdent(c.name)} ${f.typeName(c.type)}${c.nullable === false || spec.key.includes(c.name) ? ' NOT NULL' : ' NULL'}${dflt}`;
+  });
   if (spec.key.length > 0) cols.push(`PRIMARY KEY (${spec.key.map((k) => f.quoteIdent(k)).join(', ')})`);
   return `CREATE TABLE ${f.qualified(ref)} (${cols.join(', ')})`;
 }
@@ -208,7 +234,7 @@ export interface HarnessConnection {
 
 /** What a harness implements per engine; harnessDatabase() builds the HarnessDatabase from it. */
 export interface EngineDatabase
-  extends Pick<HarnessDatabase, 'name' | 'url' | 'schema' | 'exec' | 'enableTracking' | 'disableTracking' | 'killSourceConnections' | 'createCaptureLogin' | 'forceCleanup' | 'cleanupSkipReason'> {
+  extends Pick<HarnessDatabase, 'name' | 'url' | 'schema' | 'exec' | 'enableTracking' | 'disableTracking' | 'suspendTracking' | 'resumeTracking' | 'killSourceConnections' | 'createCaptureLogin' | 'forceCleanup' | 'cleanupSkipReason'> {
   readonly flavour: SqlFlavour;
   readonly transactionSql: TransactionSql;
   /** a new connection of the harness's own, on this database, with a transaction begun on it */
@@ -258,6 +284,8 @@ export function harnessDatabase(e: EngineDatabase): HarnessDatabase {
     exec: (statement) => e.exec(statement),
     enableTracking: (tables) => e.enableTracking(tables),
     disableTracking: (tables) => e.disableTracking(tables),
+    suspendTracking: (table) => e.suspendTracking(table),
+    resumeTracking: (table) => e.resumeTracking(table),
     killSourceConnections: () => e.killSourceConnections(),
     createCaptureLogin: (tables) => e.createCaptureLogin(tables),
     forceCleanup: e.forceCleanup,

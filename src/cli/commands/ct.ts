@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatTableName } from '../../core/identifiers.ts';
 import { commandGroup, loadCommandConfig } from '../context.ts';
 
 interface CtOptions {
@@ -40,10 +41,12 @@ async function kindOfUrl(url: string): Promise<SourceKind> {
 
 /**
  * Tables from the arguments, else source.tables of the config; the URL from --url, else source.url.
- * A table without a schema is in public (PostgreSQL) or dbo (SQL Server).
+ * Arguments are read with the source's identifier rules (src/core/identifiers.ts), as source.tables
+ * is; a table without a schema is in public (PostgreSQL) or dbo (SQL Server).
  */
 async function target(cmd: Command, tables: string[], options: CtOptions): Promise<Target> {
-  const { parseTableName } = await import('../../sources/postgres/ct-admin.ts');
+  const { parseTableName, DEFAULT_SCHEMA, IdentifierError } = await import('../../core/identifiers.ts');
+  const { ConfigError } = await import('../../core/errors.ts');
   let url = options.url;
   let configured: { schema: string; table: string }[] = [];
   if (!url || tables.length === 0) {
@@ -52,8 +55,15 @@ async function target(cmd: Command, tables: string[], options: CtOptions): Promi
     configured = config.source.tables.map((t) => ({ schema: t.schema, table: t.table }));
   }
   const kind = await kindOfUrl(url);
-  const defaultSchema = kind === 'sqlserver' ? 'dbo' : 'public';
-  return { kind, url, tables: tables.length > 0 ? tables.map((t) => parseTableName(t, defaultSchema)) : configured };
+  const parse = (t: string) => {
+    try {
+      return parseTableName(t, kind, DEFAULT_SCHEMA[kind]);
+    } catch (err) {
+      if (err instanceof IdentifierError) throw new ConfigError(`table argument: ${err.message}`);
+      throw err;
+    }
+  };
+  return { kind, url, tables: tables.length > 0 ? tables.map(parse) : configured };
 }
 
 async function sourceUrl(cmd: Command, options: CtOptions): Promise<string> {
@@ -88,7 +98,7 @@ export function register(program: Command): void {
   const ct = commandGroup(program, 'ct', 'change tracking on the source: enable, disable (PostgreSQL, SQL Server), status, cleanup (PostgreSQL)');
   ct.command('enable')
     .description('turn change tracking on for source tables: installs ctrelay\'s change tracking on PostgreSQL; prints (or runs) the T-SQL for SQL Server')
-    .argument('[tables...]', 'tables as schema.table (default: source.tables of the config; schema defaults to public / dbo)')
+    .argument('[tables...]', 'tables as schema.table in the source\'s quoting, like source.tables (default: source.tables of the config; schema defaults to public / dbo)')
     .option('--url <url>', 'source URL, postgres://... or mssql://... (default: source.url of the config)')
     .option('--retention-days <days>', `SQL Server: CHANGE_RETENTION in days; must exceed the longest agent downtime (default ${DEFAULT_RETENTION_DAYS})`)
     .option('--agent-user <name>', 'SQL Server: login of the capture agent; creates its database user and grants SELECT, VIEW CHANGE TRACKING, VIEW DATABASE STATE')
@@ -104,8 +114,12 @@ or SSMS) that turns CHANGE_TRACKING and ALLOW_SNAPSHOT_ISOLATION on for the URL'
 ENABLE CHANGE_TRACKING on each table; with --execute it runs the same batches instead. Nothing is
 sent to the server without --execute.
 
+Table names are written as in source.tables: PostgreSQL "double quotes" ("" inside; unquoted names
+fold to lower case), SQL Server [brackets] (]] inside) or "double quotes"; quote them for the shell.
+
 Examples:
   $ ctrelay ct enable --url postgres://app@db/shop public.orders public.customers
+  $ ctrelay ct enable --url postgres://app@db/shop '"Sales Ops"."Order Lines"' '"MixedCase".select'
   $ ctrelay ct enable --url 'mssql://admin:***@sql1/shop' --agent-user ctrelay dbo.orders > enable.sql
   $ ctrelay ct enable --url 'mssql://admin:***@sql1/shop' --retention-days 3 --execute dbo.orders`)
     .action(async (tables: string[], options: SqlServerEnableOptions, cmd: Command) => {
@@ -126,17 +140,17 @@ Examples:
           return;
         }
         await runSqlServerBatches(t.url, ctEnableBatches(opts), 'ct enable');
-        for (const x of t.tables) process.stdout.write(`change tracking enabled: ${x.schema}.${x.table}\n`);
+        for (const x of t.tables) process.stdout.write(`change tracking enabled: ${formatTableName(x, t.kind)}\n`);
         return;
       }
       await refuseSqlServerOnly({ '--retention-days': options.retentionDays, '--agent-user': options.agentUser, '--execute': options.execute });
       const { ctEnable } = await import('../../sources/postgres/ct-admin.ts');
       await ctEnable(t.url, t.tables);
-      for (const x of t.tables) process.stdout.write(`change tracking enabled: ${x.schema}.${x.table}\n`);
+      for (const x of t.tables) process.stdout.write(`change tracking enabled: ${formatTableName(x, t.kind)}\n`);
     });
   ct.command('disable')
     .description('turn change tracking off for source tables (their tracked changes are dropped)')
-    .argument('[tables...]', 'tables as schema.table (default: source.tables of the config; schema defaults to public / dbo)')
+    .argument('[tables...]', 'tables as schema.table in the source\'s quoting, like source.tables (default: source.tables of the config; schema defaults to public / dbo)')
     .option('--url <url>', 'source URL, postgres://... or mssql://... (default: source.url of the config)')
     .option('--keep-database-setting', 'SQL Server: leave CHANGE_TRACKING on for the database even when no tracked table remains')
     .option('--execute', 'SQL Server: run the script instead of printing it')
@@ -156,13 +170,13 @@ when no tracked table remains); --execute runs it. Snapshot isolation is left on
         }
         // one batch: the script has no GO, and USE + ALTER TABLE/ALTER DATABASE may share a batch
         await runSqlServerBatches(t.url, [script], 'ct disable');
-        for (const x of t.tables) process.stdout.write(`change tracking disabled: ${x.schema}.${x.table}\n`);
+        for (const x of t.tables) process.stdout.write(`change tracking disabled: ${formatTableName(x, t.kind)}\n`);
         return;
       }
       await refuseSqlServerOnly({ '--keep-database-setting': options.keepDatabaseSetting, '--execute': options.execute });
       const { ctDisable } = await import('../../sources/postgres/ct-admin.ts');
       await ctDisable(t.url, t.tables);
-      for (const x of t.tables) process.stdout.write(`change tracking disabled: ${x.schema}.${x.table}\n`);
+      for (const x of t.tables) process.stdout.write(`change tracking disabled: ${formatTableName(x, t.kind)}\n`);
     });
   ct.command('status')
     .description('PostgreSQL: show the current version and, per tracked table, its min valid version and tracked keys')

@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS ctrelay.tables (
   enabled_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (schema_name, table_name)
 );
+-- triggers_ok: the table's four tracking triggers existed and were enabled ALWAYS at the last DDL
+-- that could have changed them (kept by ctrelay.on_ddl); reset_reason: why min_valid_version was
+-- last raised, for capture's log
+ALTER TABLE ctrelay.tables ADD COLUMN IF NOT EXISTS triggers_ok boolean NOT NULL DEFAULT true;
+ALTER TABLE ctrelay.tables ADD COLUMN IF NOT EXISTS reset_reason text;
+-- columns: name -> attnum of every column the table has had since tracking began (kept by
+-- ctrelay.on_ddl; dropped ones stay): a name back under another attnum was dropped and added again
+ALTER TABLE ctrelay.tables ADD COLUMN IF NOT EXISTS columns jsonb;
 CREATE TABLE IF NOT EXISTS ctrelay.meta (
   id boolean PRIMARY KEY DEFAULT true CHECK (id),
   cleaned_up_to bigint NOT NULL DEFAULT 0
@@ -104,12 +112,147 @@ BEGIN
     EXECUTE format('DELETE FROM ctrelay.%I s USING ctrelay.txn x WHERE x.xid = s.last_xid AND x.version <= $1', t.side_table)
       USING cutoff;
   END LOOP;
-  UPDATE ctrelay.tables SET min_valid_version = greatest(min_valid_version, cutoff);
+  UPDATE ctrelay.tables SET min_valid_version = cutoff,
+    reset_reason = 'ct cleanup forgot the changes older than the retention period'
+   WHERE min_valid_version < cutoff;
   UPDATE ctrelay.meta SET cleaned_up_to = greatest(cleaned_up_to, cutoff);
   DELETE FROM ctrelay.txn WHERE version < cutoff;
   RETURN cutoff;
 END $$;
+
+-- Whether a tracked table's four tracking triggers exist, call the table's own trigger functions
+-- and are enabled ALWAYS (tgenabled 'A'): a trigger that is missing, disabled, or enabled only for
+-- session_replication_role = origin ('O') or replica ('R') lets changes through untracked.
+CREATE OR REPLACE FUNCTION ctrelay.tracking_triggers_ok(p_schema name, p_table name, p_side name) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT count(*) = 4
+    FROM pg_trigger tg JOIN pg_proc p ON p.oid = tg.tgfoid
+   WHERE tg.tgrelid = to_regclass(quote_ident(p_schema) || '.' || quote_ident(p_table))
+     AND tg.tgenabled = 'A'
+     AND p.pronamespace = 'ctrelay'::regnamespace
+     AND (tg.tgname, p.proname::text) IN (('ctrelay_ct_ins', p_side || '_ins'), ('ctrelay_ct_upd', p_side || '_upd'),
+                                          ('ctrelay_ct_del', p_side || '_del'), ('ctrelay_ct_trunc', p_side || '_trunc'))
+$$;
+
+-- The table's columns, name -> attnum (empty when the table is gone or renamed).
+CREATE OR REPLACE FUNCTION ctrelay.column_numbers(p_schema name, p_table name) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT coalesce(jsonb_object_agg(attname, attnum), '{}'::jsonb) FROM pg_attribute
+   WHERE attrelid = to_regclass(quote_ident(p_schema) || '.' || quote_ident(p_table)) AND attnum > 0 AND NOT attisdropped
+$$;
+
+-- Resets a table as TRUNCATE does: at this transaction's commit its min valid version becomes the
+-- transaction's own version, above every cursor taken before (assign_version applies it).
+CREATE OR REPLACE FUNCTION ctrelay.reset_table(p_id int, p_reason text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE x xid8 := ctrelay.register_txn();
+BEGIN
+  UPDATE ctrelay.tables SET reset_xid = x, reset_reason = p_reason WHERE id = p_id;
+END $$;
+
+-- Event trigger (ddl_command_end of ALTER TABLE, CREATE/DROP/ALTER TRIGGER, DROP FUNCTION), per
+-- tracked table:
+--  * keeps triggers_ok, and when the table's triggers come back (ENABLE ALWAYS TRIGGER after a
+--    DISABLE, a trigger re-created) resets the table: what was written while they were off is unknown;
+--  * keeps columns, and when a column is dropped and added again under the same name resets the
+--    table: a standby keeps a dropped column with its values, which the new column does not have.
+-- \`ct enable\` and \`ct disable\` manage the state themselves (ctrelay.installing).
+CREATE OR REPLACE FUNCTION ctrelay.on_ddl() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE t record; ok boolean; cols jsonb; readded text;
+BEGIN
+  IF current_setting('ctrelay.installing', true) = 'on' THEN RETURN; END IF;
+  FOR t IN SELECT id, schema_name, table_name, side_table, triggers_ok, columns FROM ctrelay.tables ORDER BY id LOOP
+    ok := ctrelay.tracking_triggers_ok(t.schema_name, t.table_name, t.side_table);
+    IF ok IS DISTINCT FROM t.triggers_ok THEN
+      UPDATE ctrelay.tables SET triggers_ok = ok WHERE id = t.id;
+      IF ok THEN
+        PERFORM ctrelay.reset_table(t.id, format('the change-tracking triggers of %I.%I were off and are on again (%s): changes made meanwhile are unknown',
+          t.schema_name, t.table_name, tg_tag));
+      END IF;
+    END IF;
+    cols := ctrelay.column_numbers(t.schema_name, t.table_name);
+    CONTINUE WHEN t.columns IS NOT NULL AND t.columns @> cols;
+    SELECT string_agg(c.name, ', ' ORDER BY c.name) INTO readded
+      FROM jsonb_each_text(cols) AS c(name, num) WHERE t.columns ? c.name AND t.columns ->> c.name <> c.num;
+    UPDATE ctrelay.tables SET columns = coalesce(t.columns, '{}'::jsonb) || cols WHERE id = t.id;
+    IF readded IS NOT NULL THEN
+      PERFORM ctrelay.reset_table(t.id, format('column %s of %I.%I was dropped and added again (%s): existing rows changed without DML',
+        readded, t.schema_name, t.table_name, tg_tag));
+    END IF;
+  END LOOP;
+END $$;
+
+-- Event trigger (table_rewrite): ALTER TABLE rewrote every row of a tracked table without DML
+-- (ALTER COLUMN TYPE ... USING, a column added with a volatile default): the table is reset, as by
+-- TRUNCATE. A rewrite that only changes persistence (1) or access method (8) keeps every value.
+CREATE OR REPLACE FUNCTION ctrelay.on_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE rel oid := pg_event_trigger_table_rewrite_oid(); why int := pg_event_trigger_table_rewrite_reason(); t record;
+BEGIN
+  IF current_setting('ctrelay.installing', true) = 'on' OR why & 6 = 0 THEN RETURN; END IF;
+  FOR t IN SELECT id, schema_name, table_name FROM ctrelay.tables
+            WHERE to_regclass(quote_ident(schema_name) || '.' || quote_ident(table_name)) = rel LOOP
+    PERFORM ctrelay.reset_table(t.id, format('%s rewrote every row of %I.%I (%s): existing rows changed without DML',
+      tg_tag, t.schema_name, t.table_name,
+      concat_ws(', ', CASE WHEN why & 2 <> 0 THEN 'a column added with a volatile default' END,
+                      CASE WHEN why & 4 <> 0 THEN 'a column type changed or rewritten with USING' END)));
+  END LOOP;
+END $$;
 `;
+
+/** The event triggers ct enable installs (when the installer may: superuser or rds_superuser). */
+export const EVENT_TRIGGER_NAMES = ['ctrelay_ddl', 'ctrelay_rewrite'] as const;
+
+/**
+ * Creates (or re-creates) the event triggers, ENABLE ALWAYS so that they also fire under
+ * session_replication_role = replica. Needs superuser: the caller runs it in a savepoint and warns
+ * when it is refused.
+ */
+export const EVENT_TRIGGERS_SQL = `
+DROP EVENT TRIGGER IF EXISTS ctrelay_ddl;
+DROP EVENT TRIGGER IF EXISTS ctrelay_rewrite;
+CREATE EVENT TRIGGER ctrelay_ddl ON ddl_command_end
+  WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP FUNCTION')
+  EXECUTE FUNCTION ctrelay.on_ddl();
+CREATE EVENT TRIGGER ctrelay_rewrite ON table_rewrite EXECUTE FUNCTION ctrelay.on_rewrite();
+ALTER EVENT TRIGGER ctrelay_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER ctrelay_rewrite ENABLE ALWAYS;
+`;
+
+/** One row per ctrelay event trigger that is missing or not enabled ALWAYS: (name, state). */
+export const EVENT_TRIGGER_PROBLEMS_SQL = `
+SELECT n.name, coalesce(e.evtenabled::text, 'missing') AS state
+  FROM unnest(ARRAY[${EVENT_TRIGGER_NAMES.map((n) => `'${n}'`).join(', ')}]) AS n(name)
+  LEFT JOIN pg_event_trigger e ON e.evtname = n.name
+ WHERE e.evtenabled IS DISTINCT FROM 'A'
+ ORDER BY n.name`;
+
+/** The operation suffix of each tracking trigger (ctrelay_ct_<op>) and trigger function (<side>_<op>). */
+export const TRACKING_OPS = ['ins', 'upd', 'del', 'trunc'] as const;
+
+/**
+ * The tracking state of the given tables, read in the poll's snapshot: $1 = schema names, $2 =
+ * table names. Per table (i = its 1-based position) its side table (null: no longer in
+ * ctrelay.tables, e.g. after `ct disable`) and one row per tracking trigger that is missing, calls
+ * another function than the table's own, or is not enabled ALWAYS (op, state: missing, function, D,
+ * O, R); a table whose triggers are all in order has one row with op null. Reads the catalogs and
+ * ctrelay.tables only, so it works on installations of every ctrelay version.
+ */
+export const TRACKING_STATE_SQL = `
+SELECT x.i, t.side_table AS side, bad.op, bad.state
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(sch, tbl, i)
+  LEFT JOIN ctrelay.tables t ON t.schema_name = x.sch AND t.table_name = x.tbl
+  LEFT JOIN LATERAL (
+    SELECT o.op, CASE WHEN tg.oid IS NULL THEN 'missing'
+                      WHEN p.pronamespace <> 'ctrelay'::regnamespace OR p.proname::text <> t.side_table || '_' || o.op THEN 'function'
+                      ELSE tg.tgenabled::text END AS state
+      FROM unnest(ARRAY[${TRACKING_OPS.map((o) => `'${o}'`).join(', ')}]) AS o(op)
+      LEFT JOIN pg_trigger tg ON tg.tgrelid = to_regclass(quote_ident(x.sch) || '.' || quote_ident(x.tbl)) AND tg.tgname = 'ctrelay_ct_' || o.op
+      LEFT JOIN pg_proc p ON p.oid = tg.tgfoid
+     WHERE tg.oid IS NULL OR tg.tgenabled <> 'A' OR p.pronamespace <> 'ctrelay'::regnamespace OR p.proname::text <> t.side_table || '_' || o.op
+  ) bad ON t.id IS NOT NULL
+ ORDER BY x.i, bad.op`;
 
 export interface TrackedTableSql {
   schema: string;
@@ -160,7 +303,8 @@ ${fnDef('del', `  IF NOT EXISTS (SELECT 1 FROM old_rows) THEN RETURN NULL; END I
   x := ctrelay.register_txn();${upsert('old_rows', 'NULL::xid8')}`)}
 ${fnDef('trunc', `  x := ctrelay.register_txn();
   DELETE FROM ${side};
-  UPDATE ctrelay.tables SET reset_xid = x WHERE schema_name = ${quoteLiteral(t.schema)} AND table_name = ${quoteLiteral(t.table)};`)}
+  UPDATE ctrelay.tables SET reset_xid = x, reset_reason = ${quoteLiteral(`${t.schema}.${t.table} was truncated`)}
+   WHERE schema_name = ${quoteLiteral(t.schema)} AND table_name = ${quoteLiteral(t.table)};`)}
 DROP TRIGGER IF EXISTS ${trg('ins')} ON ${base};
 DROP TRIGGER IF EXISTS ${trg('upd')} ON ${base};
 DROP TRIGGER IF EXISTS ${trg('del')} ON ${base};

@@ -4,13 +4,15 @@
 // Every driver call goes through a PgCall (errors.ts): a lost connection rejects with a transient
 // SourceUnavailableError, a refusal (permission, missing table, ...) with a permanent SourceError.
 import pg from 'pg';
-import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
+import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession, ResetReasons, StartupWarnings } from '../../core/change-source.ts';
 import { SourceError, SourceUnavailableError } from '../../core/errors.ts';
 import { qualifiedName, type ColumnMeta, type Row, type TableMeta, type TableRef, type Value } from '../../core/model.ts';
 import { redactUrl } from '../../core/redact.ts';
 import { notTrackedFix } from '../source-errors.ts';
 import { quoteIdent } from '../../drivers/postgres/quote.ts';
 import { isPgConnectionLost, pgCaller, type PgCall } from './errors.ts';
+import { eventTriggerProblems, eventTriggerWarning } from './ct-health.ts';
+import { TRACKING_STATE_SQL } from './ct-sql.ts';
 import { pgColumnType, textConverter, toPgText, type TextConverter } from './types.ts';
 
 const POOL_SIZE = 4;
@@ -33,7 +35,26 @@ interface Compiled {
   chunkAfterSql: string;
 }
 
-export class PostgresSource implements ChangeSource, CatalogWatch {
+/** What each state of a tracking trigger (TRACKING_STATE_SQL) means for the operator. */
+const TRIGGER_STATES: Record<string, string> = {
+  missing: 'is missing (dropped)',
+  function: 'calls another function than ctrelay\'s',
+  D: 'is disabled (ALTER TABLE ... DISABLE TRIGGER)',
+  O: 'is not ENABLE ALWAYS (skipped under session_replication_role = replica)',
+  R: 'fires only under session_replication_role = replica',
+};
+
+/** The permanent error for a table whose tracking is off: names the table, what is wrong and the way out. */
+function trackingOffError(name: string, problems: { op: string | null; state: string }[]): SourceError {
+  if (problems.some((p) => p.op === null)) return new SourceError(`source table ${name} is no longer change-tracked; ${notTrackedFix(name)}`);
+  const what = problems.map((p) => `trigger ctrelay_ct_${p.op} ${TRIGGER_STATES[p.state] ?? `has state ${p.state}`}`).join(', ');
+  return new SourceError(
+    `source table ${name}: change tracking is off: ${what}; changes made while tracking is off are unknown: ` +
+      `run \`ctrelay ct enable ${name}\` (the table is then re-snapshotted), then restart capture`,
+  );
+}
+
+export class PostgresSource implements ChangeSource, CatalogWatch, StartupWarnings {
   readonly kind = 'postgres';
   private pool: pg.Pool;
   private compiled = new Map<string, Compiled>();
@@ -67,49 +88,67 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
 
   async describe(tables: TableRef[], exclude = new Map<string, Set<string>>()): Promise<TableMeta[]> {
     const out: TableMeta[] = [];
+    // every problem of every table, reported at once: an operator fixes them all in one go
+    const problems: string[] = [];
+    const compiled: [string, Compiled][] = [];
     for (const t of tables) {
       const name = qualifiedName(t);
       const regclass = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
       const what = `describing ${name}`;
       const exists = await this.call(what, () => this.pool.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [regclass]), name);
-      if (exists.rows[0].ok !== 't') throw new SourceError(`source table ${name} does not exist`);
+      if (exists.rows[0].ok !== 't') {
+        problems.push(`source table ${name} does not exist`);
+        continue;
+      }
       const tracked = await this.call(what, () => this.pool.query(
         `SELECT side_table FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2`, [t.schema, t.table]), name);
+      // has_default: a default expression, an identity, or a "missing value" that rows older than
+      // the column read (ADD COLUMN ... DEFAULT with a constant, also after DROP DEFAULT): each fills
+      // existing rows when the column is added; generated: stored generated columns (whose expression
+      // pg_attrdef holds too, so atthasdef alone is not a default)
       const cols = await this.call(what, () => this.pool.query(
         `SELECT a.attname, t.typname, a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS fmt,
+                (a.atthasdef AND a.attgenerated = '') OR a.atthasmissing OR a.attidentity <> '' AS has_default,
+                a.attgenerated <> '' AS generated,
                 (SELECT k.ord FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum) AS key_ord
            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
           WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
           ORDER BY a.attnum`, [regclass]), name);
+      const before = problems.length;
       const keyed = cols.rows.filter((c) => c.key_ord !== null).sort((a, b) => Number(a.key_ord) - Number(b.key_ord));
-      if (keyed.length === 0) throw new SourceError(`source table ${name} has no primary key: ctrelay needs one to key its events`);
-      if (tracked.rows.length === 0) throw new SourceError(`source table ${name} is not change-tracked (run \`ctrelay ct enable ${name}\`)`);
+      if (keyed.length === 0) problems.push(`source table ${name} has no primary key: ctrelay needs one to key its events`);
+      if (tracked.rows.length === 0) problems.push(`source table ${name} is not change-tracked (run \`ctrelay ct enable ${name}\`)`);
       const skip = exclude.get(name) ?? new Set<string>();
-      // a misspelt exclusion first: otherwise the column it meant to skip is reported as unsupported
+      // a misspelt exclusion too: otherwise the column it meant to skip is reported as unsupported
       for (const s of skip) {
-        if (!cols.rows.some((c) => c.attname === s)) throw new SourceError(`source.tables: ${name}: excluded column "${s}" does not exist`);
+        if (!cols.rows.some((c) => c.attname === s)) problems.push(`source.tables: ${name}: excluded column "${s}" does not exist`);
       }
       const columns: ColumnMeta[] = [];
       const keySqlTypes: string[] = [];
       for (const c of cols.rows) {
         const isKey = c.key_ord !== null;
         if (skip.has(c.attname)) {
-          if (isKey) throw new SourceError(`source.tables: ${name}: key column "${c.attname}" cannot be excluded`);
+          if (isKey) problems.push(`source.tables: ${name}: key column "${c.attname}" cannot be excluded`);
           continue;
         }
         const type = pgColumnType(c.typname, Number(c.atttypmod));
         if (!type) {
-          throw new SourceError(`source table ${name}, column "${c.attname}": type ${c.fmt} is not supported` +
+          problems.push(`source table ${name}, column "${c.attname}": type ${c.fmt} is not supported` +
             (isKey ? '' : ` (list it under source.tables[].excludeColumns to skip it)`));
+          continue;
         }
-        columns.push({ name: c.attname, type, nullable: c.attnotnull !== 't', sourceType: c.fmt });
+        columns.push({ name: c.attname, type, nullable: c.attnotnull !== 't', sourceType: c.fmt, hasDefault: c.has_default === 't', generated: c.generated === 't' });
       }
+      if (problems.length > before) continue;
       for (const k of keyed) keySqlTypes.push(k.fmt);
       const meta: TableMeta = { schema: t.schema, table: t.table, columns, key: keyed.map((k) => k.attname) };
-      this.compiled.set(name, compile(meta, tracked.rows[0].side_table, keySqlTypes));
+      compiled.push([name, compile(meta, tracked.rows[0].side_table, keySqlTypes)]);
       out.push(meta);
     }
+    if (problems.length === 1) throw new SourceError(problems[0]);
+    if (problems.length > 1) throw new SourceError(`${problems.length} problems with the source tables: ${problems.map((p, i) => `(${i + 1}) ${p}`).join('; ')}`);
+    for (const [name, c] of compiled) this.compiled.set(name, c);
     return out;
   }
 
@@ -126,12 +165,12 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
     for (let attempt = 1; ; attempt++) {
       const conn = new PollConnection(await this.call('connecting for a poll', () => this.pool.connect()));
       try {
-        const version = await this.call('starting a poll transaction', async () => {
+        const { version, off } = await this.call('starting a poll transaction', async () => {
           await conn.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
           const r = await conn.client.query(`SELECT ctrelay.current_version()::text AS v`);
-          return BigInt(r.rows[0].v);
+          return { version: BigInt(r.rows[0].v), off: await this.trackingOff(conn.client) };
         });
-        return new PgPoll(conn, version, (m) => this.table(m), this.call);
+        return new PgPoll(conn, version, (m) => this.table(m), this.call, off);
       } catch (err) {
         conn.release(true);
         if (attempt <= POOL_SIZE && err instanceof SourceUnavailableError && isPgConnectionLost(err.cause)) continue;
@@ -140,9 +179,44 @@ export class PostgresSource implements ChangeSource, CatalogWatch {
     }
   }
 
+  /**
+   * The described tables whose tracking is off in the poll's snapshot (not in ctrelay.tables, or a
+   * tracking trigger missing, disabled or not ENABLE ALWAYS), each with the error its reads raise.
+   * Checked in every poll: changes written while a trigger is off are never tracked. A table
+   * disabled and enabled again since it was described has a new side table: it is read from now
+   * on (its min valid version was raised by the enabling, so capture re-snapshots it).
+   */
+  private async trackingOff(client: pg.PoolClient): Promise<Map<string, SourceError>> {
+    const off = new Map<string, SourceError>();
+    const tables = [...this.compiled.entries()];
+    if (tables.length === 0) return off;
+    const r = await client.query(TRACKING_STATE_SQL, [tables.map(([, c]) => c.meta.schema), tables.map(([, c]) => c.meta.table)]);
+    const byTable = new Map<number, { side: string | null; problems: { op: string | null; state: string }[] }>();
+    for (const row of r.rows) {
+      const i = Number(row.i) - 1;
+      const entry = byTable.get(i) ?? { side: row.side as string | null, problems: [] as { op: string | null; state: string }[] };
+      if (row.side === null) entry.problems.push({ op: null, state: 'untracked' });
+      else if (row.op !== null) entry.problems.push({ op: row.op, state: row.state });
+      byTable.set(i, entry);
+    }
+    for (const [i, { side, problems }] of byTable) {
+      const [name, c] = tables[i];
+      if (problems.length > 0) off.set(name, trackingOffError(name, problems));
+      else if (side !== null && side !== c.side) this.compiled.set(name, compile(c.meta, side, c.keySqlTypes));
+    }
+    return off;
+  }
+
+  /** What capture should log at start: ctrelay's event triggers missing (see ct-admin.ts). */
+  async startupWarnings(): Promise<string[]> {
+    const missing = await this.call('checking the event triggers', () => eventTriggerProblems(this.pool));
+    return missing.length === 0 ? [] : [`PostgreSQL source ${this.server}: ${eventTriggerWarning(missing)}`];
+  }
+
   async catalogSignature(tables: TableRef[]): Promise<string> {
     const r = await this.call('reading the catalog signature', () => this.pool.query(
-      `SELECT md5(coalesce(string_agg(c.relname || '/' || a.attnum || '/' || a.attname || '/' || a.atttypid || '/' || a.atttypmod || '/' || a.attnotnull,
+      `SELECT md5(coalesce(string_agg(c.relname || '/' || a.attnum || '/' || a.attname || '/' || a.atttypid || '/' || a.atttypmod || '/' || a.attnotnull
+                                      || '/' || a.atthasdef || '/' || a.atthasmissing || '/' || a.attgenerated::text,
                                       ',' ORDER BY c.oid, a.attnum), '')) AS sig
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         WHERE c.oid = ANY (SELECT to_regclass(x) FROM unnest($1::text[]) x) AND a.attnum > 0 AND NOT a.attisdropped`,
@@ -176,7 +250,7 @@ class PollConnection {
   }
 }
 
-class PgPoll implements PollSession {
+class PgPoll implements PollSession, ResetReasons {
   private readonly client: pg.PoolClient;
   private ended = false;
 
@@ -185,19 +259,36 @@ class PgPoll implements PollSession {
     readonly currentVersion: bigint,
     private readonly table: (m: TableMeta) => Compiled,
     private readonly call: PgCall,
+    /** tables whose tracking is off in this snapshot: their change reads fail with the error */
+    private readonly off: Map<string, SourceError>,
   ) {
     this.client = conn.client;
   }
 
+  private checkTracked(name: string): void {
+    const err = this.off.get(name);
+    if (err) throw err;
+  }
+
   async minValidVersion(meta: TableMeta): Promise<bigint> {
     const name = qualifiedName(meta);
+    this.checkTracked(name);
     const r = await this.call(`reading the min valid version of ${name}`,
       () => this.client.query(`SELECT ctrelay.min_valid_version($1, $2)::text AS v`, [meta.schema, meta.table]), name);
     if (r.rows[0].v === null) throw new SourceError(`source table ${name} is no longer change-tracked; ${notTrackedFix(name)}`);
     return BigInt(r.rows[0].v);
   }
 
+  async resetReason(meta: TableMeta): Promise<string | null> {
+    const name = qualifiedName(meta);
+    // to_jsonb: reset_reason is missing on installations older than it (then: no reason known)
+    const r = await this.call(`reading why the min valid version of ${name} was raised`, () => this.client.query(
+      `SELECT to_jsonb(t) ->> 'reset_reason' AS reason FROM ctrelay.tables t WHERE schema_name = $1 AND table_name = $2`, [meta.schema, meta.table]), name);
+    return r.rows[0]?.reason ?? null;
+  }
+
   async changes(meta: TableMeta, since: bigint, after: ChangePosition | null, limit: number): Promise<ChangeRow[]> {
+    this.checkTracked(qualifiedName(meta));
     const c = this.table(meta);
     const params: unknown[] = [String(since), limit];
     if (after) {
@@ -277,9 +368,12 @@ function compile(meta: TableMeta, side: string, keySqlTypes: string[]): Compiled
   const base = `${quoteIdent(meta.schema)}.${quoteIdent(meta.table)}`;
   const sideRef = `ctrelay.${quoteIdent(side)}`;
   const k = meta.key.map(quoteIdent);
-  const cols = meta.columns.map((c) => `b.${quoteIdent(c.name)}::text`).join(', ');
+  // Columns are read in their type's own text output, which the driver hands over untouched
+  // (rawText), never through a cast to text: some casts change the value, e.g. char(n)::text drops
+  // the padding ('ab   ' -> 'ab'), bool::text spells 'true' for 't'.
+  const cols = meta.columns.map((c) => `b.${quoteIdent(c.name)}`).join(', ');
   const join = k.map((q) => `b.${q} = s.${q}`).join(' AND ');
-  const sKeys = k.map((q) => `s.${q}::text`).join(', ');
+  const sKeys = k.map((q) => `s.${q}`).join(', ');
   const order = ['t.version', ...k.map((q) => `s.${q}`)].join(', ');
   // $1 = since, $2 = limit, $3 = after version, $4.. = after key
   const afterTuple = `(${['$3::bigint', ...keySqlTypes.map((t, i) => `$${4 + i}::${t}`)].join(', ')})`;

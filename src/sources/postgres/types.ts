@@ -46,7 +46,8 @@ export function pgColumnType(typname: string, typmod: number): ColumnType | null
     case 'date':
       return { kind: 'date' };
     case 'time':
-      return { kind: 'time', precision: frac(6) };
+      // PostgreSQL's time admits 24:00:00 (the end of the day): its own wire form (see src/avro/type-mapping.ts)
+      return { kind: 'time', precision: frac(6), endOfDay: true };
     case 'timestamp':
       return { kind: 'timestamp', precision: frac(6) };
     case 'timestamptz':

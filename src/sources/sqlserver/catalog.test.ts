@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SourceError } from '../../core/errors.ts';
-import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor } from './catalog.ts';
+import { buildTableMeta, checkTablePrerequisites, describeTableRows, problemsError, readCatalogColumn, readTablePrerequisites, tablePrerequisiteProblems, trackingInfoFor } from './catalog.ts';
 import { catalogRecord as rec, selectedNames } from './fixtures.test-util.ts';
 import { COLUMNS_SQL, DATABASE_PREREQUISITES_SQL, TABLE_PREREQUISITES_SQL } from './sql.ts';
 
@@ -54,7 +54,7 @@ describe('buildTableMeta', () => {
   const rows = [
     rec(1, 'region', 'char', { max_length: 2, key_ordinal: 2, is_nullable: false }),
     rec(2, 'id', 'bigint', { key_ordinal: 1, is_nullable: false }),
-    rec(3, 'name', 'nvarchar', { max_length: 200 }),
+    rec(3, 'name', 'nvarchar', { max_length: 200, has_default: true }),
     rec(4, 'shape', 'geography', { is_assembly_type: true, max_length: -1 }),
     rec(5, 'label', 'nvarchar', { max_length: -1, is_computed: true }),
   ].map(readCatalogColumn);
@@ -71,10 +71,10 @@ describe('buildTableMeta', () => {
       table: 'places',
       key: ['id', 'region'],
       columns: [
-        { name: 'region', type: { kind: 'string', maxLength: 2, fixedLength: true }, nullable: false, sourceType: 'char(2)' },
-        { name: 'id', type: { kind: 'int64' }, nullable: false, sourceType: 'bigint' },
-        { name: 'name', type: { kind: 'string', maxLength: 100 }, nullable: true, sourceType: 'nvarchar(100)' },
-        { name: 'label', type: { kind: 'string' }, nullable: true, sourceType: 'nvarchar(max)' },
+        { name: 'region', type: { kind: 'string', maxLength: 2, fixedLength: true }, nullable: false, sourceType: 'char(2)', hasDefault: false, generated: false },
+        { name: 'id', type: { kind: 'int64' }, nullable: false, sourceType: 'bigint', hasDefault: false, generated: false },
+        { name: 'name', type: { kind: 'string', maxLength: 100 }, nullable: true, sourceType: 'nvarchar(100)', hasDefault: true, generated: false },
+        { name: 'label', type: { kind: 'string' }, nullable: true, sourceType: 'nvarchar(max)', hasDefault: false, generated: true },
       ],
     });
     expect(d.info.columnIds).toEqual(new Map([['name', 3]]));
@@ -89,6 +89,45 @@ describe('buildTableMeta', () => {
   it('rejects excluding a key column or an unknown column', () => {
     expect(() => buildTableMeta(ref, server, ok, rows, new Set(['shape', 'id']))).toThrow(/part of the primary key/);
     expect(() => buildTableMeta(ref, server, ok, rows, new Set(['shpae']))).toThrow(/no such column/);
+  });
+  it('reports every problem of the table at once, each naming table and column', () => {
+    const bad = [
+      rec(1, 'a', 'int'),
+      rec(2, 'shape', 'geography', { is_assembly_type: true, max_length: -1 }),
+      rec(3, 'v', 'sql_variant', { max_length: 8016 }),
+    ].map(readCatalogColumn);
+    const r = describeTableRows(ref, server, ok, bad, new Set(['nosuch']));
+    expect('problems' in r && r.problems).toEqual([
+      expect.stringMatching(/excludeColumns names column nosuch of table dbo\.places/),
+      expect.stringMatching(/table dbo\.places in db1:1433\/shop has no primary key/),
+      expect.stringMatching(/table dbo\.places column shape has type geography/),
+      expect.stringMatching(/table dbo\.places column v has type sql_variant/),
+    ]);
+    let err: unknown;
+    try {
+      buildTableMeta(ref, server, ok, bad);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as Error).message).toMatch(/^3 problems with the source tables: \(1\) table dbo\.places in .* has no primary key.*; \(2\) .*column shape.*; \(3\) .*column v has type sql_variant/);
+  });
+  it('lists the prerequisite problems of a table together; a missing table has no other', () => {
+    expect(tablePrerequisiteProblems(ref, server, { ...ok, canSelect: false, changeTrackingOn: false })).toEqual([
+      expect.stringMatching(/GRANT SELECT ON \[dbo\]\.\[places\]/),
+      expect.stringMatching(/change tracking is not enabled on table dbo\.places/),
+    ]);
+    expect(tablePrerequisiteProblems(ref, server, { ...ok, objectId: null, canSelect: false })).toHaveLength(1);
+    expect(problemsError([])).toBeNull();
+    expect(problemsError(['only one'])!.message).toBe('only one');
+  });
+  it('COLUMNS_SQL reports a default constraint as has_default (sys.columns.default_object_id, 0 = none)', () => {
+    expect(COLUMNS_SQL).toContain('CASE WHEN c.default_object_id <> 0 THEN 1 ELSE 0 END AS bit) AS has_default');
+    expect(readCatalogColumn(rec(1, 'a', 'int', { has_default: true })).hasDefault).toBe(true);
+    expect(readCatalogColumn(rec(1, 'a', 'int')).hasDefault).toBe(false);
+    // an IDENTITY column numbers the existing rows when it is added: it counts as a default
+    const d = buildTableMeta(ref, server, ok, [rec(1, 'id', 'int', { key_ordinal: 1 }), rec(2, 'n', 'int', { is_identity: true })].map(readCatalogColumn));
+    expect(d.meta.columns.map((c) => [c.name, c.hasDefault, c.generated])).toEqual([['id', false, false], ['n', true, false]]);
   });
   it('trackingInfoFor uses only the columns of the given meta', () => {
     const meta = buildTableMeta(ref, server, ok, rows, new Set(['shape'])).meta;

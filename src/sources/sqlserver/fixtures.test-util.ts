@@ -33,7 +33,7 @@ export const lines: TableMeta = {
 export function catalogRecord(column_id: number, name: string, type_name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     column_id, name, type_name, base_type_name: type_name, is_user_defined: false, is_assembly_type: false,
-    max_length: 4, precision: 10, scale: 0, is_nullable: true, is_computed: false, is_identity: false, key_ordinal: null,
+    max_length: 4, precision: 10, scale: 0, is_nullable: true, is_computed: false, is_identity: false, has_default: false, key_ordinal: null,
     ...over,
   };
 }

@@ -13,7 +13,10 @@ import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession
 import { SourceError } from '../../core/errors.ts';
 import { qualifiedName, type Row, type TableMeta, type TableRef } from '../../core/model.ts';
 import { notTrackedFix } from '../source-errors.ts';
-import { buildTableMeta, checkTablePrerequisites, readCatalogColumn, readTablePrerequisites, trackingInfoFor, type TablePrerequisites } from './catalog.ts';
+import {
+  checkTablePrerequisites, describeTableRows, problemsError, readCatalogColumn, readTablePrerequisites, tablePrerequisiteProblems, trackingInfoFor,
+  type DescribedTable, type TablePrerequisites,
+} from './catalog.ts';
 import { classifySqlServerError } from './errors.ts';
 import { execute } from '../../drivers/sqlserver/params.ts';
 import { decodeChangeRow, decodeRow, versionOrNull, type TrackingInfo } from './rows.ts';
@@ -100,24 +103,34 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
   }
 
   async describe(tables: TableRef[], exclude?: Map<string, Set<string>>): Promise<TableMeta[]> {
-    const out: TableMeta[] = [];
+    // every problem of every table, reported at once in one SourceError
+    const problems: string[] = [];
+    const described: DescribedTable[] = [];
     for (const t of tables) {
-      const { prerequisites, columns } = await this.readCatalog(t);
-      const d = buildTableMeta(t, this.label, prerequisites, columns, exclude?.get(qualifiedName(t)));
-      this.tracking.set(objectName(t), d.info);
-      out.push(d.meta);
+      const { prerequisites, columns } = await this.readCatalog(t, false);
+      const before = tablePrerequisiteProblems(t, this.label, prerequisites);
+      problems.push(...before);
+      // a table that is not there (or not visible) has no columns worth reporting on
+      if (prerequisites.objectId === null) continue;
+      const d = describeTableRows(t, this.label, prerequisites, columns, exclude?.get(qualifiedName(t)));
+      if ('problems' in d) problems.push(...d.problems);
+      else if (before.length === 0) described.push(d);
     }
-    return out;
+    const err = problemsError(problems);
+    if (err) throw err;
+    for (const d of described) this.tracking.set(objectName(d.meta), d.info);
+    return described.map((d) => d.meta);
   }
 
-  /** A table's prerequisites (checked: missing, grants, change tracking off) and catalog columns. */
-  private async readCatalog(ref: TableRef): Promise<{ prerequisites: TablePrerequisites; columns: CatalogColumn[] }> {
+  /** A table's prerequisites (checked unless `check` is false: missing, grants, change tracking off) and catalog columns. */
+  private async readCatalog(ref: TableRef, check = true): Promise<{ prerequisites: TablePrerequisites; columns: CatalogColumn[] }> {
     const pool = this.requirePool(this.catalogPool);
     const name = qualifiedName(ref);
     const params = { qualifiedName: { sqlType: 'nvarchar' as const, value: objectName(ref) } };
     const [pre] = await this.query(pool, { sql: TABLE_PREREQUISITES_SQL, params }, `checking table ${name}`, name);
     const prerequisites = readTablePrerequisites(pre);
-    checkTablePrerequisites(ref, this.label, prerequisites);
+    if (check) checkTablePrerequisites(ref, this.label, prerequisites);
+    if (prerequisites.objectId === null) return { prerequisites, columns: [] };
     const rows = await this.query(pool, { sql: COLUMNS_SQL, params }, `reading the columns of ${name}`, name);
     return { prerequisites, columns: rows.map(readCatalogColumn) };
   }

@@ -40,11 +40,16 @@ export const TABLE_PREREQUISITES_SQL = `SELECT o.object_id,
 FROM (SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id) AS o
 LEFT JOIN sys.change_tracking_tables AS ctt ON ctt.object_id = o.object_id;`;
 
-/** Columns in catalog order with their primary-key position (NULL for non-key columns). */
+/**
+ * Columns in catalog order with their primary-key position (NULL for non-key columns) and whether
+ * they have a default constraint (sys.columns.default_object_id: "ID of the default object ... 0 =
+ * No default"): a column added with one can give existing rows a value without DML.
+ */
 export const COLUMNS_SQL = `SELECT c.column_id, c.name,
   TYPE_NAME(c.user_type_id) AS type_name, TYPE_NAME(c.system_type_id) AS base_type_name,
   ty.is_user_defined, ty.is_assembly_type,
   c.max_length, c.precision, c.scale, c.is_nullable, c.is_computed, c.is_identity,
+  CAST(CASE WHEN c.default_object_id <> 0 THEN 1 ELSE 0 END AS bit) AS has_default,
   ic.key_ordinal
 FROM sys.columns AS c
 JOIN sys.types AS ty ON ty.user_type_id = c.user_type_id
@@ -55,11 +60,13 @@ ORDER BY c.column_id;`;
 
 /**
  * A cheap signature of the tracked tables' columns, checked before every poll (CatalogWatch): a
- * column added, dropped, renamed or retyped changes it. @names is a JSON array of quoted two-part
- * names (OPENJSON: SQL Server 2016+, compatibility level 130).
+ * column added, dropped, renamed or retyped changes it, and so does a default bound or unbound or
+ * a computed column made (hasDefault, generated). @names is a JSON array of quoted two-part names
+ * (OPENJSON: SQL Server 2016+, compatibility level 130).
  */
 export const CATALOG_SIGNATURE_SQL = `SELECT c.object_id, COUNT(*) AS columns, MAX(c.column_id) AS max_column_id,
-  CHECKSUM_AGG(BINARY_CHECKSUM(c.column_id, c.name, c.user_type_id, c.max_length, c.precision, c.scale, c.is_nullable)) AS checksum
+  CHECKSUM_AGG(BINARY_CHECKSUM(c.column_id, c.name, c.user_type_id, c.max_length, c.precision, c.scale, c.is_nullable,
+    c.is_computed, c.default_object_id)) AS checksum
 FROM sys.columns AS c
 WHERE c.object_id IN (SELECT OBJECT_ID(j.value, N'U') FROM OPENJSON(@names) AS j)
 GROUP BY c.object_id

@@ -22,6 +22,8 @@ export interface CatalogColumn {
   nullable: boolean;
   computed: boolean;
   identity: boolean;
+  /** a default constraint is bound to the column (sys.columns.default_object_id <> 0) */
+  hasDefault?: boolean;
   /** position in the primary key (1-based), null when not a key column */
   keyOrdinal: number | null;
 }
