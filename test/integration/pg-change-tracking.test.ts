@@ -33,6 +33,27 @@ afterAll(async () => {
 });
 
 describe('PostgreSQL change tracking specifics', () => {
+  it('tracks a table whose columns are named like the triggers\' own names (x, s, o, n, is_new)', async () => {
+    await admin.query(`CREATE TABLE hostile ("x" int PRIMARY KEY, s text, o text, n text, is_new boolean)`);
+    await ctEnable(db.url, [{ schema: 'public', table: 'hostile' }]);
+    const [meta] = await source.describe([{ schema: 'public', table: 'hostile' }]);
+    const v0 = await currentVersion();
+    await admin.query(`INSERT INTO hostile VALUES (1, 's', 'o', 'n', true), (2, 's', 'o', 'n', false)`);
+    await admin.query(`UPDATE hostile SET "x" = 3, n = 'moved' WHERE "x" = 2`);
+    await admin.query(`DELETE FROM hostile WHERE "x" = 1`);
+    const s = await source.beginPoll();
+    try {
+      const changes = await s.changes(meta, v0, null, 100);
+      // in (version, key) order: the key update's transaction first, then the delete's
+      expect(changes.map((c) => [c.op, c.key.x])).toEqual([['D', 2], ['I', 3], ['D', 1]]);
+      expect(changes.find((c) => c.key.x === 3)?.row).toEqual({ x: 3, s: 's', o: 'o', n: 'moved', is_new: false });
+    } finally {
+      await s.end();
+      await ctDisable(db.url, [{ schema: 'public', table: 'hostile' }]);
+      await admin.query(`DROP TABLE hostile`);
+    }
+  });
+
   it('numbers committed writing transactions densely; rolled-back ones take no version', async () => {
     const v0 = await currentVersion();
     await admin.query(`INSERT INTO items VALUES (1, 'a', 1.5)`);

@@ -275,15 +275,18 @@ export function enableTableSql(t: TrackedTableSql): string {
   const sameKey = (a: string, b: string) => t.key.map((k) => `${a}.${quoteIdent(k.name)} = ${b}.${quoteIdent(k.name)}`).join(' AND ');
   // created_xid is set only when the key is new since tracking began or it is an INSERT: a key
   // that existed before reads as U, like SQL Server's SYS_CHANGE_CREATION_VERSION logic.
+  // The transaction's xid, as register_txn() left it in a transaction-local setting. No PL/pgSQL
+  // variable appears in the SQL below: a variable would be ambiguous with a column of the same
+  // name in the transition tables (a tracked table with a column "x" could not be written).
+  const xid = `current_setting('ctrelay.txn')::xid8`;
   const upsert = (source: string, created: string) => `
     INSERT INTO ${side} AS s (${keyList}, last_xid, created_xid)
-      SELECT ${keyList}, x, ${created} FROM ${source}
+      SELECT ${keyList}, ${xid}, ${created} FROM ${source}
     ON CONFLICT (${keyList}) DO UPDATE SET last_xid = EXCLUDED.last_xid,
       created_xid = coalesce(EXCLUDED.created_xid, s.created_xid);`;
   const fnDef = (op: string, body: string) => `
 CREATE OR REPLACE FUNCTION ${fn(op)}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
-DECLARE x xid8;
 BEGIN
 ${body}
   RETURN NULL;
@@ -292,18 +295,18 @@ END $fn$;`;
 CREATE TABLE IF NOT EXISTS ${side} (${keyDefs}, last_xid xid8 NOT NULL, created_xid xid8, PRIMARY KEY (${keyList}));
 CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.side}_last_xid`)} ON ${side} (last_xid);
 ${fnDef('ins', `  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN RETURN NULL; END IF;
-  x := ctrelay.register_txn();${upsert('new_rows', 'x')}`)}
+  PERFORM ctrelay.register_txn();${upsert('new_rows', xid)}`)}
 ${fnDef('upd', `  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN RETURN NULL; END IF;
-  x := ctrelay.register_txn();
+  PERFORM ctrelay.register_txn();
   -- keys that appear only among the new rows are key updates: the new key is an insert
   -- (the old key, present only among the old rows, reads as a delete: the live row is gone)
-  ${upsert(`(SELECT ${keyList}, NOT EXISTS (SELECT 1 FROM old_rows o WHERE ${sameKey('o', 'n')}) AS is_new FROM new_rows n) n`, 'CASE WHEN n.is_new THEN x END')}
+  ${upsert(`(SELECT ${keyList}, NOT EXISTS (SELECT 1 FROM old_rows o WHERE ${sameKey('o', 'n')}) AS is_new FROM new_rows n) n`, `CASE WHEN n.is_new THEN ${xid} END`)}
   ${upsert(`(SELECT ${keyList} FROM old_rows EXCEPT SELECT ${keyList} FROM new_rows) o`, 'NULL::xid8')}`)}
 ${fnDef('del', `  IF NOT EXISTS (SELECT 1 FROM old_rows) THEN RETURN NULL; END IF;
-  x := ctrelay.register_txn();${upsert('old_rows', 'NULL::xid8')}`)}
-${fnDef('trunc', `  x := ctrelay.register_txn();
+  PERFORM ctrelay.register_txn();${upsert('old_rows', 'NULL::xid8')}`)}
+${fnDef('trunc', `  PERFORM ctrelay.register_txn();
   DELETE FROM ${side};
-  UPDATE ctrelay.tables SET reset_xid = x, reset_reason = ${quoteLiteral(`${t.schema}.${t.table} was truncated`)}
+  UPDATE ctrelay.tables SET reset_xid = ${xid}, reset_reason = ${quoteLiteral(`${t.schema}.${t.table} was truncated`)}
    WHERE schema_name = ${quoteLiteral(t.schema)} AND table_name = ${quoteLiteral(t.table)};`)}
 DROP TRIGGER IF EXISTS ${trg('ins')} ON ${base};
 DROP TRIGGER IF EXISTS ${trg('upd')} ON ${base};
