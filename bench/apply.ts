@@ -71,7 +71,9 @@ class TimedDialect implements StandbyDialect {
   ms = 0;
   constructor(private readonly d: StandbyDialect) {}
   get kind() { return this.d.kind; }
+  get transactionalDdl() { return this.d.transactionalDdl; }
   connect() { return this.d.connect(); }
+  describeTable(t: Parameters<StandbyDialect['describeTable']>[0]) { return this.time(() => this.d.describeTable(t)); }
   ensureStateTable() { return this.d.ensureStateTable(); }
   readState(id: string) { return this.d.readState(id); }
   ensureTable(t: Parameters<StandbyDialect['ensureTable']>[0]) { return this.time(() => this.d.ensureTable(t)); }
@@ -80,6 +82,7 @@ class TimedDialect implements StandbyDialect {
   async begin(): Promise<StandbyTransaction> {
     const tx = await this.time(() => this.d.begin());
     return {
+      ensureTable: (t) => this.time(() => tx.ensureTable(t)),
       upsert: (t, rows) => this.time(() => tx.upsert(t, rows)),
       delete: (t, keys) => this.time(() => tx.delete(t, keys)),
       deleteAll: (t) => this.time(() => tx.deleteAll(t)),

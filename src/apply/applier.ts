@@ -4,19 +4,27 @@
 // from it, so a window is applied exactly once and the standby never shows half a window.
 // Transient failures (a standby or broker away, a deadlock) are waited out and resumed from the
 // state; refused data, a mismatch, fencing or a bug stop the applier.
+//
+// Standby tables follow the source's definitions as the events' writer schemas give them: every
+// transaction first makes the standby tables hold the definitions it writes with (ensureTable:
+// create, add columns, widen columns; a narrowing or conversion stops the applier with an error
+// naming table, column, both types and the ways out). Where the engine's DDL is transactional
+// (PostgreSQL, SQL Server) that happens inside the transaction, so a widened column appears with
+// the rows that need it; on MariaDB, whose DDL commits the open transaction, just before it.
+// Windows are merged only while they describe every table alike.
 import type { Logger } from 'pino';
 import type { BatchRecord } from '../core/batch.ts';
 import type { ControlCodec } from '../core/codec.ts';
-import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, isTransient, ProducerFencedError } from '../core/errors.ts';
-import { qualifiedName, type TableMeta } from '../core/model.ts';
+import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, ConfigError, isTransient, ProducerFencedError } from '../core/errors.ts';
 import { RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { acksTopic, applyTransactionalId, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
 import { topicOffsets } from '../kafka/read-to-end.ts';
 import type { TopicDecoder } from '../kafka/schemas-topic.ts';
+import { ColumnChangeRefusedError } from '../standby/column-change.ts';
 import type { ApplyState, StandbyDialect } from '../standby/dialect.ts';
 import type { ApplyMetrics } from './metrics.ts';
-import { planWindows, snapshotStarts, type TargetNamer } from './plan.ts';
+import { definitionChanges, mergeDefinitions, planWindows, snapshotStarts, StandbyTables, tableDefinitions, type ColumnOptions, type TargetNamer } from './plan.ts';
 import { WindowReader, type CompleteWindow } from './window-reader.ts';
 
 export interface ApplyOptions {
@@ -29,6 +37,8 @@ export interface ApplyOptions {
   mergeWindows: number;
   /** maps a source table to its standby name (schema = PostgreSQL schema or MariaDB database) */
   target: TargetNamer;
+  /** this standby's column options by source table "schema.table" (config standby.tables) */
+  columns?: ReadonlyMap<string, ColumnOptions>;
 }
 
 export interface ApplyDeps {
@@ -44,7 +54,7 @@ export class Applier {
   private stopping = false;
   private reader: WindowReader | null = null;
   private ackProducer: TransactionalProducer | null = null;
-  private ensured = new Map<string, string>();
+  private readonly tables: StandbyTables;
   private readonly retry = new RetryPolicy();
   appliedSeq = -1n;
   /** a window read ahead that must open its own transaction */
@@ -54,9 +64,16 @@ export class Applier {
   appliedVersion = -1n;
   ready = false;
 
-  constructor(private readonly opts: ApplyOptions, private readonly deps: ApplyDeps) {}
+  constructor(private readonly opts: ApplyOptions, private readonly deps: ApplyDeps) {
+    this.tables = new StandbyTables(opts.target, opts.columns);
+  }
 
   async start(): Promise<void> {
+    // the column options against the tables' definitions known so far (the others: on first sight)
+    for (const name of this.opts.columns?.keys() ?? []) {
+      const meta = this.deps.events.decoder.tableMeta(name);
+      if (meta) this.tables.validate(meta);
+    }
     await this.deps.dialect.connect();
     await this.deps.dialect.ensureStateTable();
     await this.resume();
@@ -154,14 +171,19 @@ export class Applier {
     }
     const windows: CompleteWindow[] = [first];
     let last = first;
+    const seen = new Map<string, Set<string>>();
+    if (this.opts.mergeWindows > 1) mergeDefinitions(seen, tableDefinitions(first));
     while (windows.length < this.opts.mergeWindows && !this.stopping) {
       const more = await this.reader!.next(last.batches[last.batches.length - 1].seq, 0);
       if (!more) break;
-      // a window that (re)starts a snapshot empties its tables first: it must open a transaction
-      if (snapshotStarts(more).length > 0) {
+      // a window that (re)starts a snapshot empties its tables first, and one that describes a
+      // table differently needs the standby table changed first: each opens a transaction
+      const defs = tableDefinitions(more);
+      if (snapshotStarts(more).length > 0 || definitionChanges(seen, defs)) {
         this.held = more;
         break;
       }
+      mergeDefinitions(seen, defs);
       windows.push(more);
       last = more;
     }
@@ -174,25 +196,50 @@ export class Applier {
     const started = Date.now();
     const final = windows[windows.length - 1];
     const finalBatch = final.batches[final.batches.length - 1];
-    const plan = planWindows(windows, this.opts.target, (name) => this.deps.events.decoder.tableMeta(name));
-    for (const p of plan.tables.values()) await this.ensureTable(p.target);
-    for (const t of plan.emptied) await this.ensureTable(t);
+    const plan = planWindows(windows, this.tables, (name) => this.deps.events.decoder.tableMeta(name));
+    const seqs = () => windows.flatMap((w) => w.batches.map((b) => b.seq)).join(',');
+    /** runs `f`; what the standby refuses stops the applier, naming batch and source table */
+    const refused = async (name: string, f: () => Promise<void>): Promise<void> => {
+      try {
+        await f();
+      } catch (err) {
+        // a standby that went away is waited out; a configuration error speaks for itself
+        if (isTransient(err) || err instanceof ConfigError) throw err;
+        let msg = err instanceof Error ? err.message : String(err);
+        if (err instanceof ColumnChangeRefusedError && plan.emptied.some((e) => e.name === name)) {
+          // the snapshot rewrites the table whole: a table re-created from it is exact again
+          msg += `. Capture re-snapshots ${name} from this batch on, so dropping the standby table and restarting the applier is enough: it re-creates the table from the snapshot`;
+        }
+        throw new ApplyRefusedError(`cannot apply batch ${seqs()} (source table ${name}) to the standby: ${msg}`, { cause: err });
+      }
+    };
+    const sourceName = new Map(plan.tables.map((p) => [p.target, p.name]));
+    const ensure = [...plan.ensure];
+    // A table whose snapshot (re)starts without an event here: emptied when it exists, left as it
+    // is (no widening to the newest definition, which could be wider than the events that follow
+    // it in a backlog); created empty from the newest definition when absent, as the source has it.
+    const emptied = [];
+    for (const e of plan.emptied) {
+      if (e.hasEvents) emptied.push(e);
+      else if ((await dialect.describeTable(e.target)) !== null) emptied.push(e);
+      else {
+        ensure.push(e.target);
+        sourceName.set(e.target, e.name);
+      }
+    }
+    // MariaDB: DDL would commit the transaction, so the tables change just before it
+    if (!dialect.transactionalDdl) for (const t of ensure) await refused(sourceName.get(t)!, () => dialect.ensureTable(t));
     const tx = await dialect.begin();
     try {
+      if (dialect.transactionalDdl) for (const t of ensure) await refused(sourceName.get(t)!, () => tx.ensureTable(t));
       // (re)snapshot starts: the snapshot rewrites the table whole, so rows the source lost while
       // its changes could not be read (cleanup, TRUNCATE, restore) do not linger on the standby
-      for (const t of plan.emptied) await tx.deleteAll(t);
-      for (const [name, p] of plan.tables) {
-        try {
+      for (const e of emptied) await refused(e.name, () => tx.deleteAll(e.target));
+      for (const p of plan.tables) {
+        await refused(p.name, async () => {
           if (p.deletes.size > 0) await tx.delete(p.target, [...p.deletes.values()]);
           if (p.upserts.size > 0) await tx.upsert(p.target, [...p.upserts.values()]);
-        } catch (err) {
-          // a standby that went away is waited out; what it refuses stops the applier, named
-          if (isTransient(err)) throw err;
-          const seqs = windows.flatMap((w) => w.batches.map((b) => b.seq)).join(',');
-          const msg = err instanceof Error ? err.message : String(err);
-          throw new ApplyRefusedError(`cannot apply batch ${seqs} (source table ${name}) to the standby: ${msg}`, { cause: err });
-        }
+        });
       }
       await tx.writeState({ sourceId: this.opts.sourceId, batchSeq: finalBatch.seq, version: finalBatch.version, batchOffset: final.offset });
       await tx.commit();
@@ -204,14 +251,6 @@ export class Applier {
     this.appliedVersion = finalBatch.version;
     metrics.observeApplied(finalBatch, plan.events, windows.length, Date.now() - started);
     await this.ack(finalBatch, plan.events);
-  }
-
-  private async ensureTable(t: TableMeta): Promise<void> {
-    const name = qualifiedName(t);
-    const sig = t.columns.map((c) => c.name).join('\u0000');
-    if (this.ensured.get(name) === sig) return;
-    await this.deps.dialect.ensureTable(t);
-    this.ensured.set(name, sig);
   }
 
   /**

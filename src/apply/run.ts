@@ -1,7 +1,7 @@
 // `ctrelay apply`: wires config -> Kafka, decoder, standby dialect, applier, HTTP and signals.
 import type { Logger } from 'pino';
 import { singleObjectWireFormat } from '../avro/wire-format.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, StandbyConfig } from '../config/schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import { runUntilSignalled } from '../core/signals.ts';
 import { createMetricsRegistry } from '../http/metrics.ts';
@@ -10,7 +10,7 @@ import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
 import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { createDialect } from '../standby/create-dialect.ts';
 import { Applier } from './applier.ts';
-import type { TargetNamer } from './plan.ts';
+import type { ColumnOptions, TargetNamer } from './plan.ts';
 import { ApplyMetrics } from './metrics.ts';
 
 export interface ApplyRunOptions {
@@ -35,9 +35,28 @@ export function targetNamer(kind: string, url: string, schema?: string): TargetN
   return (t) => ({ schema: db ?? t.schema, table: t.table });
 }
 
+/**
+ * This standby's column options (standby.tables) by source table. An entry for a table capture
+ * does not replicate (source.tables), or a table listed twice, is a ConfigError naming it; the
+ * columns are checked against each table's definition by the applier (StandbyTables.validate).
+ */
+export function columnOptions(config: Pick<Config, 'source'> & { standby?: Pick<StandbyConfig, 'tables'> }): Map<string, ColumnOptions> {
+  const out = new Map<string, ColumnOptions>();
+  const sources = config.source.tables.map((t) => t.name);
+  for (const [i, t] of (config.standby?.tables ?? []).entries()) {
+    if (!sources.includes(t.name)) {
+      throw new ConfigError(`standby.tables[${i}]: table ${t.name} is not one capture replicates (source.tables: ${sources.join(', ')})`);
+    }
+    if (out.has(t.name)) throw new ConfigError(`standby.tables[${i}]: table ${t.name} is listed twice`);
+    out.set(t.name, { exclude: t.excludeColumns, text: t.textColumns });
+  }
+  return out;
+}
+
 export async function runApply(config: Config, log: Logger, options: ApplyRunOptions = {}): Promise<void> {
   const standby = config.standby;
   if (!standby) throw new ConfigError('standby: required by `ctrelay apply` (a mapping with url, and optionally id, kind, schema)');
+  const columns = columnOptions(config);
   const registry = createMetricsRegistry();
   const metrics = new ApplyMetrics(registry);
   const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-apply`, logger: log.child({ component: 'kafkajs' }) });
@@ -52,6 +71,7 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
       replicationFactor: config.kafka.replicationFactor,
       mergeWindows: config.mode === 'sync' ? 1 : standby.mergeBatches,
       target: targetNamer(standby.kind, standby.url, standby.schema),
+      columns,
     },
     { kafka, dialect, control: wire.control, events, log: log.child({ component: 'apply' }), metrics },
   );

@@ -133,12 +133,27 @@ describe('schema evolution', () => {
     expect(plain.valueSchema.namespace).toBe('p.dbo.things');
     expect(((plain.valueSchema.fields[1].type as unknown[])[1] as { namespace: string }).namespace).toBe('p.dbo.things');
     expect((plain.keySchema as { namespace: string }).namespace).toBe('p.dbo.things');
-    // only the encodings count: adding a plain column keeps the row's namespace
+    // only the types the canonical form cannot see count: adding a bigint column keeps the row's namespace
     const a = new TableSchemas(base, 'p');
-    const b = new TableSchemas({ ...base, columns: [...base.columns, extra[0]] }, 'p');
+    const b = new TableSchemas({ ...base, columns: [...base.columns, { name: 'big', type: { kind: 'int64' }, nullable: true, sourceType: 'bigint' }] }, 'p');
     const rowNs = (t: TableSchemas) => ((t.valueSchema.fields[1].type as unknown[])[1] as { namespace: string }).namespace;
     expect(rowNs(a)).toBe(rowNs(b));
     expect(rowNs(a)).toMatch(/^p\.dbo\.things\.enc_[0-9a-f]{16}$/);
+  });
+
+  it('type changes Avro maps to one type (smallint -> integer, varchar(20) -> varchar(200), char, json, uuid) change the fingerprint', () => {
+    const fingerprint = (type: ColumnMeta['type']) => new SingleObjectCodec(new TableSchemas(table([{ name: 'id', type: { kind: 'int64' } }, { name: 'c', type, nullable: true }]), 'p').valueSchema).fingerprint;
+    const kinds: ColumnMeta['type'][] = [
+      { kind: 'int16' }, { kind: 'int32' },
+      { kind: 'string', maxLength: 20 }, { kind: 'string', maxLength: 200 }, { kind: 'string' }, { kind: 'string', maxLength: 20, fixedLength: true },
+      { kind: 'json' }, { kind: 'xml' }, { kind: 'uuid' }, { kind: 'bytes', maxLength: 16 }, { kind: 'bytes' },
+    ];
+    const seen = new Map<bigint, string>();
+    for (const t of kinds) {
+      const fp = fingerprint(t);
+      expect(seen.get(fp), `${JSON.stringify(t)} shares a fingerprint with ${seen.get(fp)}`).toBeUndefined();
+      seen.set(fp, JSON.stringify(t));
+    }
   });
 
   it('timestamp(3) -> timestamp(6): old and new events each decode to their exact value through the registry of both schemas', () => {

@@ -61,26 +61,34 @@ function checkKey(meta: TableMeta): void {
   if (meta.key.length === 0) throw new AvroSchemaError(`table ${qualifiedName(meta)} has no primary key`);
 }
 
-/** Logical types whose meaning the Parsing Canonical Form cannot see: their underlying int/long is shared. */
-function encodingOf(type: AvroSchema): string | null {
-  const t = Array.isArray(type) ? type.find((b) => b !== 'null') : type;
-  if (t === null || typeof t !== 'object' || Array.isArray(t)) return null;
-  const { type: base, logicalType } = t as Record<string, unknown>;
-  if ((base !== 'int' && base !== 'long') || typeof logicalType !== 'string') return null;
-  const p = (t as Record<string, unknown>)[PRECISION_ATTR];
-  return `${logicalType}:${p ?? ''}`;
+/**
+ * Column kinds whose Avro type already pins the column type in the Parsing Canonical Form
+ * (boolean, long, float, double, and decimals on fixeds named after precision and scale). Every
+ * other kind shares its Avro type with others: int16 and int32 are both `int`; strings of any
+ * length, fixed or not, json, xml, uuid and datetimeoffset are all `string`; millis, micros, ticks
+ * and nanos are all `long`.
+ */
+const PINNED_BY_AVRO_TYPE: ReadonlySet<string> = new Set(['boolean', 'int64', 'float32', 'float64', 'decimal']);
+
+/** The column type a field encodes (its ctrelay.type), when the canonical form cannot see it. */
+function encodingOf(field: FieldSchema): string | null {
+  const t = field[COLUMN_TYPE_ATTR] as ColumnType | undefined;
+  if (!t || PINNED_BY_AVRO_TYPE.has(t.kind)) return null;
+  return JSON.stringify(t, Object.keys(t).sort());
 }
 
 /**
- * The namespace of a row or key record: the table's, plus `enc_<16 hex>` naming the encodings of
- * its date/time/timestamp fields when it has any (see avroTypeFor's comment: this puts every
- * temporal unit and precision into the fingerprint). The hex is the first 64 bits of the SHA-256
- * of the sorted "field:logicalType:precision" lines; Avro field names hold no ':' or newline.
+ * The namespace of a row or key record: the table's, plus `enc_<16 hex>` naming the column types
+ * the canonical form cannot see (see avroTypeFor's comment): any change of such a column's type,
+ * length, precision or unit changes the record's full name and so the fingerprint, so the
+ * compacted schemas topic keeps both versions and every event is read with its own. The hex is the
+ * first 64 bits of the SHA-256 of the sorted "field:type" lines (Avro field names hold no ':' or
+ * newline). A record with no such column keeps the table namespace.
  */
 export function encodingNamespace(tableNamespace: string, fields: readonly FieldSchema[]): string {
   const lines: string[] = [];
   for (const f of fields) {
-    const e = encodingOf(f.type);
+    const e = encodingOf(f);
     if (e !== null) lines.push(`${f.name}:${e}`);
   }
   if (lines.length === 0) return tableNamespace;

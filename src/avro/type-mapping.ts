@@ -63,19 +63,18 @@ function temporal(type: 'int' | 'long', logicalType: string, precision: number):
  *   type with an offset (Debezium makes the same choice).
  * Temporal types carry `ctrelay.precision` so the decoded string has the column's exact digits.
  *
- * The fingerprint and temporal types: the Parsing Canonical Form keeps neither logicalType nor
- * ctrelay.precision, and millis, micros, ticks and nanos are all `long` (date and time-millis both
- * `int`), so timestamp(3) -> timestamp(6) alone would not change the fingerprint, the compacted
- * schemas topic would keep one of the two JSONs, and old events would decode in the new unit (off
- * by 1000x). Named types are the only part of a schema the canonical form keeps by name, so the
- * row and key records are placed in a namespace that names their columns' encodings:
- * `<table namespace>.enc_<16 hex>`, the hex being the first 64 bits of the SHA-256 of every
- * date/time/timestamp field's "name:logicalType:precision" (see encodingNamespace in
- * row-schema.ts). Any change of a column's unit, precision or logical type (or a column gaining or
- * losing one) changes the record's full name and so the fingerprint; the values stay plain Avro
- * longs and ints under the standard logical types, and a record without such columns keeps the
- * table namespace (and its fingerprint). Schema resolution matches records by unqualified name
- * (Row, Key), so readers of another version still resolve.
+ * The fingerprint and column types: the Parsing Canonical Form keeps neither logicalType,
+ * ctrelay.precision nor ctrelay.type, and many column types share an Avro type (int16 and int32
+ * are `int`; a varchar(20), a varchar(200), a char(5), json, xml and uuid are `string`; millis,
+ * micros, ticks and nanos are all `long`). So timestamp(3) -> timestamp(6) or smallint -> integer
+ * alone would not change the fingerprint, the compacted schemas topic would keep one of the two
+ * JSONs, and old events would be decoded with the new type (off by 1000x, or with a length the
+ * standby was never widened to). Named types are the only part of a schema the canonical form
+ * keeps by name, so the row and key records are placed in a namespace that names the types of
+ * such columns: `<table namespace>.enc_<16 hex>` (see encodingNamespace in row-schema.ts). Any
+ * change of a column's type, length, precision or unit changes the record's full name and so the
+ * fingerprint; the values stay plain Avro under the standard logical types. Schema resolution
+ * matches records by unqualified name (Row, Key), so readers of another version still resolve.
  */
 export function avroTypeFor(t: ColumnType, named: NamedTypes): AvroSchema {
   switch (t.kind) {

@@ -200,6 +200,13 @@ describe('table definitions: DDL that changed rows without DML re-snapshots the 
     expect(definitionChange('not json', base)).toBeNull();
   });
 
+  it('a column gone and another added in one change (a rename) re-snapshots: untouched rows would lack the new column', () => {
+    const renamed: TableMeta = { ...base, columns: [base.columns[0], col('quantity', { kind: 'int32' })] };
+    expect(definitionChange(recorded, renamed)).toBe('public.t: column qty gone and quantity added in one change (a rename?): the rows not changed since have no value for quantity on the standby');
+    // a column only dropped, or only added without a default, keeps every row as captured
+    expect(definitionChange(recorded, { ...base, columns: [base.columns[0]] })).toBeNull();
+  });
+
   it('remembers dropped and excluded columns: one that comes back is not a column of NULLs on the standby', () => {
     const dropped = tableDefinition({ ...base, columns: [base.columns[0]] }, new Set(), recorded);
     expect(JSON.parse(dropped).d).toEqual(['qty']);

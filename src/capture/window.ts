@@ -214,6 +214,15 @@ export function definitionChange(recorded: string | null | undefined, meta: Tabl
       reasons.push(`column ${c.name} changed type from ${old} to ${typeText(c.type)}, which is not a lossless widening: existing rows changed without DML`);
     }
   }
+  // a rename reads as one column gone and another added without a default: the rows nobody
+  // changed since would keep no value for the new name on the standby (and so would a drop + add
+  // of a column that takes values from elsewhere, e.g. a restored dump)
+  const now = new Set(meta.columns.map((c) => c.name));
+  const gone = prev.c.map(([n]) => n).filter((n) => !now.has(n));
+  const added = meta.columns.filter((c) => !before.has(c.name) && !excluded.has(c.name) && !dropped.has(c.name) && !c.generated && !c.hasDefault).map((c) => c.name);
+  if (gone.length > 0 && added.length > 0) {
+    reasons.push(`column${gone.length > 1 ? 's' : ''} ${gone.join(', ')} gone and ${added.join(', ')} added in one change (a rename?): the rows not changed since have no value for ${added.join(', ')} on the standby`);
+  }
   return reasons.length === 0 ? null : `${name}: ${reasons.join('; ')}`;
 }
 

@@ -1,4 +1,4 @@
-import type { Row, TableMeta } from '../core/model.ts';
+import type { Row, TableMeta, TableRef } from '../core/model.ts';
 
 /** What a dialect may log through; pino's logger fits. */
 export interface DialectLogger {
@@ -25,6 +25,21 @@ export interface ApplyState {
   appliedAt?: Date;
 }
 
+/** One column of a standby table as it exists (describeTable): what the catalog says, nothing inferred. */
+export interface StandbyColumn {
+  /** the name as the standby's catalog spells it */
+  name: string;
+  /**
+   * the column's type in the engine's own words, from its catalog, e.g. `numeric(12,2)`,
+   * `character varying(20)` (PostgreSQL), `decimal(12,2)`, `varchar(20) CHARACTER SET utf8mb4`
+   * (MariaDB), `nvarchar(20)` (SQL Server)
+   */
+  nativeType: string;
+  nullable: boolean;
+  /** part of the table's primary key */
+  inKey: boolean;
+}
+
 /**
  * One standby database engine. Table names: the applier passes TableMeta whose schema/table are
  * already the TARGET names (a PostgreSQL schema, a MariaDB database). Values are canonical
@@ -41,8 +56,34 @@ export interface StandbyDialect {
   ensureStateTable(): Promise<void>;
   readState(sourceId: string): Promise<ApplyState | null>;
   /**
-   * Creates the table (with its primary key) when absent, and adds columns the standby lacks.
-   * Never drops or narrows anything.
+   * Whether table DDL can run inside a standby transaction and commit or roll back with it
+   * (StandbyTransaction.ensureTable): PostgreSQL and SQL Server. MariaDB cannot (every DDL statement
+   * commits the open transaction), so there the applier calls ensureTable just before the
+   * transaction that needs the change.
+   */
+  readonly transactionalDdl: boolean;
+  /**
+   * The table's columns in column order, as the standby's catalog describes them; null when the
+   * table does not exist. Names compare as the engine compares them (case-insensitively on MariaDB
+   * and SQL Server).
+   */
+  describeTable(table: TableRef): Promise<StandbyColumn[] | null>;
+  /**
+   * Makes the standby table hold every row of `table` exactly, in the column types this dialect
+   * maps `table`'s ColumnTypes to, on a connection of its own (committed when it returns):
+   * - creates the table, with its primary key, when absent;
+   * - adds the columns the standby lacks, nullable (rows already there have no value for them);
+   * - WIDENS a column whose type is narrower than the one `table` needs when the engine's change
+   *   keeps every stored value: a larger integer, float32 to float64, a decimal with more digits
+   *   before and at least as many after the point, a longer string or binary of the same kind, more
+   *   fractional-second digits; and drops NOT NULL where `table` allows NULL;
+   * - drops NOT NULL of columns the standby has and `table` lacks (dropped or renamed at the source,
+   *   or excluded on this standby), so that rows written without them are not refused; their stored
+   *   values stay.
+   * Never drops a column and never narrows or converts one. A column whose type differs otherwise
+   * (narrower, fewer digits after the point, another kind such as int to text), or a primary key
+   * that differs, is a ColumnChangeRefusedError (src/standby/column-change.ts) naming the table,
+   * the column, both types and the ways out; the table is then left as it was. Idempotent.
    */
   ensureTable(table: TableMeta): Promise<void>;
   /**
@@ -59,8 +100,18 @@ export interface StandbyDialect {
 /** One open standby transaction; the lifecycle is src/standby/sql-transaction.ts's contract. */
 export interface StandbyTransaction {
   /**
+   * StandbyDialect.ensureTable inside this transaction: the table change commits or rolls back
+   * with the rows that need it. Only where the dialect's `transactionalDdl` is true; elsewhere it
+   * rejects with a StandbyError and changes nothing.
+   */
+  ensureTable(table: TableMeta): Promise<void>;
+  /**
    * Inserts or replaces whole rows by primary key, set-based (multi-row upsert or COPY + merge).
-   * Idempotent: applying the same rows twice leaves the same state.
+   * Idempotent: applying the same rows twice leaves the same state. Writes into the table as
+   * ensureTable left it for `table`. A value its column's ColumnType cannot hold as it is (more
+   * digits after the point than the decimal's scale, a string longer than its maxLength, a
+   * float32 column's number that is not a float32, more fractional-second digits than the
+   * precision) is a StandbyError naming table, column and key: a standby never rounds or cuts.
    */
   upsert(table: TableMeta, rows: Row[]): Promise<void>;
   /** Deletes rows by primary key, set-based; absent keys are not an error. */

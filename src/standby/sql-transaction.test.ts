@@ -20,6 +20,9 @@ class Scripted extends SqlTransaction {
     const f = this.failures[what];
     if (f) throw f();
   }
+  async ensureTable(): Promise<void> {
+    await this.run(() => this.answer('ddl'), (err) => standbyFailure(err, 'cannot alter s.t', isLost));
+  }
   async upsert(): Promise<void> {
     await this.run(() => this.answer('upsert'), (err) => standbyFailure(err, 'cannot upsert into s.t at key (id=7)', isLost));
   }

@@ -31,6 +31,7 @@ export abstract class SqlTransaction implements StandbyTransaction {
   /** @param where the standby for messages, e.g. `PostgreSQL standby host:5432/db` */
   protected constructor(protected readonly where: string) {}
 
+  abstract ensureTable(table: TableMeta): Promise<void>;
   abstract upsert(table: TableMeta, rows: Row[]): Promise<void>;
   abstract delete(table: TableMeta, keys: Row[]): Promise<void>;
   abstract deleteAll(table: TableMeta): Promise<void>;

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrentApplierError, StandbyError, isTransient } from '../../src/core/errors.ts';
 import type { ColumnMeta, ColumnType, Row, TableMeta } from '../../src/core/model.ts';
 import type { StandbyDialect, StandbyTransaction } from '../../src/standby/dialect.ts';
+import { ColumnChangeRefusedError } from '../../src/standby/column-change.ts';
+import { StandbyTables } from '../../src/apply/plan.ts';
 import type { StandbyDatabase, StandbyHarness, StandbyLimits } from '../support/standby-harness.ts';
 
 export interface StandbyConformanceOptions {
@@ -281,6 +283,174 @@ export function standbyDialectConformance(opts: StandbyConformanceOptions): void
 
       it('scan of an absent table returns no rows', async () => {
         expect(await d.scan(allTypes(schema, 'nope'), null, 10)).toEqual([]);
+        expect(await d.describeTable({ schema, table: 'nope' })).toBeNull();
+      });
+    });
+
+    describe('schema changes', () => {
+      /** a table of every widenable kind, before (`wide` false) or after the source widened it */
+      const shape = (name: string, wide: boolean): TableMeta => ({
+        schema,
+        table: name,
+        key: ['id'],
+        columns: [
+          col('id', { kind: 'int32' }, false),
+          col('n', wide ? { kind: 'int32' } : { kind: 'int16' }),
+          col('s', { kind: 'string', maxLength: wide ? 200 : 20 }),
+          col('price', { kind: 'decimal', precision: wide ? 16 : 12, scale: wide ? 6 : 2 }, false),
+          col('r', wide ? { kind: 'float64' } : { kind: 'float32' }),
+          col('at', { kind: 'timestamp', precision: wide ? 6 : 3 }),
+        ],
+      });
+      const before: Row[] = [
+        { id: 1, n: -32768, s: 'x'.repeat(20), price: '-9999999999.99', r: 0.10000000149011612, at: '2024-01-02T03:04:05.123' },
+        { id: 2, n: null, s: null, price: '0.50', r: null, at: null },
+      ];
+      /** the same rows as the widened table reads them: only the decimal's digits after the point grow */
+      const beforeWide: Row[] = [
+        { ...before[0], price: '-9999999999.990000', at: '2024-01-02T03:04:05.123000' },
+        { ...before[1], price: '0.500000' },
+      ];
+      const needsWide: Row = { id: 3, n: 100_000, s: 'é'.repeat(150), price: '1234567890.123456', r: 1e300, at: '2024-01-02T03:04:05.123456' };
+
+      it('ensureTable widens every widened column in place, keeping the data, and the wider values then go in exactly', async () => {
+        const narrow = shape('widens', false);
+        const wide = shape('widens', true);
+        await d.ensureTable(narrow);
+        await applyTx(d, (tx) => tx.upsert(narrow, before));
+        const typesBefore = (await d.describeTable(narrow))!.map((c) => c.nativeType);
+        await d.ensureTable(wide);
+        const typesAfter = (await d.describeTable(wide))!.map((c) => c.nativeType);
+        // every column but the key changed type; nothing was added or dropped
+        expect(typesAfter.filter((t, i) => t !== typesBefore[i])).toHaveLength(5);
+        expect(typesAfter).toHaveLength(6);
+        expect(byId(await d.scan(wide, null, 10))).toEqual(beforeWide);
+        await applyTx(d, (tx) => tx.upsert(wide, [needsWide]));
+        expect(byId(await d.scan(wide, null, 10))).toEqual([...beforeWide, needsWide]);
+        await d.ensureTable(wide); // idempotent
+        expect((await d.describeTable(wide))!.map((c) => c.nativeType)).toEqual(typesAfter);
+      });
+
+      it('inside a transaction where the engine allows it: the widening rolls back with the rows, or is refused', async () => {
+        const narrow = shape('widens_tx', false);
+        const wide = shape('widens_tx', true);
+        await d.ensureTable(narrow);
+        const typesBefore = (await d.describeTable(narrow))!.map((c) => c.nativeType);
+        const tx = await d.begin();
+        if (d.transactionalDdl) {
+          await tx.ensureTable(wide);
+          await tx.upsert(wide, [needsWide]);
+          await tx.rollback();
+          expect((await d.describeTable(narrow))!.map((c) => c.nativeType)).toEqual(typesBefore);
+          expect(await d.scan(narrow, null, 10)).toEqual([]);
+          await applyTx(d, async (tx2) => {
+            await tx2.ensureTable(wide);
+            await tx2.upsert(wide, [needsWide]);
+          });
+          expect(await d.scan(wide, null, 10)).toEqual([needsWide]);
+        } else {
+          // DDL would commit the transaction: refused, and nothing changed
+          await rejection(tx.ensureTable(wide));
+          await tx.rollback();
+          expect((await d.describeTable(narrow))!.map((c) => c.nativeType)).toEqual(typesBefore);
+        }
+      });
+
+      it('refuses a narrowing or a conversion with a named error, and leaves the table and its rows as they were', async () => {
+        const wide = shape('narrows', true);
+        await d.ensureTable(wide);
+        await applyTx(d, (tx) => tx.upsert(wide, [needsWide]));
+        const types = (await d.describeTable(wide))!.map((c) => c.nativeType);
+        const narrower: TableMeta = { ...wide, columns: wide.columns.map((c) => (c.name === 's' ? col('s', { kind: 'string', maxLength: 20 }) : c)) };
+        const err = await rejection(d.ensureTable(narrower));
+        expect(err).toBeInstanceOf(ColumnChangeRefusedError);
+        expect(isTransient(err)).toBe(false);
+        expect(err.message).toContain(`${schema}.narrows`);
+        expect(err.message).toMatch(/column s: the standby column is \S.*, the source's is .* now and needs .*20.* here/);
+        expect(err.message).toContain('ctrelay ct enable');
+        const converted: TableMeta = { ...wide, columns: wide.columns.map((c) => (c.name === 'n' ? col('n', { kind: 'string' }) : c)) };
+        expect((await rejection(d.ensureTable(converted))).message).toMatch(/column n: .*a change of kind/);
+        const fewerDecimals: TableMeta = { ...wide, columns: wide.columns.map((c) => (c.name === 'price' ? col('price', { kind: 'decimal', precision: 16, scale: 2 }, false) : c)) };
+        expect((await rejection(d.ensureTable(fewerDecimals))).message).toMatch(/column price:/);
+        expect((await d.describeTable(wide))!.map((c) => c.nativeType)).toEqual(types);
+        expect(await d.scan(wide, null, 10)).toEqual([needsWide]);
+      });
+
+      it('a column the source no longer has stays with its values and stops refusing rows without it', async () => {
+        const t: TableMeta = { schema, table: 'drops', key: ['id'], columns: [col('id', { kind: 'int32' }, false), col('old', { kind: 'string', maxLength: 10 }, false)] };
+        await d.ensureTable(t);
+        await applyTx(d, (tx) => tx.upsert(t, [{ id: 1, old: 'kept' }]));
+        const renamed: TableMeta = { ...t, columns: [t.columns[0], col('new', { kind: 'string', maxLength: 10 }, false)] };
+        await d.ensureTable(renamed);
+        await applyTx(d, (tx) => tx.upsert(renamed, [{ id: 2, new: 'two' }]));
+        const all: TableMeta = { ...t, columns: [...t.columns.map((c) => ({ ...c, nullable: true })), renamed.columns[1]] };
+        expect(byId(await d.scan(all, null, 10))).toEqual([{ id: 1, old: 'kept', new: null }, { id: 2, old: null, new: 'two' }]);
+      });
+    });
+
+    describe('exact types', () => {
+      it('float32 and fixed-length strings round-trip exactly, keys included', async () => {
+        const t: TableMeta = {
+          schema,
+          table: 'exact',
+          key: ['code'],
+          columns: [col('code', { kind: 'string', maxLength: 5, fixedLength: true }, false), col('r', { kind: 'float32' }), col('c', { kind: 'string', maxLength: 5, fixedLength: true })],
+        };
+        await d.ensureTable(t);
+        const floats = [
+          0.10000000149011612, 16777216, -3.4028234663852886e38, 3.4028234663852886e38, 1.1754943508222875e-38,
+          limits.subnormalFloats ? 1.401298464324817e-45 : 1.1754943508222875e-38, 0, 1.5,
+        ];
+        const rows: Row[] = floats.map((r, i) => ({ code: `k${i}   `, r, c: i % 2 === 0 ? 'ab   ' : '     ' }));
+        rows.push({ code: 'abcde', r: null, c: null });
+        await applyTx(d, (tx) => tx.upsert(t, rows));
+        const read = await d.scan(t, null, 100);
+        const byCode = (a: Row, b: Row) => ((a.code as string) < (b.code as string) ? -1 : 1);
+        expect([...read].sort(byCode)).toEqual([...rows].sort(byCode));
+        for (const r of read) if (typeof r.r === 'number') expect(Math.fround(r.r)).toBe(r.r);
+        // padded keys find their rows: update and delete by the canonical (padded) key
+        await applyTx(d, (tx) => tx.upsert(t, [{ code: 'k1   ', r: 2.5, c: 'x    ' }]));
+        await applyTx(d, (tx) => tx.delete(t, [{ code: 'k0   ' }, { code: 'abcde' }]));
+        const after = await d.scan(t, null, 100);
+        expect(after.map((r) => r.code).sort()).toEqual(rows.slice(1, floats.length).map((r) => r.code).sort());
+        expect(after.find((r) => r.code === 'k1   ')).toEqual({ code: 'k1   ', r: 2.5, c: 'x    ' });
+      });
+
+      it('text columns hold the exact canonical string of every value, NaN, infinities and -0 included', async () => {
+        const source: TableMeta = {
+          schema: 'src',
+          table: 'floats',
+          key: ['id'],
+          columns: [col('id', { kind: 'int32' }, false), col('x', { kind: 'float64' }), col('y', { kind: 'float32' }), col('dropped', { kind: 'string' })],
+        };
+        const target = new StandbyTables(() => ({ schema, table: 'text_cols' }), new Map([['src.floats', { exclude: ['dropped'], text: ['x', 'y'] }]])).target(source);
+        await d.ensureTable(target.meta);
+        const xs = [Number.NaN, Infinity, -Infinity, -0, 1e308, 5e-324, 0.1, null];
+        await applyTx(d, (tx) => tx.upsert(target.meta, xs.map((x, i) => target.row({ id: i, x, y: i === 0 ? 0.10000000149011612 : null, dropped: 'never written' }))));
+        const read = byId(await d.scan(target.meta, null, 100));
+        expect(read.map((r) => r.x)).toEqual(['NaN', 'Infinity', '-Infinity', '-0', '1e+308', '5e-324', '0.1', null]);
+        expect(read[0].y).toBe('0.10000000149011612');
+        expect((await d.describeTable(target.meta))!.map((c) => c.name)).toEqual(['id', 'x', 'y']);
+      });
+
+      it('a value its column would round or cut is refused naming table, column and key, never stored changed', async () => {
+        const t: TableMeta = {
+          schema,
+          table: 'no_rounding',
+          key: ['id'],
+          columns: [col('id', { kind: 'int32' }, false), col('price', { kind: 'decimal', precision: 12, scale: 2 }), col('s', { kind: 'string', maxLength: 5 })],
+        };
+        await d.ensureTable(t);
+        for (const bad of [{ id: 7, price: '1.234', s: null }, { id: 7, price: null, s: 'ab    ' }]) {
+          const tx = await d.begin();
+          const err = await rejection(tx.upsert(t, [{ id: 1, price: '1.00', s: 'ok' }, bad]));
+          await tx.rollback();
+          expect(isTransient(err)).toBe(false);
+          expect(err.message).toContain(`${schema}.no_rounding`);
+          expect(err.message).toContain(bad.price ? 'column price' : 'column s');
+          expect(err.message).toContain('id=7');
+        }
+        expect(await d.scan(t, null, 10)).toEqual([]);
       });
     });
 

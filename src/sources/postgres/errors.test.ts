@@ -37,6 +37,7 @@ describe('classifyPgError: transient (SourceUnavailableError)', () => {
     ['40001', 'could not serialize access due to concurrent update'],
     ['55P03', 'canceling statement due to lock timeout'],
     ['57014', 'canceling statement due to statement timeout'],
+    ['42703', 'column b.qty does not exist'], // the table was altered during the poll: re-describe and go on
   ])('SQLSTATE %s (%s)', (code, message) => {
     const err = classifyPgError(serverError(code, message), ctx);
     expect(err).toBeInstanceOf(SourceUnavailableError);

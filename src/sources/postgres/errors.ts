@@ -36,6 +36,10 @@ export function classifyPgError(err: unknown, ctx: FailureContext): Error {
   if (state === undefined) return refused(ENGINE, ctx, 'failed', err);
   const table = ctx.table;
   switch (state) {
+    case '42703':
+      // a column the described table had is gone: the table was altered between the catalog look
+      // and this read; capture resumes, re-describes and reads with the new definition
+      return unavailable(ENGINE, ctx, `the table's columns changed during the poll (SQLSTATE ${state})`, err);
     case '42501':
       return refused(ENGINE, ctx, `permission denied${table ? ` on ${table}` : ''}`, err,
         table ? `GRANT SELECT ON ${table} TO the role of source.url (and USAGE ON SCHEMA ctrelay, SELECT ON ALL TABLES IN SCHEMA ctrelay)` : 'grant the role of source.url what it needs');

@@ -81,6 +81,9 @@ export function textConverter(t: ColumnType): TextConverter {
     case 'int64':
       return (s) => BigInt(s);
     case 'float32':
+      // PostgreSQL prints the shortest text that reads back as the same float4 ("0.1"); the
+      // canonical value is that float4 itself, as every consumer decodes it from Avro `float`
+      return (s) => Math.fround(s === 'NaN' ? NaN : s === 'Infinity' ? Infinity : s === '-Infinity' ? -Infinity : Number(s));
     case 'float64':
       return (s) => (s === 'NaN' ? NaN : s === 'Infinity' ? Infinity : s === '-Infinity' ? -Infinity : Number(s));
     case 'decimal':

@@ -1,21 +1,30 @@
 // MariaDB (and MySQL) standby. Upserts are multi-row INSERT ... ON DUPLICATE KEY UPDATE with
 // escaped literals, chunked below max_allowed_packet; deletes are key lists.
 //
-// Every session runs with time_zone +00:00 and STRICT_ALL_TABLES: a value that does not fit is an
-// error that stops the applier, never a silent truncation or a warning.
+// Every session runs with time_zone +00:00, STRICT_ALL_TABLES and PAD_CHAR_TO_FULL_LENGTH: a value
+// that does not fit is an error that stops the applier, never a silent truncation; what MariaDB
+// still only notes (a DECIMAL rounded, trailing spaces cut) is turned into an error by the
+// transaction, which checks the warning count of every write.
+//
+// DDL: MariaDB commits the open transaction on every DDL statement, so tables are created, extended
+// and widened (ensureTable) on a connection of their own just before the apply transaction that
+// needs them (transactionalDdl = false). A widening that committed before a transaction that then
+// failed stays: a wider column holds the same values.
 //
 // The TableMeta schema is the MariaDB database. The state table `ctrelay_state` lives in the
 // database named in the URL, or in a database `ctrelay` when the URL names none.
 import mysql from 'mysql2/promise';
-import type { Row, TableMeta } from '../../core/model.ts';
+import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
-import { silentLogger, type ApplyState, type DialectLogger, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
+import { silentLogger, type ApplyState, type DialectLogger, type StandbyColumn, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
+import { isEmptyChange, planTableChange, temporalTextCannotWiden, type ColumnRules } from '../column-change.ts';
+import { temporalTextWidth } from '../temporal-text.ts';
 import { standbyFailure } from '../driver-errors.ts';
 import { withPooledConnection } from '../pooled-connection.ts';
 import { tableName } from '../messages.ts';
 import { keyColumns, rowFrom } from '../table-shape.ts';
 import { redactUrl } from '../../core/redact.ts';
-import { ddlType, fromMaria, quoteIdent } from './mariadb-types.ts';
+import { ddlType, fromMaria, parseMariaType, quoteIdent } from './mariadb-types.ts';
 import { qualified, scanStatement } from './mariadb-statements.ts';
 import { MariaTransaction } from './mariadb-transaction.ts';
 import { isMissingTable, isTransientMaria } from './mariadb-errors.ts';
@@ -30,7 +39,7 @@ export interface MariaDbDialectOptions {
 
 const SESSION_SQL =
   "SET SESSION time_zone = '+00:00', " +
-  "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', " +
+  "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,PAD_CHAR_TO_FULL_LENGTH', " +
   // DDL waiting on a metadata lock (e.g. the applier's own open transaction) fails instead of
   // waiting a year, the server default.
   'lock_wait_timeout = 60';
@@ -38,6 +47,8 @@ const MARIADB_MAX_IDENTIFIER_CHARS = 64;
 
 export class MariaDbDialect implements StandbyDialect {
   readonly kind = 'mariadb';
+  /** every DDL statement commits the open transaction: tables change just before the transaction */
+  readonly transactionalDdl = false;
   readonly server: string;
   /** `MariaDB standby host:port/db`, for messages */
   readonly where: string;
@@ -174,17 +185,16 @@ export class MariaDbDialect implements StandbyDialect {
     });
   }
 
+  async describeTable(table: TableRef): Promise<StandbyColumn[] | null> {
+    return this.withConnection(`cannot read the columns of table ${tableName(table)}`, (c) => describeOn(c, table));
+  }
+
   async ensureTable(table: TableMeta): Promise<void> {
     const defs = columnDefinitions(table);
     await this.withConnection(`cannot create or alter table ${tableName(table)}`, async (c) => {
-      await c.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(table.schema)} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin`);
-      const [rows] = await c.query(
-        'SELECT column_name AS n FROM information_schema.columns WHERE table_schema = ? AND table_name = ?',
-        [table.schema, table.table],
-      );
-      // MariaDB column names are case-insensitive: compare that way, or ADD COLUMN would fail.
-      const existing = new Set((rows as { n: string }[]).map((r) => r.n.toLowerCase()));
-      if (existing.size === 0) {
+      const existing = await describeOn(c, table);
+      if (existing === null) {
+        await c.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(table.schema)} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin`);
         const body = [...defs.values(), `PRIMARY KEY (${table.key.map(quoteIdent).join(', ')})`];
         await c.query(
           `CREATE TABLE IF NOT EXISTS ${qualified(table)} (\n  ${body.join(',\n  ')}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin`,
@@ -192,12 +202,28 @@ export class MariaDbDialect implements StandbyDialect {
         this.logger.info({ table: tableName(table) }, 'created standby table');
         return;
       }
-      const missing = table.columns.filter((col) => !existing.has(col.name.toLowerCase()));
-      if (missing.length === 0) return;
-      // Added columns are nullable: rows already in the standby have no value for them.
-      const adds = missing.map((col) => `ADD COLUMN IF NOT EXISTS ${defs.get(col.name)!.replace(/ NOT NULL$/, ' NULL')}`);
-      await c.query(`ALTER TABLE ${qualified(table)} ${adds.join(', ')}`);
-      this.logger.info({ table: tableName(table), columns: missing.map((m) => m.name) }, 'added standby columns');
+      const change = planTableChange(table, existing, MARIA_RULES);
+      if (isEmptyChange(change)) return;
+      const relax = new Set(change.dropNotNull.map((col) => col.name));
+      const widened = new Set(change.widen.map((w) => w.existing.name));
+      const nullity = (col: StandbyColumn) => (col.nullable || relax.has(col.name) ? 'NULL' : 'NOT NULL');
+      const parts = [
+        // Added columns are nullable: rows already in the standby have no value for them.
+        ...change.add.map((col) => `ADD COLUMN IF NOT EXISTS ${defs.get(col.name)!.replace(/ NOT NULL$/, ' NULL')}`),
+        // MODIFY restates the whole column: type, character set and collation, nullability
+        ...change.widen.map((w) => `MODIFY COLUMN ${quoteIdent(w.existing.name)} ${w.to.text} ${nullity(w.existing)}`),
+        ...change.dropNotNull.filter((col) => !widened.has(col.name)).map((col) => `MODIFY COLUMN ${quoteIdent(col.name)} ${col.nativeType} NULL`),
+      ];
+      await c.query(`ALTER TABLE ${qualified(table)} ${parts.join(', ')}`);
+      const t = tableName(table);
+      if (change.add.length > 0) this.logger.info({ table: t, columns: change.add.map((m) => m.name) }, 'added standby columns');
+      for (const w of change.widen) this.logger.info({ table: t, column: w.column.name, from: w.from.text, to: w.to.text }, 'widened standby column');
+      if (change.orphaned.length > 0) {
+        this.logger.warn(
+          { table: t, columns: change.orphaned.map((o) => o.name) },
+          'standby columns the source table no longer has (dropped, renamed or excluded) are now nullable; their values stay',
+        );
+      }
     });
   }
 
@@ -249,6 +275,40 @@ function columnDefinitions(table: TableMeta): Map<string, string> {
   }
   return defs;
 }
+
+/** The table's columns from information_schema, null when it does not exist. */
+async function describeOn(c: mysql.PoolConnection, t: TableRef): Promise<StandbyColumn[] | null> {
+  const [rows] = await c.query(
+    `SELECT column_name AS n, column_type AS t, character_set_name AS cs, collation_name AS co, is_nullable AS nl, column_key AS k
+       FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
+    [t.schema, t.table],
+  );
+  const cols = rows as { n: string; t: string; cs: string | null; co: string | null; nl: string; k: string }[];
+  if (cols.length === 0) return null;
+  return cols.map((r) => ({
+    name: r.n,
+    // everything MODIFY must restate to keep the column as it is
+    nativeType: `${r.t}${r.cs ? ` CHARACTER SET ${r.cs}` : ''}${r.co ? ` COLLATE ${r.co}` : ''}`,
+    nullable: r.nl === 'YES',
+    inKey: r.k === 'PRI',
+  }));
+}
+
+/** How MariaDB spells and widens column types (src/standby/column-change.ts). */
+export const MARIA_RULES: ColumnRules = {
+  engine: 'MariaDB',
+  caseInsensitive: true,
+  wanted: (table, col) => {
+    try {
+      return parseMariaType(ddlType(col.type, table.key.includes(col.name)));
+    } catch (err) {
+      throw new StandbyError(`table ${tableName(table)} column ${col.name} (${col.sourceType}): ${(err as Error).message}`);
+    }
+  },
+  parse: parseMariaType,
+  alterHint: (table, column, to) => `ALTER TABLE ${qualified(table)} MODIFY COLUMN ${quoteIdent(column)} ${to.text}`,
+  cannotWiden: temporalTextCannotWiden((t) => temporalTextWidth(t, 6) !== null),
+};
 
 function checkIdentifier(table: TableMeta, name: string): void {
   // MariaDB refuses longer names and trailing spaces; say which one instead of a bare syntax error.

@@ -5,7 +5,7 @@ import type { ColumnMeta, Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
 import { describeKey, tableName } from '../messages.ts';
 import { columnOf, keyColumns, qualifiedWith } from '../table-shape.ts';
-import { quoteIdent, toLiteral } from './mariadb-types.ts';
+import { quoteIdent, toLiteral, UnstorableFloatError } from './mariadb-types.ts';
 
 export function qualified(t: TableRef): string {
   return qualifiedWith(quoteIdent, t);
@@ -15,8 +15,12 @@ function literal(table: TableMeta, col: ColumnMeta, row: Row): string {
   try {
     return toLiteral(col, row[col.name]);
   } catch (err) {
+    const way =
+      err instanceof UnstorableFloatError
+        ? `. Give this standby a standby.tables entry for the table with the column under textColumns (it then holds the exact value as text: NaN, Infinity, -Infinity, -0) or under excludeColumns (this standby then leaves the column out)`
+        : '';
     throw new StandbyError(
-      `cannot write column ${col.name} of table ${tableName(table)} at key (${describeKey(table, row)}): ${(err as Error).message}`,
+      `MariaDB standby: cannot write column ${col.name} (${col.sourceType || col.type.kind}) of table ${tableName(table)} at key (${describeKey(table, row)}): ${(err as Error).message}${way}`,
     );
   }
 }
@@ -70,8 +74,10 @@ export function scanStatement(table: TableMeta, afterKey: Row | null, limit: num
     );
     where = ` WHERE ${terms.map((t) => `(${t})`).join(' OR ')}`;
   }
+  // a FLOAT prints with 6 significant digits; as a DOUBLE its exact value
+  const select = table.columns.map((c) => (c.type.kind === 'float32' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name)));
   return (
-    `SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${qualified(table)}${where}` +
+    `SELECT ${select.join(', ')} FROM ${qualified(table)}${where}` +
     ` ORDER BY ${keyList} LIMIT ${Math.max(0, Math.floor(limit))}`
   );
 }

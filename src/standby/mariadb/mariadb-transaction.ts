@@ -1,12 +1,13 @@
 // One standby transaction on one pooled MariaDB connection (lifecycle: ../sql-transaction.ts).
 import type mysql from 'mysql2/promise';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { ConcurrentApplierError, type StandbyError } from '../../core/errors.ts';
+import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { ApplyState } from '../dialect.ts';
 import { classified } from '../driver-errors.ts';
 import { describeKey, driverMessage, tableName } from '../messages.ts';
 import { dedupeLastByKey } from '../row-keys.ts';
 import { SqlTransaction } from '../sql-transaction.ts';
+import { checkRowsFit } from '../value-fit.ts';
 import { deleteStatement, qualified, rowTuple, upsertParts } from './mariadb-statements.ts';
 import type { MariaDbDialect } from './mariadb-dialect.ts';
 import { isTransientMaria } from './mariadb-errors.ts';
@@ -22,12 +23,49 @@ export class MariaTransaction extends SqlTransaction {
     super(dialect.where);
   }
 
+  /**
+   * Sends one write. MariaDB only NOTES some changes to a value even in strict mode (a DECIMAL
+   * rounded to the column's scale, trailing spaces cut): any warning or note on a write is an
+   * error here, naming what the server said and the row it counted.
+   */
   private async send(table: TableMeta, op: string, rows: Row[], sql: string): Promise<void> {
-    await this.run(() => this.conn.query(sql), (err) => this.writeError(op, table, rows, err));
+    await this.run(
+      async () => {
+        const [res] = await this.conn.query(sql);
+        if (((res as { warningStatus?: number }).warningStatus ?? 0) > 0) await this.refuseWarnings(table, op, rows);
+      },
+      (err) => this.writeError(op, table, rows, err),
+    );
+  }
+
+  private async refuseWarnings(table: TableMeta, op: string, rows: Row[]): Promise<never> {
+    const [list] = await this.conn.query('SHOW WARNINGS');
+    const warnings = list as { Level: string; Code: number; Message: string }[];
+    const first = warnings[0];
+    const at = first ? /at row (\d+)/.exec(first.Message) : null;
+    const row = at ? rows[Number(at[1]) - 1] : undefined;
+    const said = warnings.map((w) => `${w.Level} ${w.Code}: ${w.Message}`).join('; ') || 'a warning it no longer lists';
+    throw new StandbyError(
+      `${this.where}: ${op} of ${rows.length} row(s) in table ${tableName(table)}${row ? ` at key (${describeKey(table, row)})` : ''} changed a value instead of storing it as it is (MariaDB said: ${said}); ` +
+        'the transaction is rolled back. The standby column no longer has the type ctrelay gave it (changed by hand?): ALTER it back to the source\'s type, ' +
+        'or drop the standby table and let capture re-snapshot the source table (`ctrelay ct disable` then `ctrelay ct enable` for it)',
+    );
+  }
+
+  async ensureTable(table: TableMeta): Promise<void> {
+    // MariaDB commits the open transaction on DDL: the applier changes tables before begin()
+    await this.run(
+      async () => {
+        throw new StandbyError(`${this.where}: table ${tableName(table)} cannot be changed inside a transaction on MariaDB (DDL commits it); call ensureTable before begin()`);
+      },
+      (err) => this.classify(err, 'ensureTable'),
+    );
   }
 
   async upsert(table: TableMeta, rows: Row[]): Promise<void> {
     if (rows.length === 0) return;
+    // a value the column would round or cut: refused before anything is sent (a StandbyError poisons as it is)
+    await this.run(async () => checkRowsFit(table, rows, 'MariaDB'), (err) => this.classify(err, 'cannot check the rows'));
     const unique = dedupeLastByKey(table, rows);
     const { head, tail } = upsertParts(table);
     const budget = this.dialect.maxStatementBytes - Buffer.byteLength(head) - Buffer.byteLength(tail);
@@ -42,7 +80,8 @@ export class MariaTransaction extends SqlTransaction {
       bytes = 0;
     };
     for (const row of unique) {
-      const tuple = rowTuple(table, table.columns, row);
+      // a value MariaDB cannot store (NaN, -0, ...) poisons the transaction like a refused statement
+      const tuple = await this.run(async () => rowTuple(table, table.columns, row), (err) => this.classify(err, 'cannot build the statement'));
       // Bytes, not characters: max_allowed_packet counts UTF-8 bytes, up to 3 per UTF-16 unit.
       const size = Buffer.byteLength(tuple) + 1;
       if (bytes + size > budget) await flush();

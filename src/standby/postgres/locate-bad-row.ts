@@ -10,6 +10,8 @@ import { columnArrays, qualified, upsertStatement } from './pg-statements.ts';
 export async function locateBadRow(c: pg.PoolClient, table: TableMeta, rows: Row[]): Promise<Row | null> {
   try {
     await c.query('BEGIN');
+    // LIKE reads the real table: never wait long for a lock someone (the failed transaction) holds
+    await c.query(`SET LOCAL lock_timeout = '5s'`);
     await c.query(
       `CREATE TEMP TABLE ctrelay_probe (LIKE ${qualified(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES) ON COMMIT DROP`,
     );

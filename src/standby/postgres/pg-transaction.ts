@@ -8,8 +8,9 @@ import { classified } from '../driver-errors.ts';
 import { describeKey, driverMessage, tableName } from '../messages.ts';
 import { dedupeLastByKey } from '../row-keys.ts';
 import { SqlTransaction } from '../sql-transaction.ts';
+import { checkRowsFit } from '../value-fit.ts';
 import { columnArrays, deleteStatement, qualified, upsertStatement } from './pg-statements.ts';
-import type { PostgresDialect } from './postgres-dialect.ts';
+import { concurrentCreate, type PostgresDialect } from './postgres-dialect.ts';
 import { isDataError, isTransientPg } from './pg-errors.ts';
 
 /** Rows per statement: large enough to amortise the round trip, small enough to bound memory. */
@@ -18,6 +19,9 @@ const MAX_ROWS_PER_STATEMENT = 10_000;
 const MAX_BYTES_PER_STATEMENT = 16 << 20;
 
 export class PgTransaction extends SqlTransaction {
+  /** tables this transaction created or altered: another session cannot read them until it ends */
+  private readonly changed = new Set<string>();
+
   constructor(
     private readonly dialect: PostgresDialect,
     private readonly client: pg.PoolClient,
@@ -30,8 +34,26 @@ export class PgTransaction extends SqlTransaction {
     return this.client.query({ name, text: sql, values }).then((r) => r.rowCount ?? 0);
   }
 
+  async ensureTable(table: TableMeta): Promise<void> {
+    await this.run(
+      async () => {
+        // a standby reader holding the table must not make the applier wait for ever on DDL
+        let limited = false;
+        const limit = async () => {
+          limited = true;
+          await this.client.query(`SET LOCAL lock_timeout = '30s'`);
+        };
+        if (await this.dialect.ensureOn(this.client, table, limit)) this.changed.add(tableName(table));
+        if (limited) await this.client.query('SET LOCAL lock_timeout TO DEFAULT');
+      },
+      (err) => concurrentCreate(err, table) ?? this.classify(err, `cannot create or alter table ${tableName(table)}`),
+    );
+  }
+
   async upsert(table: TableMeta, rows: Row[]): Promise<void> {
     if (rows.length === 0) return;
+    // a value the column would round or cut: refused before anything is sent (a StandbyError poisons as it is)
+    await this.run(async () => checkRowsFit(table, rows, 'PostgreSQL'), (err) => this.classify(err, 'cannot check the rows'));
     const unique = dedupeLastByKey(table, rows);
     const sql = upsertStatement(table);
     for (const chunk of chunks(table, unique)) {
@@ -77,8 +99,9 @@ export class PgTransaction extends SqlTransaction {
   private async writeError(op: string, table: TableMeta, rows: Row[], err: unknown): Promise<StandbyError> {
     const transient = isTransientPg(err);
     let where = '';
-    // PostgreSQL says what was wrong with a set-based write, not which row: find it.
-    if (!transient && op === 'upsert' && isDataError(err)) {
+    // PostgreSQL says what was wrong with a set-based write, not which row: find it (not in a
+    // table this transaction changed: the probe's session would wait for its lock)
+    if (!transient && op === 'upsert' && isDataError(err) && !this.changed.has(tableName(table))) {
       const bad = await this.dialect.findBadRow(table, rows);
       if (bad) where = ` at key (${describeKey(table, bad)})`;
     }

@@ -1,16 +1,19 @@
 // ColumnType <-> PostgreSQL: DDL types, the element types used to pass whole columns as one array
 // parameter, and the exact text conversions in both directions.
 //
-// Lossless choices (PostgreSQL keeps at most 6 fractional digits and drops the offset of a
-// timestamptz):
-// - float32 -> double precision: a `real` would give back the float's shortest decimal, which is
-//   not the number written when a source reports the float's exact binary value (tedious does).
+// Exact choices, the standby's type being the source's where PostgreSQL has it (PostgreSQL keeps at
+// most 6 fractional digits and drops the offset of a timestamptz):
+// - float32 -> real. The server prints a real as its shortest decimal ("0.1"); read back through
+//   Math.fround that is exactly the float32 value (0.10000000149011612) a source reports.
 // - time(7), timestamp(7), timestamptz(7) -> varchar holding the canonical string. The fixed-width
 //   form sorts in time order, so such columns still work as keys and in range scans.
 // - datetimeoffset(p) -> varchar holding the canonical ISO string with its offset.
 // - json -> json (keeps the text byte for byte; jsonb would re-format it); xml -> text.
-// - string(n) -> varchar(n) (also for fixed length: the canonical value carries its own padding).
+// - string(n) -> varchar(n); fixed length -> char(n), which keeps the padding ('ab   ' for char(5),
+//   the canonical value) and compares like the source's char. Rows travel as bpchar arrays for
+//   such columns: a text = bpchar comparison would strip the padding of one side only.
 import type { ColumnMeta, ColumnType, Row, Value } from '../../core/model.ts';
+import type { NativeType } from '../column-change.ts';
 import { fixFraction, temporalTextWidth } from '../temporal-text.ts';
 import { quoteIdent } from '../../drivers/postgres/quote.ts';
 
@@ -32,15 +35,17 @@ export function ddlType(t: ColumnType): string {
     case 'int64':
       return 'bigint';
     case 'float32':
+      return 'real';
     case 'float64':
       return 'double precision';
     case 'decimal':
       return t.precision > 0 ? `numeric(${t.precision},${t.scale})` : 'numeric';
     case 'string':
     case 'xml':
-      return t.kind === 'string' && t.maxLength && t.maxLength > 0 && t.maxLength <= PG_MAX_VARCHAR
-        ? `varchar(${t.maxLength})`
-        : 'text';
+      if (t.kind === 'string' && t.maxLength && t.maxLength > 0 && t.maxLength <= PG_MAX_VARCHAR) {
+        return t.fixedLength ? `char(${t.maxLength})` : `varchar(${t.maxLength})`;
+      }
+      return 'text';
     case 'bytes':
       return 'bytea';
     case 'uuid':
@@ -70,6 +75,7 @@ export function elementType(t: ColumnType): string {
     case 'decimal':
       return 'numeric';
     case 'string':
+      return ddlType(t).startsWith('char(') ? 'bpchar' : 'text';
     case 'xml':
       return 'text';
     case 'time':
@@ -99,9 +105,11 @@ export function fromPgText(t: ColumnType, s: string | null): Value {
       return s === 't';
     case 'int16':
     case 'int32':
-    case 'float32':
     case 'float64':
       return Number(s);
+    case 'float32':
+      // the shortest decimal of a real, as a double, is near the float: fround gives it exactly
+      return Math.fround(Number(s));
     case 'int64':
       return BigInt(s);
     case 'bytes':
@@ -140,4 +148,50 @@ export function columnLiteral(col: ColumnMeta, rows: readonly Row[]): string {
     else out += `"\\\\x${v.toString('hex')}"`;
   }
   return out + '}';
+}
+
+const PG_INT_BYTES: Record<string, number> = { smallint: 2, int2: 2, integer: 4, int: 4, int4: 4, bigint: 8, int8: 8 };
+
+/**
+ * A PostgreSQL type as format_type() prints it (`character varying(20)`, `timestamp(3) without time
+ * zone`, `numeric(12,2)`) or as ddlType writes it (`varchar(20)`, `timestamp(3)`), as a NativeType
+ * (src/standby/column-change.ts). Families: int, float, decimal, varchar (text is unbounded),
+ * char, time, timestamp, timestamptz; other types are their own family.
+ */
+export function parsePgType(text: string): NativeType {
+  const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
+  const m = /^([a-z][a-z ]*?)\s*(?:\((\d+)(?:,\s*(\d+))?\))?( with(?:out)? time zone)?$/.exec(t);
+  if (!m) return { text, family: t };
+  const [, name, a, b, zone] = m;
+  const n = a === undefined ? undefined : Number(a);
+  if (name in PG_INT_BYTES) return { text, family: 'int', size: PG_INT_BYTES[name] };
+  switch (name) {
+    case 'real':
+    case 'float4':
+      return { text, family: 'float', size: 4 };
+    case 'double precision':
+    case 'float8':
+      return { text, family: 'float', size: 8 };
+    case 'numeric':
+    case 'decimal':
+      if (n === undefined) return { text, family: 'decimal', size: Infinity, scale: Infinity };
+      return { text, family: 'decimal', size: n - Number(b ?? 0), scale: Number(b ?? 0) };
+    case 'character varying':
+    case 'varchar':
+      return { text, family: 'varchar', size: n ?? Infinity };
+    case 'text':
+      return { text, family: 'varchar', size: Infinity };
+    case 'character':
+    case 'char':
+    case 'bpchar':
+      return { text, family: 'char', size: n ?? 1 };
+    case 'time':
+      return { text, family: zone === ' with time zone' ? 'timetz' : 'time', size: n ?? 6 };
+    case 'timestamp':
+      return { text, family: zone === ' with time zone' ? 'timestamptz' : 'timestamp', size: n ?? 6 };
+    case 'timestamptz':
+      return { text, family: 'timestamptz', size: n ?? 6 };
+    default:
+      return { text, family: name };
+  }
 }

@@ -5,16 +5,18 @@
 // The state table is `ctrelay.ctrelay_state` (schema configurable) in the standby database, so it
 // never collides with a replicated table and commits atomically with the data.
 import pg from 'pg';
-import type { Row, TableMeta } from '../../core/model.ts';
-import { StandbyError } from '../../core/errors.ts';
-import { silentLogger, type ApplyState, type DialectLogger, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
+import type { Row, TableMeta, TableRef } from '../../core/model.ts';
+import { StandbyError, StandbyUnavailableError } from '../../core/errors.ts';
+import { silentLogger, type ApplyState, type DialectLogger, type StandbyColumn, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
+import { isEmptyChange, planTableChange, temporalTextCannotWiden, type ColumnRules } from '../column-change.ts';
+import { temporalTextWidth } from '../temporal-text.ts';
 import { standbyFailure } from '../driver-errors.ts';
 import { withPooledConnection } from '../pooled-connection.ts';
 import { driverMessage, tableName } from '../messages.ts';
 import { keyColumns, rowFrom } from '../table-shape.ts';
 import { redact, redactUrl } from '../../core/redact.ts';
 import { quoteIdent } from '../../drivers/postgres/quote.ts';
-import { ddlType, fromPgText, toPgText } from './pg-types.ts';
+import { ddlType, fromPgText, parsePgType, toPgText } from './pg-types.ts';
 import { locateBadRow } from './locate-bad-row.ts';
 import { qualified, scanStatement } from './pg-statements.ts';
 import { PgTransaction } from './pg-transaction.ts';
@@ -36,6 +38,8 @@ const RAW_TYPES = { getTypeParser: () => (v: string) => v };
 
 export class PostgresDialect implements StandbyDialect {
   readonly kind = 'postgres';
+  /** PostgreSQL DDL is transactional: a table changes in the transaction that first needs it */
+  readonly transactionalDdl = true;
   private pool: pg.Pool | null = null;
   readonly server: string;
   /** `PostgreSQL standby host:port/db`, for messages */
@@ -152,6 +156,10 @@ export class PostgresDialect implements StandbyDialect {
     });
   }
 
+  async describeTable(table: TableRef): Promise<StandbyColumn[] | null> {
+    return this.withClient(`cannot read the columns of table ${tableName(table)}`, (c) => describeOn(c, table));
+  }
+
   async ensureTable(table: TableMeta): Promise<void> {
     validateTable(table);
     // Two appliers may create the same table at once; the loser retries and then sees it.
@@ -172,30 +180,59 @@ export class PostgresDialect implements StandbyDialect {
         // The applier must call this outside its own open transaction; if it does not, or another
         // session holds the table, fail instead of waiting for ever.
         await c.query(`SET LOCAL lock_timeout = '30s'`);
-        const existing = await existingColumns(c, table.schema, table.table);
-        const q = qualified(table);
-        if (existing === null) {
-          const cols = table.columns.map(
-            (col) => `${quoteIdent(col.name)} ${ddlType(col.type)}${col.nullable && !table.key.includes(col.name) ? '' : ' NOT NULL'}`,
-          );
-          cols.push(`PRIMARY KEY (${table.key.map(quoteIdent).join(', ')})`);
-          await c.query(`CREATE TABLE IF NOT EXISTS ${q} (\n  ${cols.join(',\n  ')}\n)`);
-          this.logger.info({ table: tableName(table) }, 'created standby table');
-        } else {
-          const missing = table.columns.filter((col) => !existing.has(col.name));
-          if (missing.length > 0) {
-            // Added columns stay nullable: rows already in the standby have no value for them.
-            const adds = missing.map((col) => `ADD COLUMN IF NOT EXISTS ${quoteIdent(col.name)} ${ddlType(col.type)}`);
-            await c.query(`ALTER TABLE ${q} ${adds.join(', ')}`);
-            this.logger.info({ table: tableName(table), columns: missing.map((m) => m.name) }, 'added standby columns');
-          }
-        }
+        await this.ensureOn(c, table);
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       }
     });
+  }
+
+  /**
+   * ensureTable's work on `c`, inside the transaction open there (the caller's own, or an apply
+   * transaction): create, add, widen, or a ColumnChangeRefusedError. Returns whether it changed
+   * anything. Refusals are thrown before any DDL, so nothing is half done; `beforeDdl` runs once
+   * before the first DDL statement, when there is one.
+   */
+  async ensureOn(c: pg.PoolClient, table: TableMeta, beforeDdl: () => Promise<unknown> = async () => undefined): Promise<boolean> {
+    validateTable(table);
+    const existing = await describeOn(c, table);
+    const q = qualified(table);
+    if (existing === null) {
+      await beforeDdl();
+      if ((await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [table.schema])).rowCount === 0) {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}`);
+      }
+      const cols = table.columns.map(
+        (col) => `${quoteIdent(col.name)} ${ddlType(col.type)}${col.nullable && !table.key.includes(col.name) ? '' : ' NOT NULL'}`,
+      );
+      cols.push(`PRIMARY KEY (${table.key.map(quoteIdent).join(', ')})`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${q} (\n  ${cols.join(',\n  ')}\n)`);
+      this.logger.info({ table: tableName(table) }, 'created standby table');
+      return true;
+    }
+    const change = planTableChange(table, existing, PG_RULES);
+    if (isEmptyChange(change)) return false;
+    await beforeDdl();
+    const parts = [
+      // Added columns stay nullable: rows already in the standby have no value for them.
+      ...change.add.map((col) => `ADD COLUMN IF NOT EXISTS ${quoteIdent(col.name)} ${ddlType(col.type)}`),
+      // every widening has an assignment cast that keeps the value (int2 -> int4, float4 -> float8, ...)
+      ...change.widen.map((w) => `ALTER COLUMN ${quoteIdent(w.existing.name)} TYPE ${w.to.text}`),
+      ...change.dropNotNull.map((col) => `ALTER COLUMN ${quoteIdent(col.name)} DROP NOT NULL`),
+    ];
+    await c.query(`ALTER TABLE ${q} ${parts.join(', ')}`);
+    const t = tableName(table);
+    if (change.add.length > 0) this.logger.info({ table: t, columns: change.add.map((m) => m.name) }, 'added standby columns');
+    for (const w of change.widen) this.logger.info({ table: t, column: w.column.name, from: w.from.text, to: w.to.text }, 'widened standby column');
+    if (change.orphaned.length > 0) {
+      this.logger.warn(
+        { table: t, columns: change.orphaned.map((o) => o.name) },
+        'standby columns the source table no longer has (dropped, renamed or excluded) are now nullable; their values stay',
+      );
+    }
+    return true;
   }
 
   async scan(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
@@ -259,16 +296,35 @@ async function ensureSchema(c: pg.PoolClient, schema: string): Promise<void> {
   if (r.rowCount === 0) await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`).catch(ignoreConcurrentCreate);
 }
 
-async function existingColumns(c: pg.PoolClient, schema: string, table: string): Promise<Set<string> | null> {
-  const rel = await c.query<{ oid: number }>(
-    `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
-    [schema, table],
+/** The table's columns as the catalog describes them (format_type's spelling), null when it does not exist. */
+async function describeOn(c: pg.PoolClient, t: TableRef): Promise<StandbyColumn[] | null> {
+  const r = await c.query<{ name: string; type: string; nullable: boolean; in_key: boolean }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
+            COALESCE(a.attnum = ANY (i.indkey), false) AS in_key
+       FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
+      ORDER BY a.attnum`,
+    [t.schema, t.table],
   );
-  if (rel.rowCount === 0) return null;
-  const cols = await c.query<{ attname: string }>(
-    'SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped',
-    [rel.rows[0].oid],
-  );
-  return new Set(cols.rows.map((r) => r.attname));
+  if (r.rowCount === 0) return null;
+  return r.rows.map((row) => ({ name: row.name, nativeType: row.type, nullable: row.nullable, inKey: row.in_key }));
+}
+
+/** How PostgreSQL spells and widens column types (src/standby/column-change.ts). */
+export const PG_RULES: ColumnRules = {
+  engine: 'PostgreSQL',
+  caseInsensitive: false,
+  wanted: (_table, col) => parsePgType(ddlType(col.type)),
+  parse: parsePgType,
+  alterHint: (table, column, to) => `ALTER TABLE ${qualified(table)} ALTER COLUMN ${quoteIdent(column)} TYPE ${to.text}`,
+  cannotWiden: temporalTextCannotWiden((t) => temporalTextWidth(t, 6) !== null),
+};
+
+/** A concurrent CREATE inside an apply transaction: the transaction is lost, a retry sees the object. */
+export function concurrentCreate(err: unknown, table: TableMeta): StandbyUnavailableError | null {
+  if (!isConcurrentCreate(err)) return null;
+  return new StandbyUnavailableError(`table ${tableName(table)} was created or altered by another session at the same time; retrying`, { cause: err });
 }

@@ -8,15 +8,16 @@
 // its first real test.
 import sql from 'mssql';
 import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
-import type { Row, TableMeta } from '../../core/model.ts';
+import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { execute, type Statement } from '../../drivers/sqlserver/params.ts';
 import { parseSqlServerUrl } from '../../drivers/sqlserver/url.ts';
 import { fromDriver, ValueConversionError } from '../../drivers/sqlserver/values.ts';
-import type { ApplyState, StandbyDialect, StandbyTransaction } from '../dialect.ts';
+import type { ApplyState, StandbyColumn, StandbyDialect, StandbyTransaction } from '../dialect.ts';
 import { standbyFailure } from '../driver-errors.ts';
 import { describeKey, tableName } from '../messages.ts';
 import { dedupeLastByKey } from '../row-keys.ts';
 import { SqlTransaction } from '../sql-transaction.ts';
+import { checkRowsFit } from '../value-fit.ts';
 import { isTransientSqlServer } from './sqlserver-errors.ts';
 import * as T from './sqlserver-statements.ts';
 import { standbyColumns } from './sqlserver-types.ts';
@@ -34,6 +35,8 @@ type Runner = sql.ConnectionPool | sql.Transaction;
 
 export class SqlServerDialect implements StandbyDialect {
   readonly kind = 'sqlserver';
+  /** SQL Server DDL is transactional: a table changes in the transaction that first needs it */
+  readonly transactionalDdl = true;
   readonly label: string;
   /** `SQL Server standby host:port/db`, for messages */
   readonly where: string;
@@ -103,17 +106,31 @@ export class SqlServerDialect implements StandbyDialect {
     };
   }
 
+  async describeTable(table: TableRef): Promise<StandbyColumn[] | null> {
+    const rows = await this.run(this.requirePool(), T.existingColumnsStatement(table), `cannot read the columns of ${tableName(table)}`);
+    return rows.length === 0 ? null : T.standbyColumnsOf(rows);
+  }
+
   async ensureTable(table: TableMeta): Promise<void> {
-    T.validateTable(table);
     const pool = this.requirePool();
+    await this.ensureOn(table, (st, doing) => this.run(pool, st, doing));
+  }
+
+  /**
+   * ensureTable's work through `send` (the pool, or an open transaction): create, add, widen, or a
+   * ColumnChangeRefusedError before any DDL.
+   */
+  async ensureOn(table: TableMeta, send: (st: Statement, doing: string) => Promise<Rec[]>): Promise<void> {
+    T.validateTable(table);
     const name = tableName(table);
-    await this.run(pool, T.ensureSchemaStatement(table.schema), `cannot create schema ${table.schema}`);
-    await this.run(pool, T.createTableStatement(table), `cannot create table ${name}`);
-    const existing = await this.run(pool, T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
-    // identifiers compare case-insensitively under the usual collations: never add "Name" next to "name"
-    const have = new Set(existing.map((r) => String(r.name).toLowerCase()));
-    const missing = table.columns.filter((c) => !have.has(c.name.toLowerCase())).map((c) => c.name);
-    if (missing.length > 0) await this.run(pool, T.addColumnsStatement(table, missing), `cannot add columns ${missing.join(', ')} to ${name}`);
+    let existing = await send(T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
+    if (existing.length === 0) {
+      await send(T.ensureSchemaStatement(table.schema), `cannot create schema ${table.schema}`);
+      await send(T.createTableStatement(table), `cannot create table ${name}`);
+    } else {
+      for (const st of T.ensureExistingStatements(table, existing)) await send(st, `cannot alter table ${name}`);
+    }
+    existing = await send(T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
     this.identity.set(name, identityOf(existing));
   }
 
@@ -161,6 +178,27 @@ export class SqlServerDialect implements StandbyDialect {
     this.pool = null;
     if (p) await p.close().catch(() => undefined);
   }
+}
+
+const storedShapes = new WeakMap<TableMeta, TableMeta>();
+
+/**
+ * `table` with each string and binary column's length as the standby column has it (an unbounded
+ * key is nvarchar(450) / varbinary(900) here): CAST to the column type would cut a longer value
+ * without an error, so value-fit checks against these lengths.
+ */
+export function storedShape(table: TableMeta): TableMeta {
+  let t = storedShapes.get(table);
+  if (!t) {
+    const columns = standbyColumns(table).map((c) => {
+      const m = /^n?(?:var)?(?:char|binary)\((\d+)\)$/.exec(c.sourceType);
+      if (!m || (c.type.kind !== 'string' && c.type.kind !== 'bytes')) return c;
+      return { ...c, type: { ...c.type, maxLength: Number(m[1]) } };
+    });
+    t = { ...table, columns };
+    storedShapes.set(table, t);
+  }
+  return t;
 }
 
 function identityOf(columns: Rec[]): string | null {
@@ -214,8 +252,18 @@ class SqlServerTransaction extends SqlTransaction {
     }
   }
 
+  async ensureTable(table: TableMeta): Promise<void> {
+    // a refusal poisons the transaction like a failed statement
+    await this.run(
+      () => this.dialect.ensureOn(table, (st, doing) => this.send(st, doing)),
+      (err) => this.dialect.fail(err, `cannot create or alter table ${tableName(table)}`),
+    );
+  }
+
   async upsert(table: TableMeta, rows: Row[]): Promise<void> {
     if (rows.length === 0) return;
+    // CAST to the column type would round decimals and fractional seconds and cut strings silently
+    await this.run(async () => checkRowsFit(storedShape(table), rows, 'SQL Server', 'utf16'), (err) => this.dialect.fail(err, 'cannot check the rows'));
     const doing = `cannot upsert ${rows.length} rows into ${tableName(table)}`;
     const unique = dedupeLastByKey(table, rows);
     await this.stage(T.ROWS_TEMP, table, table.columns.map((c) => c.name), unique, doing);
@@ -225,6 +273,8 @@ class SqlServerTransaction extends SqlTransaction {
 
   async delete(table: TableMeta, keys: Row[]): Promise<void> {
     if (keys.length === 0) return;
+    // a key CAST to a shorter key column would be cut, and could delete another row
+    await this.run(async () => checkRowsFit(storedShape({ ...table, columns: table.columns.filter((c) => table.key.includes(c.name)) }), keys, 'SQL Server', 'utf16'), (err) => this.dialect.fail(err, 'cannot check the keys'));
     const doing = `cannot delete ${keys.length} keys from ${tableName(table)}`;
     await this.stage(T.KEYS_TEMP, table, table.key, dedupeLastByKey(table, keys), doing);
     await this.send(T.deleteFromTempStatement(table), doing);

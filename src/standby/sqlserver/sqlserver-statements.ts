@@ -7,6 +7,8 @@
 // staging tables, and those that use them after the parameterised inserts, carry no parameters.
 import { StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
+import { planTableChange, type ColumnRules } from '../column-change.ts';
+import type { StandbyColumn } from '../dialect.ts';
 import { objectName, quoteIdent, quoteQualified } from '../../drivers/sqlserver/quote.ts';
 import { keysetPageStatement } from '../../drivers/sqlserver/keyset.ts';
 import type { Statement } from '../../drivers/sqlserver/params.ts';
@@ -14,7 +16,7 @@ import { toParam, type ParamValue } from '../../drivers/sqlserver/values.ts';
 import type { ApplyState } from '../dialect.ts';
 import { tableName } from '../messages.ts';
 import { keyColumns } from '../table-shape.ts';
-import { isCharacter, standbyColumns } from './sqlserver-types.ts';
+import { ddlType, isCharacter, nativeTypeOf, parseSqlServerType, standbyColumns } from './sqlserver-types.ts';
 
 /** SQL Server accepts 2100 parameters per request; a margin stays free. */
 export const MAX_PARAMS = 2000;
@@ -60,14 +62,68 @@ export function objectIdStatement(table: TableMeta): Statement {
   return { sql: `SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id;`, params: { qualifiedName: nv(objectName(table)) } };
 }
 
-export function existingColumnsStatement(table: TableMeta): Statement {
+/** The table's columns with what describeTable needs (type, length, precision, scale, nullability, key); no rows: no table. */
+export function existingColumnsStatement(table: Pick<TableMeta, 'schema' | 'table'>): Statement {
   return {
-    sql: `SELECT c.name, c.is_identity
+    sql: `SELECT c.name, c.is_identity, c.is_nullable, TYPE_NAME(c.system_type_id) AS type_name, c.max_length, c.precision, c.scale,
+  CAST(CASE WHEN EXISTS (
+    SELECT 1 FROM sys.indexes AS i
+    INNER JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+    WHERE i.object_id = c.object_id AND i.is_primary_key = 1 AND ic.column_id = c.column_id
+  ) THEN 1 ELSE 0 END AS bit) AS in_key
 FROM sys.columns AS c
 WHERE c.object_id = OBJECT_ID(@qualifiedName, N'U')
 ORDER BY c.column_id;`,
     params: { qualifiedName: nv(objectName(table)) },
   };
+}
+
+const truthy = (v: unknown) => v === true || v === 1;
+
+/** Rows of existingColumnsStatement as StandbyColumns. */
+export function standbyColumnsOf(rows: Record<string, unknown>[]): StandbyColumn[] {
+  return rows.map((r) => ({
+    name: String(r.name),
+    nativeType: nativeTypeOf(r as Parameters<typeof nativeTypeOf>[0]),
+    nullable: truthy(r.is_nullable),
+    inKey: truthy(r.in_key),
+  }));
+}
+
+/** How SQL Server spells and widens column types (src/standby/column-change.ts). */
+export const SQLSERVER_RULES: ColumnRules = {
+  engine: 'SQL Server',
+  // identifiers compare case-insensitively under the usual collations: never add "Name" next to "name"
+  caseInsensitive: true,
+  wanted: (table, col) => parseSqlServerType(ddlType(col.type, table.key.includes(col.name), `${tableName(table)} column ${col.name}`)),
+  parse: parseSqlServerType,
+  alterHint: (table, column, to) => `ALTER TABLE ${objectName(table)} ALTER COLUMN ${quoteIdent(column)} ${to.text} NULL`,
+  cannotWiden: (_table, column) =>
+    column.inKey ? 'a primary key column, which SQL Server cannot alter in place (the primary key would have to be dropped and re-created)' : null,
+};
+
+/**
+ * What ensureTable sends to an EXISTING table (existingColumnsStatement's rows): adds, then one
+ * ALTER COLUMN per widened or relaxed column (SQL Server alters one column per statement and
+ * resets nullability unless it is restated). Throws ColumnChangeRefusedError before anything when a
+ * column cannot be changed safely; [] when the table already holds `table`.
+ */
+export function ensureExistingStatements(table: TableMeta, existingRows: Record<string, unknown>[]): Statement[] {
+  const existing = standbyColumnsOf(existingRows);
+  const change = planTableChange(table, existing, SQLSERVER_RULES);
+  const out: Statement[] = [];
+  if (change.add.length > 0) out.push(addColumnsStatement(table, change.add.map((c) => c.name)));
+  const relax = new Set(change.dropNotNull.map((c) => c.name));
+  const t = objectName(table);
+  for (const w of change.widen) {
+    const nullable = w.existing.nullable || relax.has(w.existing.name);
+    out.push(batch(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(w.existing.name)} ${w.to.text} ${nullable ? 'NULL' : 'NOT NULL'};`));
+    relax.delete(w.existing.name);
+  }
+  for (const c of change.dropNotNull) {
+    if (relax.has(c.name)) out.push(batch(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} ${c.nativeType} NULL;`));
+  }
+  return out;
 }
 
 export function stateTableName(schema: string): string {

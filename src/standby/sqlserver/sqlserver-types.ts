@@ -3,6 +3,7 @@
 // type, so nothing passes through a JS number or Date.
 import { StandbyError } from '../../core/errors.ts';
 import type { ColumnMeta, ColumnType, TableMeta } from '../../core/model.ts';
+import type { NativeType } from '../column-change.ts';
 
 /** nvarchar(4000) / varbinary(8000) are the largest non-max types. */
 const MAX_NVARCHAR = 4000;
@@ -68,4 +69,70 @@ export function standbyColumns(table: TableMeta): ColumnMeta[] {
 /** Whether the type is a character type (temp-table columns then need COLLATE DATABASE_DEFAULT). */
 export function isCharacter(t: ColumnType): boolean {
   return t.kind === 'string' || t.kind === 'json' || t.kind === 'xml';
+}
+
+const SQLSERVER_INT_BYTES: Record<string, number> = { tinyint: 1, smallint: 2, int: 4, bigint: 8 };
+
+/**
+ * A SQL Server column type as nativeTypeOf prints a catalog row or ddlType writes it (`nvarchar(20)`,
+ * `nvarchar(max)`, `decimal(12,2)`, `datetime2(3)`, `real`, `float`), as a NativeType
+ * (src/standby/column-change.ts). nvarchar, varchar, nchar, char, varbinary and binary are six
+ * families: a change between them converts.
+ */
+export function parseSqlServerType(text: string): NativeType {
+  const t = text.trim().toLowerCase();
+  const m = /^([a-z0-9]+)(?:\((max|\d+)(?:,\s*(\d+))?\))?$/.exec(t);
+  if (!m) return { text, family: t };
+  const [, name, a, b] = m;
+  const n = a === undefined ? undefined : a === 'max' ? Infinity : Number(a);
+  if (name in SQLSERVER_INT_BYTES) return { text, family: 'int', size: SQLSERVER_INT_BYTES[name] };
+  switch (name) {
+    case 'real':
+      return { text, family: 'float', size: 4 };
+    case 'float':
+      return { text, family: 'float', size: n !== undefined && n <= 24 ? 4 : 8 };
+    case 'decimal':
+    case 'numeric':
+      return { text, family: 'decimal', size: (n ?? 18) - Number(b ?? 0), scale: Number(b ?? 0) };
+    case 'nvarchar':
+    case 'varchar':
+    case 'varbinary':
+    case 'nchar':
+    case 'char':
+    case 'binary':
+      return { text, family: name, size: n ?? 1 };
+    case 'time':
+    case 'datetime2':
+    case 'datetimeoffset':
+      return { text, family: name, size: n ?? 7 };
+    default:
+      return { text, family: name };
+  }
+}
+
+/** A sys.columns row (with TYPE_NAME, max_length, precision, scale) in SQL Server's own DDL spelling. */
+export function nativeTypeOf(r: { type_name: unknown; max_length: unknown; precision: unknown; scale: unknown }): string {
+  const name = String(r.type_name).toLowerCase();
+  const len = Number(r.max_length);
+  switch (name) {
+    case 'nvarchar':
+    case 'nchar':
+      return `${name}(${len === -1 ? 'max' : len / 2})`;
+    case 'varchar':
+    case 'char':
+    case 'varbinary':
+    case 'binary':
+      return `${name}(${len === -1 ? 'max' : len})`;
+    case 'decimal':
+    case 'numeric':
+      return `${name}(${Number(r.precision)},${Number(r.scale)})`;
+    case 'time':
+    case 'datetime2':
+    case 'datetimeoffset':
+      return `${name}(${Number(r.scale)})`;
+    case 'float':
+      return Number(r.precision) <= 24 ? 'real' : 'float';
+    default:
+      return name;
+  }
 }
