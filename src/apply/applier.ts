@@ -20,6 +20,7 @@ import { RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { acksTopic, applyTransactionalId, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
 import { topicOffsets } from '../kafka/read-to-end.ts';
+import { readLastBatch } from '../kafka/batch-log.ts';
 import type { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { ColumnChangeRefusedError } from '../standby/column-change.ts';
 import type { ApplyState, StandbyDialect } from '../standby/dialect.ts';
@@ -97,7 +98,12 @@ export class Applier {
     await this.ackProducer.init();
     // resume AT the last applied batch's record, to check it is still the batch the standby holds
     const from = state ? state.batchOffset : 0n;
-    this.reader = new WindowReader(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, this.deps.control, this.deps.events, from, state ? { seq: state.batchSeq } : null);
+    const metrics = this.deps.metrics;
+    metrics.standbyAt(state && { seq: state.batchSeq, version: state.version });
+    // the newest batch captured, so the lag is true from the first scrape, before anything is applied
+    const last = await readLastBatch(kafka, this.opts.topicPrefix, this.opts.sourceId, this.deps.control);
+    if (last) metrics.sawBatch(last.batch);
+    this.reader = new WindowReader(kafka, batchesTopic(this.opts.topicPrefix), this.opts.sourceId, this.deps.control, this.deps.events, from, state ? { seq: state.batchSeq } : null, (b) => metrics.sawBatch(b));
     // a crash between the standby commit and its ack would leave a sync-mode capture waiting
     // for an ack that never comes: acknowledge what the standby holds on every start
     if (state) await this.ack({ seq: state.batchSeq, version: state.version }, 0);

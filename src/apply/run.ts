@@ -9,6 +9,8 @@ import { startHttpServer } from '../http/server.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
 import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { createDialect } from '../standby/create-dialect.ts';
+import { createSource } from '../sources/factory.ts';
+import { SourceVersionProbe } from '../sources/version-probe.ts';
 import { Applier } from './applier.ts';
 import type { ColumnOptions, TargetNamer } from './plan.ts';
 import { ApplyMetrics } from './metrics.ts';
@@ -77,6 +79,9 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
   );
   await events.load();
   await applier.start();
+  // lag against the source itself when the standby site can reach it (else against the batch log)
+  const probe = new SourceVersionProbe(createSource(config.source), (v) => metrics.sawSourceVersion(v), log.child({ component: 'lag' }));
+  probe.start();
   const http = await startHttpServer({
     host: config.http.apply.host,
     port: options.httpPort ?? config.http.apply.port,
@@ -91,6 +96,7 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
     metrics.errors.inc();
     throw err;
   } finally {
+    await probe.stop();
     await http.close();
     await kafka.close();
     log.info('apply stopped');

@@ -47,6 +47,8 @@ export class WindowReader {
     private readonly fromOffset: bigint,
     /** the batch the standby says it applied last, expected at fromOffset */
     private resumeFrom: { seq: bigint } | null = null,
+    /** told of every batch record of this source as it is read (for lag metrics) */
+    private readonly observe: (batch: BatchRecord) => void = () => undefined,
   ) {}
 
   /** The next complete window with seq > afterSeq, or null if none arrived within waitMs. */
@@ -75,6 +77,7 @@ export class WindowReader {
         if (!r.value) continue;
         const batch = this.control.decodeBatch(r.value, `${this.batchesTopic}[0]@${r.offset}`);
         if (this.resumeFrom) this.checkResume(r.offset, batch);
+        if (batch.sourceId === this.sourceId) this.observe(batch);
         this.queue.push({ record: r, batch });
       }
     }

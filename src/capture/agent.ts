@@ -12,7 +12,7 @@ import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { assertDistinctTopics, batchesTopic, captureTransactionalId, dataTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, OutRecord, TransactionalProducer, WrittenRange } from '../kafka/port.ts';
-import { readLastBatch } from './checkpoint.ts';
+import { readLastBatch } from '../kafka/batch-log.ts';
 import type { CaptureMetrics } from './metrics.ts';
 import { pageRecords } from './publish.ts';
 import { emptyState, isNoop, readWindow, type CaptureState, type Page } from './window.ts';

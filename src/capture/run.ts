@@ -9,10 +9,10 @@ import { HttpError, sendJson, startHttpServer } from '../http/server.ts';
 import { createMetricsRegistry } from '../http/metrics.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
 import { createSource } from '../sources/factory.ts';
+import { SourceVersionProbe } from '../sources/version-probe.ts';
 import { AckTracker } from './ack-tracker.ts';
 import { CaptureAgent } from './agent.ts';
 import { CaptureMetrics } from './metrics.ts';
-import { SourceVersionProbe } from './source-probe.ts';
 import { AckSyncGate } from './sync-gate.ts';
 
 export interface CaptureRunOptions {
@@ -85,7 +85,13 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
 
   await agent.start();
   acks?.start();
-  const probe = new SourceVersionProbe(createSource(config.source), metrics, () => agent.currentState.version, log.child({ component: 'lag' }));
+  // source_version and lag_versions follow the source also while capture does not poll (sync
+  // mode blocked on the standby, a backoff, a long window being published)
+  const probe = new SourceVersionProbe(createSource(config.source), (v) => {
+    metrics.sourceVersion.set(Number(v));
+    const published = agent.currentState.version;
+    if (published >= 0n) metrics.lagVersions.set(Number(v > published ? v - published : 0n));
+  }, log.child({ component: 'lag' }));
   probe.start();
 
   // alive = a poll started or a page was published recently; before the first poll, since start

@@ -185,7 +185,7 @@ export async function runDemo(opts: DemoOptions, log: Logger): Promise<boolean> 
   const txs = value('ctrelay_apply_transactions_total')[0]?.value ?? 0;
   out(`  ${batches} batches on Kafka, applied in ${txs} standby transactions, standby at source version ${applier.appliedVersion}`);
   out('lag:');
-  out(`  apply lag at the last transaction: ${(value('ctrelay_apply_lag_seconds')[0]?.value ?? 0).toFixed(3)} s (source commit -> standby commit)`);
+  out(`  apply lag after the catch-up: ${(value('ctrelay_apply_lag_seconds')[0]?.value ?? 0).toFixed(3)} s (age of the oldest change not yet on the standby), ${value('ctrelay_apply_lag_versions')[0]?.value ?? 0} versions behind the source`);
   out(`  catch-up after the workload stopped: ${(Math.max(0, caughtUpMs) / 1000).toFixed(2)} s`);
 
   out('comparison (row for row, canonical values):');

@@ -1,7 +1,7 @@
 // `ctrelay status`: where the source, the batch log and the standby stand, and the lag between
 // them, read from the systems themselves (no agent needs to be running).
 import { SingleObjectControlCodec } from '../avro/control.ts';
-import { readLastBatch } from '../capture/checkpoint.ts';
+import { readLastBatch } from '../kafka/batch-log.ts';
 import type { Config } from '../config/schema.ts';
 import type { KafkaPort } from '../kafka/port.ts';
 import { createSource } from '../sources/factory.ts';

@@ -339,8 +339,13 @@ export class PipelineFixture {
 
 /** Waits for a capture process's 'capture running' line and returns the HTTP base URL it names. */
 export async function captureUrl(p: Proc): Promise<string> {
-  await p.waitFor('capture running');
-  const line = p.stderr().split('\n').find((l) => l.includes('"capture running"'))!;
+  return runningUrl(p, 'capture running');
+}
+
+/** The HTTP base URL a ctrelay process logged with `message` ('capture running', 'apply running'). */
+export async function runningUrl(p: Proc, message: string): Promise<string> {
+  await p.waitFor(message);
+  const line = p.stderr().split('\n').find((l) => l.includes(`"${message}"`))!;
   const url = JSON.parse(line).url as string;
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   return url;

@@ -1,11 +1,12 @@
-// Finding the capture checkpoint: the last COMMITTED record of this source in the batch log.
-// The producer must be initialised (fencing and aborting any earlier instance's open transaction)
-// before this runs, so that the stable offset cannot move under us.
+// The batch log's last COMMITTED record of a source: capture's checkpoint, and where status and
+// the applier's lag metrics see the newest captured batch.
+// For capture, its producer must be initialised (fencing and aborting any earlier instance's open
+// transaction) before this runs, so that the stable offset cannot move under it.
 import type { BatchRecord } from '../core/batch.ts';
 import type { ControlCodec } from '../core/codec.ts';
 import { batchesTopic } from '../core/topics.ts';
-import type { KafkaPort } from '../kafka/port.ts';
-import { readLast } from '../kafka/read-to-end.ts';
+import type { KafkaPort } from './port.ts';
+import { readLast } from './read-to-end.ts';
 
 export interface LoggedBatch {
   batch: BatchRecord;

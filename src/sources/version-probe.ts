@@ -1,24 +1,21 @@
-// Lag that tells the truth while capture is not polling (sync mode blocked on a standby, a long
-// backoff, a huge window being published): a probe on its own connection reads the source's
-// current version every few seconds, so `ctrelay_capture_source_version` and
-// `ctrelay_capture_lag_versions` follow the source itself, not the last poll.
+// The source's current version, read every few seconds on a connection of its own, for lag that
+// tells the truth whatever the job is doing: capture blocked in sync mode or in a backoff, an
+// applier that cannot write. Any source kind (it only opens and ends a poll session).
 import type { Logger } from 'pino';
 import type { ChangeSource } from '../core/change-source.ts';
-import type { CaptureMetrics } from './metrics.ts';
 
 export class SourceVersionProbe {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private connected = false;
   private warned = false;
-  /** the source's current version at the last probe; null before the first */
+  /** the source's current version at the last successful probe; null before the first */
   latest: bigint | null = null;
 
   constructor(
     private readonly source: ChangeSource,
-    private readonly metrics: CaptureMetrics,
-    /** the version capture has published (its last complete window), -1 when none */
-    private readonly published: () => bigint,
+    /** called with every version read */
+    private readonly onVersion: (version: bigint) => void,
     private readonly log: Logger,
     private readonly intervalMs = 2_000,
   ) {}
@@ -43,12 +40,10 @@ export class SourceVersionProbe {
       const v = session.currentVersion;
       await session.end();
       this.latest = v;
-      this.metrics.sourceVersion.set(Number(v));
-      const published = this.published();
-      if (published >= 0n) this.metrics.lagVersions.set(Number(v > published ? v - published : 0n));
+      this.onVersion(v);
       this.warned = false;
     } catch (err) {
-      // the capture loop reports source problems; the probe only says once that lag is unknown now
+      // the job reports source problems of its own; the probe only says once that lag is unknown
       if (!this.warned) this.log.warn({ err }, 'cannot read the source version for the lag metrics');
       this.warned = true;
     }
