@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { BatchRecord } from '../core/batch.ts';
 import type { ControlCodec } from '../core/codec.ts';
 import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, ConfigError, isTransient, ProducerFencedError } from '../core/errors.ts';
-import { RetryPolicy, runWithRetries } from '../core/retry.ts';
+import { retryTransient, RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { acksTopic, applyTransactionalId, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
 import { topicOffsets } from '../kafka/read-to-end.ts';
@@ -77,7 +77,8 @@ export class Applier {
     }
     await this.deps.dialect.connect();
     await this.deps.dialect.ensureStateTable();
-    await this.resume();
+    // control topics created a moment ago may not have a known leader yet
+    await retryTransient(() => this.resume(), 8, (err) => this.deps.log.warn({ err }, 'resuming from the standby state failed; retrying'));
   }
 
   /** (Re)positions on the standby's state: after start and after every transient failure. */

@@ -9,7 +9,7 @@ import { canWatchCatalog, hasStartupWarnings, type ChangeSource, type PollSessio
 import type { SchemaRecord, TableEncoder, WireFormat } from '../core/codec.ts';
 import type { Mode, SyncGate } from '../core/modes.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
-import { RetryPolicy, runWithRetries } from '../core/retry.ts';
+import { retryTransient, RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { assertDistinctTopics, batchesTopic, captureTransactionalId, dataTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, OutRecord, TransactionalProducer, WrittenRange } from '../kafka/port.ts';
 import { readLastBatch } from '../kafka/batch-log.ts';
@@ -87,7 +87,8 @@ export class CaptureAgent {
     } finally {
       await admin.close();
     }
-    await this.resume();
+    // topics created a moment ago may not have a known leader yet (NOT_LEADER_FOR_PARTITION)
+    await retryTransient(() => this.resume(), 8, (err) => this.deps.log.warn({ err }, 'resuming from the batch log failed; retrying'));
   }
 
   /** Reads the catalog and builds one encoder per table; a changed table gets a new schema version. */

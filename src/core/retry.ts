@@ -71,3 +71,22 @@ export async function runWithRetries(policy: RetryPolicy, loop: RetryLoop): Prom
     }
   }
 }
+
+/**
+ * Runs `fn` again after a transient failure, up to `attempts` times in all, with the policy's
+ * backoff; anything else, or the last failure, is thrown. For start-up steps that meet a system
+ * still settling (a topic created a moment ago whose leader is not known yet), where the long-running
+ * loop's endless retry would hide a real outage at start.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, attempts: number, onRetry: (err: unknown, attempt: number) => void, policy = new RetryPolicy({ initialDelayMs: 250, maxDelayMs: 4_000 })): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const delay = attempt < attempts ? policy.delayAfter(err, attempt) : null;
+      if (delay === null) throw err;
+      onRetry(err, attempt);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
