@@ -140,18 +140,3 @@ export function avroTypeFor(t: ColumnType, named: NamedTypes): AvroSchema {
     }
   }
 }
-
-/** ColumnType as the compact string kept in the schema's field attributes ("decimal(38,4)"). */
-export function describeColumnType(t: ColumnType): string {
-  switch (t.kind) {
-    case 'decimal':
-      return `decimal(${t.precision},${t.scale})`;
-    case 'time':
-    case 'timestamp':
-    case 'timestamptz':
-    case 'datetimeoffset':
-      return `${t.kind}(${t.precision})`;
-    default:
-      return t.kind;
-  }
-}

@@ -7,7 +7,7 @@
 // it spells types (ColumnRules), this file decides.
 import { StandbyError } from '../core/errors.ts';
 import type { ColumnMeta, TableMeta } from '../core/model.ts';
-import type { StandbyColumn } from './dialect.ts';
+import type { DialectLogger, StandbyColumn } from './dialect.ts';
 import { tableName } from './messages.ts';
 
 /** A column type in an engine's own terms, reduced to what decides whether one widens into another. */
@@ -152,4 +152,17 @@ export function temporalTextCannotWiden(storedAsText: (t: ColumnMeta['type']) =>
     storedAsText(col.type)
       ? `a ${col.type.kind} kept as its canonical text here, whose stored values would keep their old fractional digits (not the canonical text of the new precision)`
       : null;
+}
+
+/** Says in the log what a table change did (added, widened, and columns the source no longer has). */
+export function logTableChange(logger: DialectLogger, table: TableMeta, change: TableChange): void {
+  const t = tableName(table);
+  if (change.add.length > 0) logger.info({ table: t, columns: change.add.map((m) => m.name) }, 'added standby columns');
+  for (const w of change.widen) logger.info({ table: t, column: w.column.name, from: w.from.text, to: w.to.text }, 'widened standby column');
+  if (change.orphaned.length > 0) {
+    logger.warn(
+      { table: t, columns: change.orphaned.map((o) => o.name) },
+      'standby columns the source table no longer has (dropped, renamed or excluded) are now nullable; their values stay',
+    );
+  }
 }

@@ -17,10 +17,10 @@ import mysql from 'mysql2/promise';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
 import { silentLogger, type ApplyState, type DialectLogger, type StandbyColumn, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
-import { isEmptyChange, planTableChange, temporalTextCannotWiden, type ColumnRules } from '../column-change.ts';
+import { isEmptyChange, logTableChange, planTableChange, temporalTextCannotWiden, type ColumnRules } from '../column-change.ts';
 import { temporalTextWidth } from '../temporal-text.ts';
 import { standbyFailure } from '../driver-errors.ts';
-import { withPooledConnection } from '../pooled-connection.ts';
+import { connectionFrom, unlessMissing, withPooledConnection } from '../pooled-connection.ts';
 import { tableName } from '../messages.ts';
 import { keyColumns, rowFrom } from '../table-shape.ts';
 import { redactUrl } from '../../core/redact.ts';
@@ -116,13 +116,7 @@ export class MariaDbDialect implements StandbyDialect {
 
   /** A pooled connection with ctrelay's session settings applied (once per physical connection). */
   async acquire(): Promise<mysql.PoolConnection> {
-    if (!this.pool) throw new StandbyError(`${this.where}: connect() was not called`);
-    let c: mysql.PoolConnection;
-    try {
-      c = await this.pool.getConnection();
-    } catch (err) {
-      throw this.fail(err, 'cannot connect');
-    }
+    const c = await connectionFrom(this.pool, this.where, (pool) => pool.getConnection(), (err, doing) => this.fail(err, doing));
     const core = (c as unknown as { connection: object }).connection;
     if (!this.initialised.has(core)) {
       try {
@@ -163,26 +157,21 @@ export class MariaDbDialect implements StandbyDialect {
   }
 
   async readState(sourceId: string): Promise<ApplyState | null> {
-    return this.withConnection('cannot read the apply state', async (c) => {
-      try {
-        const [rows] = await c.query(
-          `SELECT batch_seq AS b, version AS v, batch_offset AS o, applied_at AS a FROM ${this.stateTable} WHERE source_id = ?`,
-          [sourceId],
-        );
-        const row = (rows as { b: string; v: string; o: string; a: string }[])[0];
-        if (!row) return null;
-        return {
-          sourceId,
-          batchSeq: BigInt(row.b),
-          version: BigInt(row.v),
-          batchOffset: BigInt(row.o),
-          appliedAt: new Date(`${row.a.replace(' ', 'T')}Z`),
-        };
-      } catch (err) {
-        if (isMissingTable(err)) return null;
-        throw err;
-      }
-    });
+    return this.withConnection('cannot read the apply state', (c) => unlessMissing(async () => {
+      const [rows] = await c.query(
+        `SELECT batch_seq AS b, version AS v, batch_offset AS o, applied_at AS a FROM ${this.stateTable} WHERE source_id = ?`,
+        [sourceId],
+      );
+      const row = (rows as { b: string; v: string; o: string; a: string }[])[0];
+      if (!row) return null;
+      return {
+        sourceId,
+        batchSeq: BigInt(row.b),
+        version: BigInt(row.v),
+        batchOffset: BigInt(row.o),
+        appliedAt: new Date(`${row.a.replace(' ', 'T')}Z`),
+      };
+    }, isMissingTable, null));
   }
 
   async describeTable(table: TableRef): Promise<StandbyColumn[] | null> {
@@ -215,28 +204,15 @@ export class MariaDbDialect implements StandbyDialect {
         ...change.dropNotNull.filter((col) => !widened.has(col.name)).map((col) => `MODIFY COLUMN ${quoteIdent(col.name)} ${col.nativeType} NULL`),
       ];
       await c.query(`ALTER TABLE ${qualified(table)} ${parts.join(', ')}`);
-      const t = tableName(table);
-      if (change.add.length > 0) this.logger.info({ table: t, columns: change.add.map((m) => m.name) }, 'added standby columns');
-      for (const w of change.widen) this.logger.info({ table: t, column: w.column.name, from: w.from.text, to: w.to.text }, 'widened standby column');
-      if (change.orphaned.length > 0) {
-        this.logger.warn(
-          { table: t, columns: change.orphaned.map((o) => o.name) },
-          'standby columns the source table no longer has (dropped, renamed or excluded) are now nullable; their values stay',
-        );
-      }
+      logTableChange(this.logger, table, change);
     });
   }
 
   async scan(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
-    return this.withConnection(`cannot read table ${tableName(table)}`, async (c) => {
-      try {
-        const [rows] = await c.query({ sql: scanStatement(table, afterKey, limit), rowsAsArray: true });
-        return (rows as unknown[][]).map((values) => rowFrom(table, values, fromMaria));
-      } catch (err) {
-        if (isMissingTable(err)) return [];
-        throw err;
-      }
-    });
+    return this.withConnection(`cannot read table ${tableName(table)}`, (c) => unlessMissing(async () => {
+      const [rows] = await c.query({ sql: scanStatement(table, afterKey, limit), rowsAsArray: true });
+      return (rows as unknown[][]).map((values) => rowFrom(table, values, fromMaria));
+    }, isMissingTable, []));
   }
 
   async begin(): Promise<StandbyTransaction> {

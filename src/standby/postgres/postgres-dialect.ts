@@ -8,10 +8,10 @@ import pg from 'pg';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError, StandbyUnavailableError } from '../../core/errors.ts';
 import { silentLogger, type ApplyState, type DialectLogger, type StandbyColumn, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
-import { isEmptyChange, planTableChange, temporalTextCannotWiden, type ColumnRules } from '../column-change.ts';
+import { isEmptyChange, logTableChange, planTableChange, temporalTextCannotWiden, type ColumnRules } from '../column-change.ts';
 import { temporalTextWidth } from '../temporal-text.ts';
 import { standbyFailure } from '../driver-errors.ts';
-import { withPooledConnection } from '../pooled-connection.ts';
+import { connectionFrom, unlessMissing, withPooledConnection } from '../pooled-connection.ts';
 import { driverMessage, tableName } from '../messages.ts';
 import { keyColumns, rowFrom } from '../table-shape.ts';
 import { redact, redactUrl } from '../../core/redact.ts';
@@ -96,13 +96,7 @@ export class PostgresDialect implements StandbyDialect {
 
   /** A pooled client, listened to while it is out (see onConnectionLost); give it back with checkin. */
   async checkout(): Promise<pg.PoolClient> {
-    if (!this.pool) throw new StandbyError(`${this.where}: connect() was not called`);
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.fail(err, 'cannot connect');
-    }
+    const client = await connectionFrom(this.pool, this.where, (pool) => pool.connect(), (err, doing) => this.fail(err, doing));
     client.on('error', this.onConnectionLost);
     return client;
   }
@@ -139,21 +133,16 @@ export class PostgresDialect implements StandbyDialect {
   }
 
   async readState(sourceId: string): Promise<ApplyState | null> {
-    return this.withClient('cannot read the apply state', async (c) => {
-      try {
-        const r = await c.query<{ b: string; v: string; o: string; a: Date }>(
-          `SELECT batch_seq::text AS b, version::text AS v, batch_offset::text AS o, applied_at AS a
-             FROM ${this.stateTable} WHERE source_id = $1`,
-          [sourceId],
-        );
-        const row = r.rows[0];
-        if (!row) return null;
-        return { sourceId, batchSeq: BigInt(row.b), version: BigInt(row.v), batchOffset: BigInt(row.o), appliedAt: row.a };
-      } catch (err) {
-        if (isMissingRelation(err)) return null;
-        throw err;
-      }
-    });
+    return this.withClient('cannot read the apply state', (c) => unlessMissing(async () => {
+      const r = await c.query<{ b: string; v: string; o: string; a: Date }>(
+        `SELECT batch_seq::text AS b, version::text AS v, batch_offset::text AS o, applied_at AS a
+           FROM ${this.stateTable} WHERE source_id = $1`,
+        [sourceId],
+      );
+      const row = r.rows[0];
+      if (!row) return null;
+      return { sourceId, batchSeq: BigInt(row.b), version: BigInt(row.v), batchOffset: BigInt(row.o), appliedAt: row.a };
+    }, isMissingRelation, null));
   }
 
   async describeTable(table: TableRef): Promise<StandbyColumn[] | null> {
@@ -223,15 +212,7 @@ export class PostgresDialect implements StandbyDialect {
       ...change.dropNotNull.map((col) => `ALTER COLUMN ${quoteIdent(col.name)} DROP NOT NULL`),
     ];
     await c.query(`ALTER TABLE ${q} ${parts.join(', ')}`);
-    const t = tableName(table);
-    if (change.add.length > 0) this.logger.info({ table: t, columns: change.add.map((m) => m.name) }, 'added standby columns');
-    for (const w of change.widen) this.logger.info({ table: t, column: w.column.name, from: w.from.text, to: w.to.text }, 'widened standby column');
-    if (change.orphaned.length > 0) {
-      this.logger.warn(
-        { table: t, columns: change.orphaned.map((o) => o.name) },
-        'standby columns the source table no longer has (dropped, renamed or excluded) are now nullable; their values stay',
-      );
-    }
+    logTableChange(this.logger, table, change);
     return true;
   }
 
@@ -240,13 +221,10 @@ export class PostgresDialect implements StandbyDialect {
     return this.withClient(`cannot read table ${tableName(table)}`, async (c) => {
       params.push(String(Math.max(0, Math.floor(limit))));
       const sql = scanStatement(table, afterKey !== null);
-      try {
+      return unlessMissing(async () => {
         const r = await c.query<unknown[]>({ text: sql, values: params, rowMode: 'array', types: RAW_TYPES });
         return r.rows.map((values) => rowFrom(table, values, (type, v) => fromPgText(type, v as string | null)));
-      } catch (err) {
-        if (isMissingRelation(err)) return [];
-        throw err;
-      }
+      }, isMissingRelation, []);
     });
   }
 
