@@ -196,7 +196,13 @@ when no tracked table remains); --execute runs it. Snapshot isolation is left on
         return;
       }
       process.stdout.write(`current version: ${s.currentVersion}\n`);
-      for (const t of s.tables) process.stdout.write(`${t.table}\tmin valid version ${t.minValidVersion}\ttracked keys ${t.trackedKeys}\tsince ${t.enabledAt}\n`);
+      process.stdout.write(`event triggers (DDL rewrites, trigger toggles): ${s.eventTriggers ? 'installed' : 'MISSING'}\n`);
+      for (const t of s.tables) {
+        const state = t.triggersOk ? 'tracking on' : 'TRACKING OFF (run `ctrelay ct enable` for it)';
+        const reset = t.resetReason ? `\tlast reset: ${t.resetReason}` : '';
+        process.stdout.write(`${t.table}\t${state}\tmin valid version ${t.minValidVersion}\ttracked keys ${t.trackedKeys}\tsince ${t.enabledAt}${reset}\n`);
+      }
+      for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`);
     });
   ct.command('cleanup')
     .description('PostgreSQL: forget tracked changes older than the retention period (raises the min valid version)')
