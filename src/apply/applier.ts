@@ -36,6 +36,12 @@ export interface ApplyOptions {
   replicationFactor?: number;
   /** async mode: merge up to this many ready windows into one standby transaction */
   mergeWindows: number;
+  /**
+   * ... and windows of at most this many bytes of records in all (config standby.mergeBytes,
+   * default 64 MiB): memory follows the bytes merged, not the window count. A window larger than
+   * this is applied alone, in one transaction: a window is never split.
+   */
+  mergeBytes?: number;
   /** maps a source table to its standby name (schema = PostgreSQL schema or MariaDB database) */
   target: TargetNamer;
   /** this standby's column options by source table "schema.table" (config standby.tables) */
@@ -51,12 +57,16 @@ export interface ApplyDeps {
   metrics: ApplyMetrics;
 }
 
+/** Default byte budget of the windows merged into one standby transaction. */
+export const DEFAULT_MERGE_BYTES = 64 << 20;
+
 export class Applier {
   private stopping = false;
   private reader: WindowReader | null = null;
   private ackProducer: TransactionalProducer | null = null;
   private readonly tables: StandbyTables;
   private readonly retry = new RetryPolicy();
+  private readonly mergeBytes: number;
   appliedSeq = -1n;
   /** a window read ahead that must open its own transaction */
   private held: CompleteWindow | null = null;
@@ -67,18 +77,19 @@ export class Applier {
 
   constructor(private readonly opts: ApplyOptions, private readonly deps: ApplyDeps) {
     this.tables = new StandbyTables(opts.target, opts.columns);
+    this.mergeBytes = opts.mergeBytes ?? DEFAULT_MERGE_BYTES;
   }
 
   async start(): Promise<void> {
+    await this.deps.dialect.connect();
+    await this.deps.dialect.ensureStateTable();
+    // control topics created a moment ago may not have a known leader yet
+    await retryTransient(() => this.resume(), 8, (err) => this.deps.log.warn({ err }, 'resuming from the standby state failed; retrying'));
     // the column options against the tables' definitions known so far (the others: on first sight)
     for (const name of this.opts.columns?.keys() ?? []) {
       const meta = this.deps.events.decoder.tableMeta(name);
       if (meta) this.tables.validate(meta);
     }
-    await this.deps.dialect.connect();
-    await this.deps.dialect.ensureStateTable();
-    // control topics created a moment ago may not have a known leader yet
-    await retryTransient(() => this.resume(), 8, (err) => this.deps.log.warn({ err }, 'resuming from the standby state failed; retrying'));
   }
 
   /** (Re)positions on the standby's state: after start and after every transient failure. */
@@ -93,6 +104,7 @@ export class Applier {
     this.appliedSeq = state?.batchSeq ?? -1n;
     this.appliedVersion = state?.version ?? -1n;
     await this.ensureControlTopics();
+    await this.deps.events.load();
     if (state) await this.checkBatchLogHolds(state);
     // one applier per standby: a second one with the same id fences this one's acks
     this.ackProducer = kafka.producer(applyTransactionalId(this.opts.topicPrefix, this.opts.standbyId));
@@ -178,21 +190,24 @@ export class Applier {
     }
     const windows: CompleteWindow[] = [first];
     let last = first;
+    let bytes = first.bytes;
     const seen = new Map<string, Set<string>>();
     if (this.opts.mergeWindows > 1) mergeDefinitions(seen, tableDefinitions(first));
-    while (windows.length < this.opts.mergeWindows && !this.stopping) {
+    while (windows.length < this.opts.mergeWindows && bytes < this.mergeBytes && !this.stopping) {
       const more = await this.reader!.next(last.batches[last.batches.length - 1].seq, 0);
       if (!more) break;
       // a window that (re)starts a snapshot empties its tables first, and one that describes a
-      // table differently needs the standby table changed first: each opens a transaction
+      // table differently needs the standby table changed first: each opens a transaction; so
+      // does one that would take the transaction past its byte budget
       const defs = tableDefinitions(more);
-      if (snapshotStarts(more).length > 0 || definitionChanges(seen, defs)) {
+      if (snapshotStarts(more).length > 0 || definitionChanges(seen, defs) || bytes + more.bytes > this.mergeBytes) {
         this.held = more;
         break;
       }
       mergeDefinitions(seen, defs);
       windows.push(more);
       last = more;
+      bytes += more.bytes;
     }
     await this.apply(windows);
     return true;

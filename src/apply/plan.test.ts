@@ -26,7 +26,7 @@ function ev(table: TableMeta, op: Op, id: number, after: Row | null = op === 'd'
 
 function win(seq: bigint, events: DecodedEvent[], tables: TableState[] = []): CompleteWindow {
   const batch: BatchRecord = { sourceId: 's', seq, windowSeq: seq, version: seq * 10n, previousVersion: -1n, complete: true, ranges: [], tables, captureTsMs: 0, commitTsMs: null, mode: 'async' };
-  return { batches: [batch], offset: seq, events };
+  return { batches: [batch], offset: seq, events, bytes: 0 };
 }
 
 const starting = (table: string, seq: bigint): TableState => ({ table, topic: 'x', cursor: 1n, rows: 0, snapshot: { epoch: 2, lastKey: null, done: false, startedSeq: seq } });

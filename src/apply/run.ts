@@ -72,12 +72,12 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
       topicPrefix: config.kafka.topicPrefix,
       replicationFactor: config.kafka.replicationFactor,
       mergeWindows: config.mode === 'sync' ? 1 : standby.mergeBatches,
+      mergeBytes: standby.mergeBytes,
       target: targetNamer(standby.kind, standby.url, standby.schema),
       columns,
     },
     { kafka, dialect, control: wire.control, events, log: log.child({ component: 'apply' }), metrics },
   );
-  await events.load();
   await applier.start();
   // lag against the source itself when the standby site can reach it (else against the batch log)
   const probe = new SourceVersionProbe(createSource(config.source), (v) => metrics.sawSourceVersion(v), log.child({ component: 'lag' }));

@@ -1,10 +1,14 @@
 // Reads complete windows from Kafka in batch-log order: the batch records from `<prefix>.batches`,
 // then each batch's events from the data partitions at exactly the offsets the record lists.
 // Pages of a window that never completed (the capture agent died mid-window) are dropped.
+// Chunked events (src/kafka/chunks.ts) are put back together here; their chunks lie within the
+// ranges of the batch that carries them, so a sequence still open at the end of a batch's ranges is
+// a DecodeError naming topic, partition and offset.
 import type { BatchRecord } from '../core/batch.ts';
 import type { ControlCodec, DecodedEvent } from '../core/codec.ts';
 import { BatchLogMismatchError, KafkaError, KafkaUnavailableError } from '../core/errors.ts';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { ChunkAssembler } from '../kafka/chunks.ts';
 import type { InRecord, KafkaPort, Reader } from '../kafka/port.ts';
 import { topicOffsets } from '../kafka/read-to-end.ts';
 import type { TopicDecoder } from '../kafka/schemas-topic.ts';
@@ -22,6 +26,8 @@ export interface CompleteWindow {
   /** offset of the complete batch's record in the batch log */
   offset: bigint;
   events: DecodedEvent[];
+  /** bytes of the window's records (keys and values, chunks included): what it holds in memory */
+  bytes: number;
 }
 
 const tp = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -67,7 +73,8 @@ export class WindowReader {
         if (batch.complete) {
           const batches = this.pending;
           this.pending = [];
-          return { batches, offset: record.offset, events: await this.fetchEvents(batches) };
+          const { events, bytes } = await this.fetchEvents(batches);
+          return { batches, offset: record.offset, events, bytes };
         }
       }
       const left = deadline - Date.now();
@@ -100,7 +107,7 @@ export class WindowReader {
     }
   }
 
-  private async fetchEvents(batches: BatchRecord[]): Promise<DecodedEvent[]> {
+  private async fetchEvents(batches: BatchRecord[]): Promise<{ events: DecodedEvent[]; bytes: number }> {
     const ranges = batches.flatMap((b) => b.ranges);
     const missing = ranges.filter((r) => !this.positions.has(tp(r.topic, r.partition)));
     if (missing.length > 0) {
@@ -116,40 +123,51 @@ export class WindowReader {
       this.dataReader = await this.kafka.reader([...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, from: p.next })));
     }
     const out: DecodedEvent[] = [];
-    for (const r of ranges) {
-      const key = tp(r.topic, r.partition);
-      const pos = this.positions.get(key)!;
-      if (pos.next > r.first) {
-        throw new KafkaError(`batch log lists ${r.topic}[${r.partition}] offsets ${r.first}..${r.last}, but this reader is already at ${pos.next}: the batch log and data topics disagree`);
-      }
-      let buf = this.buffered.get(key) ?? { records: [], head: 0 };
-      let seen = 0;
-      let lastProgress = Date.now();
-      while (seen < r.count) {
-        if (buf.head >= buf.records.length) {
-          buf = { records: await this.dataReader!.poll(r.topic, r.partition, POLL_WAIT_MS), head: 0 };
-          if (buf.records.length === 0) {
-            await this.explainMissing(r, pos.next, lastProgress);
-            continue;
+    let bytes = 0;
+    // one per window: a batch holds whole events, so nothing is open between batches
+    const chunks = new ChunkAssembler();
+    for (const b of batches) {
+      for (const r of b.ranges) {
+        const key = tp(r.topic, r.partition);
+        const pos = this.positions.get(key)!;
+        if (pos.next > r.first) {
+          throw new KafkaError(`batch log lists ${r.topic}[${r.partition}] offsets ${r.first}..${r.last}, but this reader is already at ${pos.next}: the batch log and data topics disagree`);
+        }
+        let buf = this.buffered.get(key) ?? { records: [], head: 0 };
+        let seen = 0;
+        let lastProgress = Date.now();
+        while (seen < r.count) {
+          if (buf.head >= buf.records.length) {
+            buf = { records: await this.dataReader!.poll(r.topic, r.partition, POLL_WAIT_MS), head: 0 };
+            if (buf.records.length === 0) {
+              await this.explainMissing(r, pos.next, lastProgress);
+              continue;
+            }
+            lastProgress = Date.now();
           }
-          lastProgress = Date.now();
+          const raw = buf.records[buf.head];
+          // consumed records are released as we go: a partition's buffer may hold chunks of large events
+          (buf.records as (InRecord | undefined)[])[buf.head++] = undefined;
+          if (raw.offset < r.first) continue;
+          if (raw.offset > r.last) {
+            throw new KafkaError(`${r.topic}[${r.partition}]: expected ${r.count} records in offsets ${r.first}..${r.last}, found ${seen}`);
+          }
+          seen++;
+          pos.next = raw.offset + 1n;
+          bytes += (raw.key?.length ?? 0) + (raw.value?.length ?? 0);
+          if (raw.value === null) continue; // tombstone
+          const rec = chunks.push(raw);
+          if (rec === null) continue; // a chunk of an event still open
+          const where = `${rec.topic}[${rec.partition}]@${rec.offset}`;
+          // the synchronous path first: awaiting per event would cost a microtask on the hot path
+          out.push(this.events.decoder.decodeEvent(rec.value!, where) ?? (await this.events.decodeEvent(rec.value!, where)));
+          if (out.length % DECODE_SLICE === 0) await yieldToEventLoop();
         }
-        const rec = buf.records[buf.head++];
-        if (rec.offset < r.first) continue;
-        if (rec.offset > r.last) {
-          throw new KafkaError(`${r.topic}[${r.partition}]: expected ${r.count} records in offsets ${r.first}..${r.last}, found ${seen}`);
-        }
-        seen++;
-        pos.next = rec.offset + 1n;
-        if (rec.value === null) continue; // tombstone
-        const where = `${r.topic}[${r.partition}]@${rec.offset}`;
-        // the synchronous path first: awaiting per event would cost a microtask on the hot path
-        out.push(this.events.decoder.decodeEvent(rec.value, where) ?? (await this.events.decodeEvent(rec.value, where)));
-        if (out.length % DECODE_SLICE === 0) await yieldToEventLoop();
+        this.buffered.set(key, buf);
       }
-      this.buffered.set(key, buf);
+      chunks.assertComplete(`the ranges of batch ${b.seq} in ${this.batchesTopic}`);
     }
-    return out;
+    return { events: out, bytes };
   }
 
   /**

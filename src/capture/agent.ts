@@ -3,6 +3,12 @@
 // checkpoint: after any failure the agent re-initialises its producer (fencing, aborting what was
 // open) and resumes from the last committed batch record, so nothing is lost or published twice.
 // Transient failures (src/core/errors.ts) are waited out; anything else stops the agent.
+//
+// Large values: pages are bounded by bytes as well as rows (window.ts), and an event larger than
+// its topic's chunk size travels as chunk records (src/kafka/chunks.ts: the wire contract). The
+// chunk size of each data topic is the configured one, lowered to what the topic's
+// max.message.bytes takes (read at start), so topics made before ctrelay chunked work too. A
+// record the broker refuses all the same stops capture (exit 4) naming table, key, column and size.
 import type { Logger } from 'pino';
 import type { BatchRecord } from '../core/batch.ts';
 import { canWatchCatalog, hasStartupWarnings, type ChangeSource, type PollSession } from '../core/change-source.ts';
@@ -11,11 +17,13 @@ import type { Mode, SyncGate } from '../core/modes.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { retryTransient, RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { assertDistinctTopics, batchesTopic, captureTransactionalId, dataTopic, schemasTopic } from '../core/topics.ts';
-import type { KafkaPort, OutRecord, TransactionalProducer, WrittenRange } from '../kafka/port.ts';
+import { ConfigError, KafkaError, isTransient, ProducerFencedError } from '../core/errors.ts';
+import { DEFAULT_CHUNK_BYTES, recordLimitOf, topicConfigForChunks } from '../kafka/chunks.ts';
+import { RecordTooLargeError, type Admin, type KafkaPort, type OutRecord, type TransactionalProducer, type WrittenRange } from '../kafka/port.ts';
 import { readLastBatch } from '../kafka/batch-log.ts';
 import type { CaptureMetrics } from './metrics.ts';
-import { pageRecords } from './publish.ts';
-import { emptyState, isNoop, readWindow, type CaptureState, type Page } from './window.ts';
+import { describeLargest, fitRecords, pageRecords, type RecordLimit, type TopicRecords } from './publish.ts';
+import { DEFAULT_BATCH_BYTES, emptyState, isNoop, ReadSizer, readWindow, type CaptureState, type Page } from './window.ts';
 
 export interface CaptureOptions {
   sourceId: string;
@@ -31,6 +39,14 @@ export interface CaptureOptions {
   mode: Mode;
   /** stop after this many consecutive transient failures (0 = retry for ever) */
   maxConsecutiveFailures?: number;
+  /** Byte budget of a page and of one source read (window.ts; config source.maxBatchBytes); default 64 MiB. */
+  maxBatchBytes?: number;
+  /**
+   * Largest record (key + value + headers) before an event is split into chunk records; 0 = chunking
+   * off (an event larger than its topic takes then stops capture). Config kafka.chunkBytes; default
+   * DEFAULT_CHUNK_BYTES (1 MiB - 64 KiB).
+   */
+  chunkBytes?: number;
 }
 
 export interface CaptureDeps {
@@ -56,6 +72,14 @@ export class CaptureAgent {
   /** whether the last batch in the log completes its window (only those are acknowledged) */
   private lastComplete = true;
   private readonly retry: RetryPolicy;
+  /** bytes per page and per source read */
+  private readonly maxBatchBytes: number;
+  /** configured chunk size; 0 = chunking off */
+  private readonly chunkBytes: number;
+  /** rows per source read, learnt per table across windows */
+  private readonly sizer: ReadSizer;
+  /** per data topic: how large its records may be (read at start) */
+  private limits = new Map<string, RecordLimit>();
   /** true once the agent resumed and completed a poll: /readyz */
   ready = false;
   /** when the last poll started or the last page was published (ms; 0 = never): /healthz */
@@ -63,6 +87,10 @@ export class CaptureAgent {
 
   constructor(private readonly opts: CaptureOptions, private readonly deps: CaptureDeps) {
     this.retry = new RetryPolicy({ maxConsecutiveFailures: opts.maxConsecutiveFailures ?? 0 });
+    this.maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_BATCH_BYTES;
+    if (this.maxBatchBytes < 1) throw new ConfigError('source.maxBatchBytes: the page byte budget must be at least 1 byte');
+    this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.sizer = new ReadSizer(this.maxBatchBytes);
   }
 
   get currentState(): CaptureState {
@@ -79,11 +107,14 @@ export class CaptureAgent {
     const admin = await kafka.admin();
     try {
       const { partitions, replicationFactor } = this.opts;
+      // data topics take a chunk (an existing topic keeps its setting: readLimits adapts to it)
+      const config = topicConfigForChunks(this.chunkBytes);
       await admin.ensureTopics([
-        ...this.metas.map((m) => ({ topic: dataTopic(this.opts.topicPrefix, m), partitions, replicationFactor })),
+        ...this.metas.map((m) => ({ topic: dataTopic(this.opts.topicPrefix, m), partitions, replicationFactor, config })),
         { topic: batchesTopic(this.opts.topicPrefix), partitions: 1, replicationFactor },
         { topic: schemasTopic(this.opts.topicPrefix), partitions: 1, replicationFactor, config: { 'cleanup.policy': 'compact' } },
       ]);
+      await this.readLimits(admin);
     } finally {
       await admin.close();
     }
@@ -91,11 +122,41 @@ export class CaptureAgent {
     await retryTransient(() => this.resume(), 8, (err) => this.deps.log.warn({ err }, 'resuming from the batch log failed; retrying'));
   }
 
+  /**
+   * How large each data topic's records may be: the configured chunk size, lowered to what the
+   * topic's max.message.bytes takes. A broker that does not tell (no DescribeConfigs permission)
+   * leaves the limit unknown: chunks of the configured size, and the broker has the last word.
+   */
+  private async readLimits(admin: Admin): Promise<void> {
+    const topics = this.metas.map((m) => dataTopic(this.opts.topicPrefix, m));
+    let found: Map<string, number | null>;
+    try {
+      found = await admin.maxMessageBytes(topics);
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      this.deps.log.warn({ err }, 'cannot read the data topics\' max.message.bytes: chunking to the configured chunk size, unchecked');
+      found = new Map();
+    }
+    this.limits = new Map(
+      topics.map((topic) => {
+        const maxMessageBytes = found.get(topic) ?? null;
+        const maxRecordBytes = maxMessageBytes === null ? null : recordLimitOf(maxMessageBytes);
+        const chunkBytes = this.chunkBytes === 0 ? null : maxRecordBytes === null ? this.chunkBytes : Math.min(this.chunkBytes, maxRecordBytes);
+        return [topic, { chunkBytes, maxRecordBytes, maxMessageBytes }];
+      }),
+    );
+    const lowered = [...this.limits].filter(([, l]) => l.chunkBytes !== null && l.chunkBytes < this.chunkBytes);
+    if (lowered.length > 0) {
+      this.deps.log.warn({ topics: lowered.map(([t, l]) => `${t} (max.message.bytes ${l.maxMessageBytes})`), chunkBytes: this.chunkBytes }, 'data topics take less than the chunk size: their events are chunked smaller');
+    }
+  }
+
   /** Reads the catalog and builds one encoder per table; a changed table gets a new schema version. */
   private async describe(): Promise<void> {
     const { source, wire } = this.deps;
     if (canWatchCatalog(source)) this.catalogSignature = await source.catalogSignature(this.opts.tables);
     this.metas = await source.describe(this.opts.tables, this.opts.exclude);
+    for (const m of this.metas) this.sizer.forget(m);
     this.encoders.clear();
     for (const m of this.metas) this.encoders.set(qualifiedName(m), wire.tableEncoder(m, this.opts.topicPrefix));
     this.schemasPublished = false;
@@ -200,6 +261,8 @@ export class CaptureAgent {
       if (this.state.version >= 0n) metrics.lagVersions.set(Number(session.currentVersion - this.state.version));
       const pages = readWindow(session, this.metas, this.state, {
         maxBatchRows: this.opts.maxBatchRows,
+        maxBatchBytes: this.maxBatchBytes,
+        sizer: this.sizer,
         snapshotChunkRows: this.opts.snapshotChunkRows,
         db: this.opts.db,
         topicOf: (t) => dataTopic(this.opts.topicPrefix, t),
@@ -257,6 +320,23 @@ export class CaptureAgent {
     return out;
   }
 
+  /**
+   * A send of one table's records failed. A too-large refusal cannot heal by retrying: name the
+   * table, the largest record's key, column and size, and what to do. Other refusals get the table
+   * named; transient errors and fencing pass as they are.
+   */
+  private refusal(err: unknown, topic: string, t: TopicRecords, page: Page, limit: RecordLimit): unknown {
+    if (isTransient(err) || err instanceof ProducerFencedError || !(err instanceof KafkaError)) return err;
+    const table = qualifiedName(t.table);
+    if (!(err instanceof RecordTooLargeError)) return new KafkaError(`cannot publish table ${table}: ${err.message}`, { cause: err });
+    const largest = describeLargest(t, page) ?? 'no record';
+    const chunking = limit.chunkBytes !== null
+      ? `ctrelay sent records of at most ${limit.chunkBytes} bytes (its chunk size for this topic, from max.message.bytes ${limit.maxMessageBytes ?? 'unknown'} when capture started): ` +
+        `the topic or broker takes less now (max.message.bytes lowered?); restart capture to chunk to the topic's current limit, or raise the topic's max.message.bytes`
+      : 'chunking is off (kafka.chunkBytes: 0): turn it on so that large events are split into chunk records, or raise the topic\'s max.message.bytes';
+    return new RecordTooLargeError(`cannot publish table ${table}: Kafka refused a record of topic ${topic} as too large; the largest record sent: ${largest}. ${chunking} (${err.message})`, { cause: err });
+  }
+
   private async publish(page: Page): Promise<void> {
     const { wire, metrics, log } = this.deps;
     for (const r of page.resnapshots) {
@@ -275,7 +355,15 @@ export class CaptureAgent {
     try {
       if (!this.schemasPublished) await tx.send(schemasTopic(this.opts.topicPrefix), this.schemaRecords());
       const ranges: WrittenRange[] = [];
-      for (const [topic, records] of byTopic) ranges.push(...(await tx.send(topic, records)));
+      for (const [topic, t] of byTopic) {
+        const limit = this.limits.get(topic) ?? { chunkBytes: this.chunkBytes || null, maxRecordBytes: null, maxMessageBytes: null };
+        const records = fitRecords(topic, t, page, limit);
+        try {
+          ranges.push(...(await tx.send(topic, records, { maxRequestBytes: limit.maxRecordBytes ?? undefined })));
+        } catch (err) {
+          throw this.refusal(err, topic, t, page, limit);
+        }
+      }
       const batch: BatchRecord = {
         sourceId: this.opts.sourceId,
         seq: page.seq,

@@ -78,6 +78,8 @@ export async function runCapture(config: Config, log: Logger, options: CaptureRu
       pollIntervalMs: config.source.pollIntervalMs,
       maxBatchRows: config.source.maxBatchRows,
       snapshotChunkRows: config.source.snapshotChunkRows,
+      maxBatchBytes: config.source.maxBatchBytes,
+      chunkBytes: config.kafka.chunkBytes,
       mode: config.mode,
     },
     { source: createSource(config.source), kafka, wire, log: log.child({ component: 'capture' }), metrics, sync: gate },

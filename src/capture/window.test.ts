@@ -6,13 +6,18 @@ import { describe, expect, it } from 'vitest';
 import type { ChangePosition, ChangeRow, PollSession } from '../core/change-source.ts';
 import type { Row, TableMeta } from '../core/model.ts';
 import type { ColumnMeta, ColumnType } from '../core/model.ts';
-import { definitionChange, emptyState, isLosslessWidening, isNoop, parseTypeText, readWindow, tableDefinition, typeText, type CaptureState, type Page } from './window.ts';
+import {
+  definitionChange, emptyState, isLosslessWidening, isNoop, maxRowBytes, parseTypeText, ReadSizer, readWindow, rowBytes, tableDefinition, typeText,
+  type CaptureState, type Page, type WindowOptions,
+} from './window.ts';
 
 const T: TableMeta = { schema: 's', table: 't', key: ['id'], columns: [{ name: 'id', type: { kind: 'int32' }, nullable: false, sourceType: 'int' }, { name: 'v', type: { kind: 'string' }, nullable: true, sourceType: 'text' }] };
 const U: TableMeta = { ...T, table: 'u' };
 
 class MemorySession implements PollSession {
   calls: { table: string; since: bigint; after: ChangePosition | null }[] = [];
+  /** the limit of every changes() and snapshotChunk() call, in order */
+  asked: number[] = [];
   constructor(
     readonly currentVersion: bigint,
     private readonly rows: Map<string, Row[]>,
@@ -24,11 +29,13 @@ class MemorySession implements PollSession {
   }
   async changes(t: TableMeta, since: bigint, after: ChangePosition | null, limit: number): Promise<ChangeRow[]> {
     this.calls.push({ table: t.table, since, after });
+    this.asked.push(limit);
     const all = (this.log.get(t.table) ?? []).filter((c) => c.version > since && c.version <= this.currentVersion);
     const rest = after ? all.filter((c) => c.version > after.version || (c.version === after.version && (c.key.id as number) > (after.key.id as number))) : all;
     return rest.slice(0, limit);
   }
   async snapshotChunk(t: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
+    this.asked.push(limit);
     const rows = this.rows.get(t.table) ?? [];
     return rows.filter((r) => afterKey === null || (r.id as number) > (afterKey.id as number)).slice(0, limit);
   }
@@ -41,7 +48,7 @@ const change = (id: number, version: bigint, op: ChangeRow['op'] = 'U'): ChangeR
 });
 const opts = (maxBatchRows = 100, snapshotChunkRows = 100) => ({ maxBatchRows, snapshotChunkRows, db: 'db', topicOf: (m: TableMeta) => `p.${m.schema}.${m.table}`, now: () => 1 });
 
-async function pages(session: PollSession, metas: TableMeta[], state: CaptureState, o = opts()): Promise<Page[]> {
+async function pages(session: PollSession, metas: TableMeta[], state: CaptureState, o: WindowOptions = opts()): Promise<Page[]> {
   const out: Page[] = [];
   for await (const p of readWindow(session, metas, state, o)) out.push(p);
   return out;
@@ -245,5 +252,80 @@ describe('table definitions: DDL that changed rows without DML re-snapshots the 
     const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', rows(1)]])), [T], emptyState()));
     const ps = await pages(new ExplainingSession(9n, new Map([['t', rows(1)]]), new Map(), 5n), [T], start);
     expect(ps[0].resnapshots).toEqual([{ table: 's.t', reason: 'cursor 1 is below the min valid version 5: changes since the cursor are gone (public.t was truncated)' }]);
+  });
+});
+
+describe('capture window: memory bounded by bytes', () => {
+  const MB = 1 << 20;
+  const big = 'x'.repeat(MB); // one string shared by every row: the test itself stays small
+  const bigRows = (n: number): Row[] => Array.from({ length: n }, (_, i) => ({ id: i + 1, v: big }));
+  const bigChange = (id: number, version: bigint): ChangeRow => ({ op: 'U', version, key: { id }, row: { id, v: big }, changedColumns: null, commitTs: null });
+  const eventBytes = rowBytes({ id: 1, v: big }) + 128;
+  const streaming = async () => after(emptyState(), await pages(new MemorySession(1n, new Map([['t', []]])), [T], emptyState()));
+
+  it('cuts a page before it passes the byte budget; an event larger than the budget is a page of its own', async () => {
+    const log = new Map([['t', [change(1, 2n), bigChange(2, 2n), bigChange(3, 2n), bigChange(4, 3n), change(5, 3n), change(6, 3n)]]]);
+    const ps = await pages(new MemorySession(3n, new Map(), log), [T], await streaming(), { ...opts(100), maxBatchBytes: 2 * eventBytes + 10 });
+    expect(ps.map((p) => p.events.map((e) => e.event.key.id))).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(ps.map((p) => p.complete)).toEqual([false, false, true]);
+    expect(ps.every((p) => p.bytes <= 2 * eventBytes + 10)).toBe(true);
+    const alone = await pages(new MemorySession(3n, new Map(), log), [T], await streaming(), { ...opts(100), maxBatchBytes: MB / 2 });
+    expect(alone.map((p) => p.events.map((e) => e.event.key.id))).toEqual([[1], [2], [3], [4], [5, 6]]);
+  });
+
+  it('asks for fewer rows once rows are large, and grows reads at most 4-fold while they are small', async () => {
+    const log = new Map([['t', Array.from({ length: 30 }, (_, i) => bigChange(i + 1, 2n))]]);
+    const session = new MemorySession(2n, new Map(), log);
+    const ps = await pages(session, [T], await streaming(), { ...opts(100), maxBatchBytes: 4 * MB });
+    expect(ps.flatMap((p) => p.events.map((e) => e.event.key.id))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // a table with an unbounded column starts at 8 rows, then asks for what fits 4 MiB: 3 rows of 1 MiB
+    expect(session.asked).toEqual([8, 3, 3, 3, 3, 3, 3, 3, 3]);
+    const small = new MemorySession(2n, new Map(), new Map([['t', Array.from({ length: 2_000 }, (_, i) => change(i + 1, 2n))]]));
+    await pages(small, [T], await streaming(), opts(1_000));
+    expect(small.asked).toEqual([8, 32, 128, 512, 1_000, 1_000]);
+  });
+
+  it('keeps what it learnt across windows when the caller keeps the sizer', async () => {
+    const sizer = new ReadSizer(4 * MB);
+    const start = await streaming();
+    const s1 = new MemorySession(2n, new Map(), new Map([['t', [bigChange(1, 2n), bigChange(2, 2n)]]]));
+    const w1 = await pages(s1, [T], start, { ...opts(100), sizer });
+    const s2 = new MemorySession(3n, new Map(), new Map([['t', [bigChange(3, 3n)]]]));
+    await pages(s2, [T], after(start, w1), { ...opts(100), sizer });
+    expect(s1.asked).toEqual([8]);
+    expect(s2.asked).toEqual([3]);
+  });
+
+  it('a table whose columns are all bounded reads full pages from the first read', async () => {
+    const bounded: TableMeta = { ...T, columns: [T.columns[0], { ...T.columns[1], type: { kind: 'string', maxLength: 20 } }] };
+    expect(maxRowBytes(bounded)).toBe(8 + 81);
+    expect(maxRowBytes(T)).toBeNull();
+    const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', []]])), [bounded], emptyState()));
+    const session = new MemorySession(2n, new Map(), new Map([['t', Array.from({ length: 250 }, (_, i) => change(i + 1, 2n))]]));
+    await pages(session, [bounded], start, opts(100));
+    expect(session.asked).toEqual([100, 100, 100]);
+  });
+
+  it('a snapshot reads about a page of bytes per window, at least one read, until it is done', async () => {
+    const sizer = new ReadSizer(2.5 * MB);
+    let state = emptyState();
+    const perWindow: number[][] = [];
+    for (let v = 1n; v <= 10n && !(state.tables.get('s.t')?.snapshot?.done ?? false); v++) {
+      const ps = await pages(new MemorySession(v, new Map([['t', bigRows(10)]])), [T], state, { ...opts(100, 1_000), sizer });
+      perWindow.push(ps.flatMap((p) => p.events.map((e) => e.event.key.id as number)));
+      state = after(state, ps);
+    }
+    expect(perWindow.flat()).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    // the first read (8 rows) cannot know the rows are large; then 2 rows of 1 MiB per window
+    expect(perWindow.map((w) => w.length)).toEqual([8, 2]);
+    expect(state.tables.get('s.t')!.snapshot).toMatchObject({ done: true, lastKey: '{"id":10}' });
+  });
+
+  it('small snapshot rows: sub-reads until snapshotChunkRows rows, as one chunk did', async () => {
+    const session = new MemorySession(1n, new Map([['t', rows(300)]]));
+    const ps = await pages(session, [T], emptyState(), opts(1_000, 200));
+    expect(ps.flatMap((p) => p.events).length).toBe(200);
+    expect(session.asked).toEqual([8, 32, 128, 32]);
+    expect(ps[ps.length - 1].tables[0].snapshot).toMatchObject({ done: false, lastKey: '{"id":200}' });
   });
 });

@@ -1,8 +1,22 @@
 // One capture window: everything read in ONE source snapshot at one version V, cut into pages of at
-// most maxBatchRows events. Pure over a PollSession, so the same logic serves every source.
+// most maxBatchRows events and about maxBatchBytes bytes. Pure over a PollSession, so the same logic
+// serves every source.
+//
+// Memory is bounded by bytes, not rows: a page is cut before its events would pass maxBatchBytes
+// (an event larger than that is a page of its own), and every source read asks for as many rows as
+// the table's rows let fit in maxBatchBytes (ReadSizer): rows seen so far tell their size, a
+// table whose columns are all bounded has a known largest row, and a table with unbounded columns
+// (text, bytea, json, varbinary(max), ...) starts small and grows its reads at most 4-fold per read.
+// A snapshot also reads no more than about maxBatchBytes per window, so windows stay small for the
+// applier, which holds a whole window in one standby transaction. (The source interface takes row
+// counts only: a read that meets rows much larger than the rows before it can still hold up to its
+// row limit of them.)
 import { encodeKeyJson, decodeKeyJson, type ChangeEvent, type Op, type SnapshotState, type TableState } from '../core/batch.ts';
 import { canExplainResets, type ChangePosition, type PollSession } from '../core/change-source.ts';
-import { keyOf, qualifiedName, type ColumnMeta, type ColumnType, type TableMeta } from '../core/model.ts';
+import { keyOf, qualifiedName, type ColumnMeta, type ColumnType, type Row, type TableMeta } from '../core/model.ts';
+
+/** Default byte budget of a page (its events' estimated encoded size) and of one source read. */
+export const DEFAULT_BATCH_BYTES = 64 << 20;
 
 export interface CaptureState {
   /** seq of the last published batch; -1 = none */
@@ -14,6 +28,11 @@ export interface CaptureState {
 
 export interface WindowOptions {
   maxBatchRows: number;
+  /**
+   * Byte budget of a page (default DEFAULT_BATCH_BYTES): a page is cut before its events' estimated
+   * size passes it; one event larger than it is a page of its own.
+   */
+  maxBatchBytes?: number;
   snapshotChunkRows: number;
   /** database name for event.source.db */
   db: string;
@@ -21,6 +40,8 @@ export interface WindowOptions {
   now?: () => number;
   /** the columns excluded per table ("schema.table"), recorded in the table definitions */
   excluded?: Map<string, Set<string>>;
+  /** how many rows to ask each source read for; keep one across windows (default: a new one per window) */
+  sizer?: ReadSizer;
 }
 
 export interface PageEvent {
@@ -38,6 +59,8 @@ export interface Page {
   tables: TableState[];
   /** why tables (re)started a snapshot in this window, for logs */
   resnapshots: { table: string; reason: string }[];
+  /** the events' estimated encoded size (see rowBytes) */
+  bytes: number;
 }
 
 const OPS: Record<'I' | 'U' | 'D', Op> = { I: 'c', U: 'u', D: 'd' };
@@ -53,6 +76,108 @@ interface TablePlan {
 
 export function emptyState(): CaptureState {
   return { seq: -1n, version: -1n, tables: new Map() };
+}
+
+// ---- sizes ----------------------------------------------------------------------------------
+
+/** What an event adds to its row's values on the wire (envelope, names, versions): an estimate. */
+const EVENT_OVERHEAD_BYTES = 128;
+
+/**
+ * Estimated encoded size of a row: bytes as they are, strings in UTF-8 (counted exactly when long;
+ * short ones by their length, which is cheap), 8 for anything else.
+ */
+export function rowBytes(row: Row): number {
+  let n = 0;
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'string') n += v.length > 256 ? Buffer.byteLength(v) : v.length + 1;
+    else if (v !== null && typeof v === 'object') n += (v as Buffer).length + 1;
+    else n += 8;
+  }
+  return n;
+}
+
+/** The largest a row of `meta` can be (estimate, as rowBytes counts), or null when a column is unbounded. */
+export function maxRowBytes(meta: TableMeta): number | null {
+  let n = 0;
+  for (const c of meta.columns) {
+    const t = c.type;
+    switch (t.kind) {
+      case 'string':
+        if (t.maxLength === undefined) return null;
+        n += t.maxLength * 4 + 1; // UTF-8: at most 4 bytes per character
+        break;
+      case 'bytes':
+        if (t.maxLength === undefined) return null;
+        n += t.maxLength + 1;
+        break;
+      case 'json':
+      case 'xml':
+        return null;
+      case 'decimal':
+        n += t.precision + 3;
+        break;
+      case 'uuid':
+        n += 37;
+        break;
+      case 'date':
+      case 'time':
+      case 'timestamp':
+      case 'timestamptz':
+      case 'datetimeoffset':
+        n += 40;
+        break;
+      default:
+        n += 8;
+    }
+  }
+  return n;
+}
+
+/** Rows of a table with unbounded columns that the first read asks for. */
+const FIRST_READ_ROWS = 8;
+/** A read asks for at most this many times the rows the read before it asked for. */
+const READ_GROWTH = 4;
+
+/**
+ * How many rows each source read asks for, per table: as many as fit the byte budget at the size of
+ * the largest row of the table's last read, growing at most READ_GROWTH-fold per read (rows that
+ * were small may not stay small), never more than a bounded table's largest possible row allows.
+ */
+export class ReadSizer {
+  private readonly limits = new Map<string, number>();
+  private readonly bounds = new Map<string, number>();
+
+  constructor(readonly budgetBytes: number = DEFAULT_BATCH_BYTES) {}
+
+  /** The limit to pass to the next read of `meta`, at most `most` (and at least 1). */
+  limit(meta: TableMeta, most: number): number {
+    const name = qualifiedName(meta);
+    let bound = this.bounds.get(name);
+    if (bound === undefined) {
+      const max = maxRowBytes(meta);
+      bound = max === null ? Infinity : Math.max(1, Math.floor(this.budgetBytes / (max + EVENT_OVERHEAD_BYTES)));
+      this.bounds.set(name, bound);
+    }
+    const learnt = this.limits.get(name) ?? (bound === Infinity ? FIRST_READ_ROWS : bound);
+    return Math.max(1, Math.min(most, learnt, bound));
+  }
+
+  /** After a read that asked for `asked` rows and got `got`, the largest of them `largest` bytes. */
+  observe(meta: TableMeta, asked: number, got: number, largest: number): void {
+    if (got === 0) return;
+    const name = qualifiedName(meta);
+    const fits = Math.max(1, Math.floor(this.budgetBytes / (largest + EVENT_OVERHEAD_BYTES)));
+    const before = this.limits.get(name) ?? asked;
+    this.limits.set(name, Math.min(fits, Math.max(before, asked) * READ_GROWTH));
+  }
+
+  /** Forgets what was learnt of tables whose definition changed (new columns, new sizes). */
+  forget(meta: TableMeta): void {
+    this.limits.delete(qualifiedName(meta));
+    this.bounds.delete(qualifiedName(meta));
+  }
 }
 
 // ---- table definitions ----------------------------------------------------------------------
@@ -279,22 +404,34 @@ export async function* readWindow(session: PollSession, metas: TableMeta[], stat
   const windowSeq = state.seq + 1n;
   const { V, plans, resnapshots } = await plan(session, metas, state, windowSeq, opts);
   const now = opts.now ?? Date.now;
+  const budget = opts.maxBatchBytes ?? opts.sizer?.budgetBytes ?? DEFAULT_BATCH_BYTES;
+  const sizer = opts.sizer ?? new ReadSizer(budget);
   let seq = windowSeq;
   let buffer: PageEvent[] = [];
+  let bufferBytes = 0;
+  /** bytes of every event of the window so far */
+  let windowBytes = 0;
   const counts = new Map<string, number>();
   const tablesOf = (complete: boolean): TableState[] => {
     const base = complete ? plans.map((p) => p.next) : [...state.tables.values()];
     return base.map((t) => ({ ...t, rows: counts.get(t.table) ?? 0 }));
   };
   const cut = (complete: boolean): Page => {
-    const page: Page = { seq, windowSeq, version: V, events: buffer, complete, tables: tablesOf(complete), resnapshots: seq === windowSeq ? resnapshots : [] };
+    const page: Page = {
+      seq, windowSeq, version: V, events: buffer, complete, tables: tablesOf(complete), resnapshots: seq === windowSeq ? resnapshots : [], bytes: bufferBytes,
+    };
     buffer = [];
+    bufferBytes = 0;
     counts.clear();
     seq++;
     return page;
   };
-  const push = (p: TablePlan, event: ChangeEvent) => {
+  /** whether the page must be cut before an event of `bytes` joins it */
+  const full = (bytes: number) => buffer.length >= opts.maxBatchRows || (buffer.length > 0 && bufferBytes + bytes > budget);
+  const push = (p: TablePlan, event: ChangeEvent, bytes: number) => {
     buffer.push({ table: p.meta, event });
+    bufferBytes += bytes;
+    windowBytes += bytes;
     counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
   };
   const source = (p: TablePlan, version: bigint, commitTs: string | null, snapshot: boolean) => ({
@@ -305,29 +442,52 @@ export async function* readWindow(session: PollSession, metas: TableMeta[], stat
     if (p.streamFrom !== null && p.streamFrom < V) {
       let after: ChangePosition | null = null;
       for (;;) {
-        const rows = await session.changes(p.meta, p.streamFrom, after, opts.maxBatchRows);
+        const limit = sizer.limit(p.meta, opts.maxBatchRows);
+        const rows = await session.changes(p.meta, p.streamFrom, after, limit);
+        let largest = 0;
         for (const r of rows) {
-          if (buffer.length >= opts.maxBatchRows) yield cut(false);
+          const bytes = rowBytes(r.row ?? r.key) + EVENT_OVERHEAD_BYTES;
+          if (bytes > largest) largest = bytes;
+          if (full(bytes)) yield cut(false);
           push(p, {
             op: OPS[r.op], after: r.row, key: r.key, source: source(p, r.version, r.commitTs, false),
             changed_columns: r.changedColumns, ts_ms: now(),
-          });
+          }, bytes);
         }
-        if (rows.length < opts.maxBatchRows) break;
+        sizer.observe(p.meta, limit, rows.length, largest);
+        if (rows.length < limit) break;
         const last = rows[rows.length - 1];
         after = { version: last.version, key: last.key };
       }
     }
     const snap = p.snapshot;
     if (snap && !snap.done) {
-      const afterKey = snap.lastKey === null ? null : decodeKeyJson(snap.lastKey);
-      const rows = await session.snapshotChunk(p.meta, afterKey, opts.snapshotChunkRows);
-      for (const row of rows) {
-        if (buffer.length >= opts.maxBatchRows) yield cut(false);
-        push(p, { op: 'r', after: row, key: keyOf(p.meta, row), source: source(p, V, null, true), changed_columns: null, ts_ms: now() });
+      // sub-reads until the window holds snapshotChunkRows rows of the table or about a page of
+      // bytes, whichever comes first; at least one read per window, so the snapshot always moves
+      let afterKey = snap.lastKey === null ? null : decodeKeyJson(snap.lastKey);
+      let read = 0;
+      for (;;) {
+        const limit = sizer.limit(p.meta, opts.snapshotChunkRows - read);
+        const rows = await session.snapshotChunk(p.meta, afterKey, limit);
+        let largest = 0;
+        for (const row of rows) {
+          const bytes = rowBytes(row) + EVENT_OVERHEAD_BYTES;
+          if (bytes > largest) largest = bytes;
+          if (full(bytes)) yield cut(false);
+          push(p, { op: 'r', after: row, key: keyOf(p.meta, row), source: source(p, V, null, true), changed_columns: null, ts_ms: now() }, bytes);
+        }
+        sizer.observe(p.meta, limit, rows.length, largest);
+        read += rows.length;
+        if (rows.length > 0) {
+          afterKey = keyOf(p.meta, rows[rows.length - 1]);
+          snap.lastKey = encodeKeyJson(afterKey);
+        }
+        if (rows.length < limit) {
+          snap.done = true;
+          break;
+        }
+        if (read >= opts.snapshotChunkRows || windowBytes >= budget) break;
       }
-      if (rows.length > 0) snap.lastKey = encodeKeyJson(keyOf(p.meta, rows[rows.length - 1]));
-      snap.done = rows.length < opts.snapshotChunkRows;
     }
   }
   yield cut(true);

@@ -48,6 +48,7 @@ describe('parseConfig', () => {
       ],
       pollIntervalMs: 200,
       maxBatchRows: 5000,
+      maxBatchBytes: 64 << 20,
       snapshotChunkRows: 10000,
     });
     expect(config.kafka).toEqual({
@@ -56,6 +57,7 @@ describe('parseConfig', () => {
       partitions: 3,
       replicationFactor: 1,
       clientId: 'ctrelay',
+      chunkBytes: (1 << 20) - (64 << 10),
     });
     expect(config.mode).toBe('async');
     expect(config.sync).toEqual({ timeoutMs: 5000, policy: 'degrade' });

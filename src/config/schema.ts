@@ -173,6 +173,7 @@ const sourceSchema = z
     pollIntervalMs: positiveInt('milliseconds').default(200),
     maxBatchRows: positiveInt('rows').default(5000),
     snapshotChunkRows: positiveInt('rows').default(10000),
+    maxBatchBytes: positiveInt('bytes: a page of a window, and one source read, hold at most about this much').default(64 << 20),
   })
   .superRefine(checkKindMatchesUrl)
   .transform((s, ctx) => {
@@ -202,6 +203,12 @@ const kafkaSchema = z
   partitions: positiveInt('partitions per data topic').default(3),
   replicationFactor: positiveInt('replicas per partition').default(1),
   clientId: z.string().min(1).describe('a Kafka client id').default('ctrelay'),
+  chunkBytes: z
+    .number()
+    .int()
+    .min(0)
+    .describe('bytes: an event larger than this travels as chunk records (0 = never split; an event larger than its topic takes then stops capture)')
+    .default(1024 * 1024 - 64 * 1024),
   schemaRegistry: z
     .strictObject({
       url: z
@@ -220,6 +227,7 @@ const standbySchema = z
     url: urlSchema(['postgres', 'mariadb', 'sqlserver']),
     schema: z.string().min(1).describe('the target schema (PostgreSQL, SQL Server) or database (MariaDB)').optional(),
     mergeBatches: positiveInt('batches merged into one standby transaction in async mode').default(10),
+    mergeBytes: positiveInt('bytes of records merged into one standby transaction in async mode (a larger window is applied alone)').default(64 << 20),
     // names are parsed with the SOURCE's identifier rules (they name source tables): see configSchema
     tables: z.array(standbyTableEntry).default([]).describe('per-table column options of this standby (only for tables that need them)'),
   })

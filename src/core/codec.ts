@@ -1,7 +1,9 @@
 // The wire contract between capture and every consumer (apply, tail, status, verify, tests), as
 // ports: what is encoded, what is decoded, and which schemas must be published for third parties.
 // src/avro/ implements them (Avro single-object encoding, schemas on `<prefix>.schemas`); nothing
-// here knows Avro or Kafka.
+// here knows Avro or Kafka. An encoded event larger than its topic's chunk size travels as
+// several chunk records that consumers put back together before decoding: that part of the wire
+// contract lives with the Kafka code, in src/kafka/chunks.ts.
 import type { Ack } from './ack.ts';
 import type { BatchRecord, ChangeEvent } from './batch.ts';
 import type { Row, TableMeta } from './model.ts';

@@ -148,7 +148,6 @@ export async function runDemo(opts: DemoOptions, log: Logger): Promise<boolean> 
   );
   await agent.start();
   const capturing = agent.run();
-  await topicDecoder.load();
   await applier.start();
   const applying = applier.run();
   out(`capture and apply running (topics ${prefix}.*); workload for ${opts.seconds} s...`);

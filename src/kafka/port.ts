@@ -1,5 +1,14 @@
 // The small Kafka surface ctrelay needs. Capture, apply, tail and tests depend on this port only;
 // src/kafka/kafkajs/ adapts it to kafkajs. Offsets are bigint throughout (Kafka offsets are int64).
+// The port moves records as they are: events larger than a topic takes are split into chunk
+// records by capture and put back together by consumers (src/kafka/chunks.ts: the contract).
+import { KafkaError } from '../core/errors.ts';
+
+/**
+ * The broker refused a record, or a batch of records, as larger than the topic takes
+ * (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE). Permanent: the same records are refused again.
+ */
+export class RecordTooLargeError extends KafkaError {}
 
 export interface OutRecord {
   key: Buffer | null;
@@ -44,9 +53,22 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
+export interface SendOptions {
+  /**
+   * Most bytes of records (key + value + headers) per produce request, so that a partition's batch
+   * stays within the topic's max.message.bytes (the adapter's own limit applies too; a single
+   * record larger than either goes alone).
+   */
+  maxRequestBytes?: number;
+}
+
 export interface ProducerTransaction {
-  /** Sends records (many per call: batching matters for throughput); returns the offsets written. */
-  send(topic: string, records: OutRecord[]): Promise<WrittenRange[]>;
+  /**
+   * Sends records (many per call: batching matters for throughput); returns the offsets written.
+   * Records of one partition are written in the order given. A record the broker refuses as too
+   * large rejects with RecordTooLargeError.
+   */
+  send(topic: string, records: OutRecord[], options?: SendOptions): Promise<WrittenRange[]>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -72,6 +94,11 @@ export interface Admin {
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Partition count of a topic, or null when the topic does not exist. */
   partitionCount(topic: string): Promise<number | null>;
+  /**
+   * The effective max.message.bytes of each topic (its own setting, else the broker's
+   * message.max.bytes); null for a topic that does not exist.
+   */
+  maxMessageBytes(topics: string[]): Promise<Map<string, number | null>>;
   /** read-committed offsets of every partition of the topic */
   offsets(topic: string): Promise<PartitionOffsets[]>;
   close(): Promise<void>;
@@ -93,7 +120,9 @@ export interface Assignment {
 export interface Reader {
   /**
    * Returns the next records of the partition, waiting up to `waitMs` for at least one; an empty
-   * array means none arrived in time.
+   * array means none arrived in time. Records come as written: chunk records are not reassembled
+   * here (ChunkAssembler in chunks.ts does that). The reader buffers a bounded number of records
+   * and bytes per partition.
    */
   poll(topic: string, partition: number, waitMs: number): Promise<InRecord[]>;
   /**

@@ -9,7 +9,9 @@ import { PG_RULES } from './postgres/postgres-dialect.ts';
 import { SQLSERVER_RULES } from './sqlserver/sqlserver-statements.ts';
 
 const col = (name: string, type: ColumnType, sourceType: string, nullable = true): ColumnMeta => ({ name, type, nullable, sourceType });
-const sb = (name: string, nativeType: string, nullable = true, inKey = false): StandbyColumn => ({ name, nativeType, nullable, inKey });
+const sb = (name: string, nativeType: string, nullable = true, inKey = false, more: Partial<StandbyColumn> = {}): StandbyColumn => ({
+  name, nativeType, nullable, inKey, generated: false, identity: null, hasDefault: false, ...more,
+});
 
 /** public.t as the source describes it after widening price, label and qty */
 const widened: TableMeta = {
@@ -135,6 +137,44 @@ describe('planTableChange on SQL Server', () => {
     expect(c.widen.map((w) => [w.from.text, w.to.text])).toEqual([['nvarchar(20)', 'nvarchar(40)']]);
     expect(() => planTableChange(t, [sb('k', 'nvarchar(20)', false, true), sb('v', 'nvarchar(40)')], SQLSERVER_RULES)).toThrow(
       /column k: .*a primary key column, which SQL Server cannot alter in place/,
+    );
+  });
+});
+
+describe('planTableChange on a pre-created table', () => {
+  const t: TableMeta = {
+    schema: 'public',
+    table: 'items',
+    key: ['id'],
+    columns: [col('id', { kind: 'int64' }, 'bigint', false), col('qty', { kind: 'int32' }, 'integer'), col('total', { kind: 'decimal', precision: 20, scale: 2 }, 'numeric(20,2)')],
+  };
+
+  it('keeps the NOT NULL of standby-only columns that get a value (a default, generated, identity); relaxes only those without', () => {
+    const c = planTableChange(t, [
+      sb('id', 'bigint', false, true, { identity: 'always', hasDefault: true }),
+      sb('qty', 'integer'),
+      sb('total', 'numeric(20,2)', true, false, { generated: true, hasDefault: true }),
+      sb('site', 'character varying(20)', false, false, { hasDefault: true }),
+      sb('computed', 'integer', false, false, { generated: true, hasDefault: true }),
+      sb('counter', 'bigint', false, false, { identity: 'default', hasDefault: true }),
+      sb('plain', 'text', false),
+    ], PG_RULES);
+    expect(c.dropNotNull.map((d) => d.name)).toEqual(['plain']);
+    expect(c.orphaned.map((d) => d.name)).toEqual(['plain']);
+  });
+
+  it('never alters a generated column: no NOT NULL dropped, a widening refused naming it', () => {
+    const nullable = planTableChange(t, [sb('id', 'bigint', false, true), sb('qty', 'integer'), sb('total', 'numeric(20,2)', false, false, { generated: true, hasDefault: true })], PG_RULES);
+    expect(isEmptyChange(nullable)).toBe(true);
+    expect(() => planTableChange(t, [sb('id', 'bigint', false, true), sb('qty', 'integer'), sb('total', 'numeric(12,2)', true, false, { generated: true, hasDefault: true })], PG_RULES)).toThrow(
+      /column total: the standby column is numeric\(12,2\), .*needs numeric\(20,2\) here: a generated column on the standby, which ctrelay never alters/,
+    );
+  });
+
+  it('SQL Server cannot widen an IDENTITY column in place', () => {
+    const s: TableMeta = { ...t, schema: 'dbo', key: ['qty'] };
+    expect(() => planTableChange(s, [sb('id', 'int', false, false, { identity: 'always', hasDefault: true }), sb('qty', 'int', false, true), sb('total', 'decimal(20,2)')], SQLSERVER_RULES)).toThrow(
+      /column id: .*an IDENTITY column, which SQL Server cannot alter in place/,
     );
   });
 });

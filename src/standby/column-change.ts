@@ -70,7 +70,11 @@ export interface TableChange {
   widen: { column: ColumnMeta; existing: StandbyColumn; from: NativeType; to: NativeType }[];
   /** standby columns (their standby names) whose NOT NULL is dropped */
   dropNotNull: StandbyColumn[];
-  /** of dropNotNull, those `table` does not have (dropped, renamed or excluded): worth a warning */
+  /**
+   * of dropNotNull, those `table` does not have and that have no default (dropped, renamed or
+   * excluded; or a standby-only column created NOT NULL without a default, which the catalog cannot
+   * tell apart from a dropped one): worth a warning naming them
+   */
   orphaned: StandbyColumn[];
 }
 
@@ -115,7 +119,12 @@ export function planTableChange(table: TableMeta, existing: StandbyColumn[], rul
     }
     const from = rules.parse(cur.nativeType);
     const verdict = compareTypes(from, to);
-    const why = verdict === 'widen' ? (rules.cannotWiden?.(table, cur, col) ?? null) : null;
+    const why =
+      verdict !== 'widen'
+        ? null
+        : cur.generated
+          ? 'a generated column on the standby, which ctrelay never alters (ALTER would have to restate its expression)'
+          : (rules.cannotWiden?.(table, cur, col) ?? null);
     if (verdict === 'refuse' || why !== null) {
       const what =
         why ??
@@ -129,10 +138,13 @@ export function planTableChange(table: TableMeta, existing: StandbyColumn[], rul
       continue;
     }
     if (verdict === 'widen') change.widen.push({ column: col, existing: cur, from, to });
-    if (!cur.nullable && col.nullable && !table.key.includes(col.name)) change.dropNotNull.push(cur);
+    // a generated column is never written, so its NOT NULL never refuses a row ctrelay writes
+    if (!cur.nullable && col.nullable && !table.key.includes(col.name) && !cur.generated) change.dropNotNull.push(cur);
   }
   for (const cur of existing) {
-    if (wantedNames.has(norm(cur.name)) || cur.nullable || cur.inKey) continue;
+    // a column with a default (or generated, or an identity) gets a value in rows written without
+    // it: a standby-only column of a pre-created table keeps its NOT NULL
+    if (wantedNames.has(norm(cur.name)) || cur.nullable || cur.inKey || cur.hasDefault) continue;
     change.dropNotNull.push(cur);
     change.orphaned.push(cur);
   }
@@ -162,7 +174,7 @@ export function logTableChange(logger: DialectLogger, table: TableMeta, change: 
   if (change.orphaned.length > 0) {
     logger.warn(
       { table: t, columns: change.orphaned.map((o) => o.name) },
-      'standby columns the source table no longer has (dropped, renamed or excluded) are now nullable; their values stay',
+      'standby columns the source table does not send (dropped, renamed or excluded; or standby-only without a default) are now nullable; their values stay',
     );
   }
 }

@@ -9,7 +9,8 @@ export function describeKey(table: TableMeta, row: Row): string {
   return table.key.map((k) => `${k}=${describeValue(row[k])}`).join(', ');
 }
 
-function describeValue(v: Value | undefined): string {
+/** A value for error messages: strings quoted and shortened, binary as hex, NULL as NULL. */
+export function describeValue(v: Value | undefined): string {
   if (v === null || v === undefined) return 'NULL';
   if (Buffer.isBuffer(v)) return `0x${shorten(v.toString('hex'))}`;
   if (typeof v === 'string') return `'${shorten(v)}'`;

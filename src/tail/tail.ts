@@ -1,7 +1,10 @@
 // `ctrelay tail`: decoded change events as JSON lines, the first tool of an audit consumer.
 // Reads committed events only (read_committed), from the start or the end of each partition.
+// A chunked event (src/kafka/chunks.ts) prints as one line, at the offset of its first chunk.
 import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import { KafkaError } from '../core/errors.ts';
+import { retryTransient } from '../core/retry.ts';
+import { ChunkAssembler } from '../kafka/chunks.ts';
 import type { KafkaPort } from '../kafka/port.ts';
 import { TopicDecoder } from '../kafka/schemas-topic.ts';
 
@@ -23,7 +26,11 @@ export interface TailOptions {
  * first three as null, like SQL NULL, and -0 as 0). SQL NULL stays null.
  */
 export function toJsonLine(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
+  return JSON.stringify(value, function (this: Record<string, unknown>, k, v) {
+    // the holder's own value, before Buffer#toJSON turned it into an array of numbers (one JS
+    // number per byte: hundreds of megabytes for a large value)
+    const raw = this[k];
+    if (Buffer.isBuffer(raw)) return { base64: raw.toString('base64') };
     if (typeof v === 'number') {
       if (Number.isFinite(v)) return Object.is(v, -0) ? '-0' : v;
       return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
@@ -36,7 +43,8 @@ export function toJsonLine(value: unknown): string {
 
 export async function tail(kafka: KafkaPort, prefix: string, opts: TailOptions): Promise<number> {
   const events = new TopicDecoder(kafka, prefix, singleObjectWireFormat().decoder());
-  await events.load();
+  // a schemas topic created a moment ago may not have a known leader yet
+  await retryTransient(() => events.load(), 8, () => undefined);
   const admin = await kafka.admin();
   const assignments: { topic: string; partition: number; from: bigint }[] = [];
   try {
@@ -49,6 +57,8 @@ export async function tail(kafka: KafkaPort, prefix: string, opts: TailOptions):
     await admin.close();
   }
   const reader = await kafka.reader(assignments);
+  // --from beginning may start inside an event whose first chunks retention deleted: skip its rest
+  const chunks = new ChunkAssembler({ skipLeadingOrphans: true });
   let printed = 0;
   let lastEvent = Date.now();
   try {
@@ -56,8 +66,10 @@ export async function tail(kafka: KafkaPort, prefix: string, opts: TailOptions):
       let got = 0;
       for (const a of assignments) {
         const records = await reader.poll(a.topic, a.partition, assignments.length > 1 ? 50 : 500);
-        for (const r of records) {
+        for (const raw of records) {
           got++;
+          const r = chunks.push(raw);
+          if (r === null) continue; // a chunk of an event still open
           const where = `${r.topic}[${r.partition}]@${r.offset}`;
           let line: unknown;
           if (r.value === null) {

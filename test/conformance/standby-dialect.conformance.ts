@@ -11,7 +11,7 @@ import type { ColumnMeta, ColumnType, Row, TableMeta } from '../../src/core/mode
 import type { StandbyDialect, StandbyTransaction } from '../../src/standby/dialect.ts';
 import { ColumnChangeRefusedError } from '../../src/standby/column-change.ts';
 import { StandbyTables } from '../../src/apply/plan.ts';
-import type { StandbyDatabase, StandbyHarness, StandbyLimits } from '../support/standby-harness.ts';
+import type { PrecreatedTables, StandbyDatabase, StandbyHarness, StandbyLimits } from '../support/standby-harness.ts';
 
 export interface StandbyConformanceOptions {
   /** standby kind, for the suite's name */
@@ -517,6 +517,175 @@ export function standbyDialectConformance(opts: StandbyConformanceOptions): void
         expect(isTransient(commit)).toBe(false);
         await tx.rollback(); // after commit: nothing
         expect(await d.scan(t, null, 10)).toEqual([]);
+      });
+    });
+
+    describe('pre-created tables (a schema restored before replication starts)', () => {
+      let pre: PrecreatedTables;
+      const s20 = { kind: 'string', maxLength: 20 } as const;
+      const items = (): TableMeta => ({
+        schema,
+        table: 'pc_items',
+        key: ['id'],
+        columns: [
+          col('id', { kind: 'int64' }, false),
+          col('name', { kind: 'string', maxLength: 50 }),
+          col('qty', { kind: 'int32' }, false),
+          col('price', { kind: 'decimal', precision: 10, scale: 2 }, false),
+          col('total', { kind: 'decimal', precision: 20, scale: 2 }),
+        ],
+      });
+      const small = (table: string, ...more: ColumnMeta[]): TableMeta => ({ schema, table, key: ['id'], columns: [col('id', { kind: 'int32' }, false), ...more] });
+
+      beforeAll(async () => {
+        pre = db.precreated();
+        for (const statement of pre.create) await db.exec(statement);
+      });
+
+      it('writes by column name: identity columns take the source values, generated columns are computed by the standby, standby-only columns keep their defaults', async () => {
+        const t = items();
+        const before = await d.describeTable(t);
+        await d.ensureTable(t);
+        const after = (await d.describeTable(t))!;
+        // the operator's table is left as it is: column order, the standby-only NOT NULL column
+        expect(after).toEqual(before);
+        expect(after.map((c) => c.name)).toEqual(['total', 'site', 'price', 'id', 'qty', 'name']);
+        const byName = new Map(after.map((c) => [c.name, c]));
+        expect(byName.get('total')).toMatchObject({ generated: true });
+        expect(byName.get('site')).toMatchObject({ nullable: false, hasDefault: true, generated: false });
+        expect(byName.get('id')!.identity).not.toBeNull();
+        expect(byName.get('id')!.inKey).toBe(true);
+
+        const rows: Row[] = [
+          { id: 100n, name: 'a', qty: 2, price: '1.50', total: '3.00' },
+          { id: 7n, name: null, qty: 1, price: '0.99', total: '0.99' },
+        ];
+        await applyTx(d, (tx) => tx.upsert(t, rows));
+        expect(byId(await d.scan(t, null, 10))).toEqual(byId(rows));
+        // again: idempotent
+        await applyTx(d, (tx) => tx.upsert(t, rows));
+        expect(byId(await d.scan(t, null, 10))).toEqual(byId(rows));
+        const withSite: TableMeta = { ...t, columns: [...t.columns, col('site', s20)] };
+        expect((await d.scan(withSite, null, 10)).map((r) => r.site)).toEqual(['standby', 'standby']);
+        // an update: the standby computes the new total
+        await applyTx(d, (tx) => tx.upsert(t, [{ ...rows[0], qty: 3, total: '4.50' }]));
+        expect(byId(await d.scan(t, null, 10))).toEqual(byId([rows[1], { ...rows[0], qty: 3, total: '4.50' }]));
+
+        // what the standby computes differs from what the source holds: refused, named, nothing written
+        const tx = await d.begin();
+        const err = await rejection(tx.upsert(t, [{ id: 5n, name: 'x', qty: 1, price: '1.00', total: '9.99' }]));
+        await tx.rollback();
+        expect(isTransient(err)).toBe(false);
+        expect(err.message).toContain(`${schema}.pc_items`);
+        expect(err.message).toContain('id=5');
+        expect(err.message).toContain("column total is computed by the standby as '1.00' but the source has '9.99'");
+        expect((await d.scan(t, null, 10)).map((r) => r.id)).toEqual([7n, 100n]);
+      });
+
+      it('an identity column outside the key: written with the source value; a changed value is updated or refused, never kept silently', async () => {
+        const t = small('pc_seq', col('seq', { kind: 'int64' }, false), col('v', s20));
+        await d.ensureTable(t);
+        await applyTx(d, (tx) => tx.upsert(t, [{ id: 1, seq: 41n, v: 'a' }, { id: 2, seq: 7n, v: null }]));
+        await applyTx(d, (tx) => tx.upsert(t, [{ id: 1, seq: 41n, v: 'b' }]));
+        expect(await d.scan(t, null, 10)).toEqual([{ id: 1, seq: 41n, v: 'b' }, { id: 2, seq: 7n, v: null }]);
+        const changed = { id: 1, seq: 42n, v: 'c' };
+        if (limits.updatesIdentity) {
+          await applyTx(d, (tx) => tx.upsert(t, [changed]));
+          expect((await d.scan(t, null, 1))[0]).toEqual(changed);
+        } else {
+          const tx = await d.begin();
+          const err = await rejection(tx.upsert(t, [changed]));
+          await tx.rollback();
+          expect(isTransient(err)).toBe(false);
+          expect(err.message).toContain(`${schema}.pc_seq at key (id=1)`);
+          expect(err.message).toContain('identity column seq holds 41 on the standby but the source has 42');
+          expect((await d.scan(t, null, 1))[0]).toEqual({ id: 1, seq: 41n, v: 'b' });
+        }
+      });
+
+      it('runs as a replica: a foreign key violated inside a transaction and fixed later in it commits, and the standby never cascades by itself', async () => {
+        const parent = small('pc_parent', col('name', s20));
+        const child = small('pc_child', col('parent_id', { kind: 'int32' }, false), col('v', s20));
+        await d.ensureTable(parent);
+        await d.ensureTable(child);
+        if (limits.refusesForeignKeys) {
+          for (const [t, row] of [[child, { id: 1, parent_id: 10, v: 'c' }], [parent, { id: 10, name: 'p' }]] as const) {
+            const tx = await d.begin();
+            const err = await rejection(tx.upsert(t, [row]));
+            await tx.rollback();
+            expect(isTransient(err)).toBe(false);
+            expect(err.message).toContain('pc_child_parent');
+          }
+          for (const statement of pre.disableForeignKey) await db.exec(statement);
+        }
+        // the children first, their parent after them, in one transaction
+        await applyTx(d, async (tx) => {
+          await tx.upsert(child, [{ id: 1, parent_id: 10, v: 'c1' }, { id: 2, parent_id: 10, v: 'c2' }]);
+          await tx.upsert(parent, [{ id: 10, name: 'p' }]);
+        });
+        expect(await d.scan(parent, null, 10)).toEqual([{ id: 10, name: 'p' }]);
+        expect(await d.scan(child, null, 10)).toHaveLength(2);
+        // a cascade at the source arrives as the deletes of its children; the parent's delete alone cascades nothing
+        await applyTx(d, (tx) => tx.delete(parent, [{ id: 10 }]));
+        expect(await d.scan(child, null, 10)).toEqual([{ id: 1, parent_id: 10, v: 'c1' }, { id: 2, parent_id: 10, v: 'c2' }]);
+        await applyTx(d, (tx) => tx.delete(child, [{ id: 1 }, { id: 2 }]));
+        // a re-snapshot empties the parent table; its children on the standby stay until their own changes arrive
+        await applyTx(d, async (tx) => {
+          await tx.upsert(parent, [{ id: 11, name: 'q' }]);
+          await tx.upsert(child, [{ id: 3, parent_id: 11, v: 'c3' }]);
+        });
+        await applyTx(d, (tx) => tx.deleteAll(parent));
+        expect(await d.scan(parent, null, 10)).toEqual([]);
+        expect(await d.scan(child, null, 10)).toEqual([{ id: 3, parent_id: 11, v: 'c3' }]);
+      });
+
+      it('a standby trigger never fires for applied changes: it is kept still, or its table is refused naming it', async () => {
+        const trig = small('pc_trig', col('v', s20));
+        const audit: TableMeta = { schema, table: 'pc_audit', key: ['n'], columns: [col('n', { kind: 'int64' }, false), col('what', { kind: 'string', maxLength: 100 })] };
+        await d.ensureTable(trig);
+        if (limits.refusesTriggers) {
+          for (const write of [(tx: StandbyTransaction) => tx.upsert(trig, [{ id: 1, v: 'a' }]), (tx: StandbyTransaction) => tx.delete(trig, [{ id: 1 }])]) {
+            const tx = await d.begin();
+            const err = await rejection(write(tx));
+            await tx.rollback();
+            expect(isTransient(err)).toBe(false);
+            expect(err.message).toContain(`${schema}.pc_trig`);
+            expect(err.message).toContain('pc_trig_audit');
+          }
+          expect(await d.scan(trig, null, 10)).toEqual([]);
+          for (const statement of pre.disableTrigger) await db.exec(statement);
+        } else {
+          // the trigger is real: outside apply it writes its audit row
+          await db.exec(`INSERT INTO ${schema}.pc_trig (id, v) VALUES (99, 'outside')`);
+          expect(await d.scan(audit, null, 10)).toHaveLength(1);
+          await applyTx(d, (tx) => tx.deleteAll(audit));
+          await applyTx(d, (tx) => tx.delete(trig, [{ id: 99 }]));
+        }
+        await applyTx(d, (tx) => tx.upsert(trig, [{ id: 1, v: 'a' }, { id: 2, v: 'b' }]));
+        await applyTx(d, (tx) => tx.upsert(trig, [{ id: 1, v: 'c' }]));
+        await applyTx(d, (tx) => tx.delete(trig, [{ id: 2 }]));
+        expect(await d.scan(trig, null, 10)).toEqual([{ id: 1, v: 'c' }]);
+        await applyTx(d, (tx) => tx.deleteAll(trig));
+        expect(await d.scan(audit, null, 10)).toEqual([]);
+      });
+
+      it('a login that may not run apply transactions as a replica is stopped at start, naming the setting and the grant', async () => {
+        if (!limits.replicaModeGrant) return; // the engine needs no grant for it (see StandbyLimits)
+        const t = small('pc_parent', col('name', s20));
+        const other = db.createDialect(await db.noReplicaModeUrl!());
+        await other.connect();
+        try {
+          for (const attempt of [() => other.ensureStateTable(), () => other.begin()]) {
+            const err = await rejection(attempt());
+            expect(isTransient(err)).toBe(false);
+            expect(err.message).toContain('may not set session_replication_role');
+            expect(err.message).toMatch(/GRANT SET ON PARAMETER session_replication_role TO "?\w+_norep"?/);
+          }
+          // reading needs no such right
+          expect(await other.scan(t, null, 10)).toEqual([]);
+        } finally {
+          await other.close();
+        }
       });
     });
 

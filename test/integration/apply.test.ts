@@ -98,6 +98,8 @@ describe('apply', () => {
     await standby.query(`CREATE TABLE public.state_audit (n bigserial, batch_seq bigint)`);
     await standby.query(`CREATE FUNCTION public.audit_state() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.state_audit (batch_seq) VALUES (NEW.batch_seq); RETURN NEW; END $$`);
     await standby.query(`CREATE TRIGGER audit AFTER INSERT OR UPDATE ON ctrelay.ctrelay_state FOR EACH ROW EXECUTE FUNCTION public.audit_state()`);
+    // apply transactions run as a replica (standby triggers do not fire): this audit must fire anyway
+    await standby.query(`ALTER TABLE ctrelay.ctrelay_state ENABLE ALWAYS TRIGGER audit`);
     const inv = startInvariantReader(standby);
     const transfers = startTransfers();
     for (let i = 0; i < 10; i++) {

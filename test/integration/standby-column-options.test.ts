@@ -6,7 +6,7 @@
 // naming table, column, value and both options. Options naming a column the table lacks stop the
 // applier at start.
 import { describe, expect, it } from 'vitest';
-import { usePipeline, type Standby } from '../support/pipeline-fixture.ts';
+import { stoppedWith, usePipeline, type Standby } from '../support/pipeline-fixture.ts';
 import { uniquePrefix, type Proc } from '../support/pipeline.ts';
 
 const fx = usePipeline({
@@ -28,25 +28,9 @@ async function applier(prefix: string, kind: 'postgres' | 'mariadb', id: string,
   return { standby, file, app: fx.apply(file) };
 }
 
-async function caughtUp(prefix: string, a: { standby: Standby; app: Proc }): Promise<void> {
-  let done = false;
-  const died = a.app.exited.then((code) => {
-    if (!done) throw new Error(`the applier on ${a.standby.kind} exited (${code}) before catching up:\n${a.app.stderr().slice(-3000)}`);
-  });
-  try {
-    await Promise.race([fx.waitStandbyCaughtUp(prefix, a.standby), died]);
-  } finally {
-    done = true;
-  }
-}
+const caughtUp = (prefix: string, a: { standby: Standby; app: Proc }) => fx.waitCaughtUpWhileRunning(prefix, a.standby, a.app);
 
-/** Exit code and `error:` lines of an applier expected to stop (killed, and failing, after 120 s). */
-async function stopped(app: Proc): Promise<{ code: number | null; error: string }> {
-  const timer = setTimeout(() => app.child.kill('SIGKILL'), 120_000);
-  const code = await app.exited;
-  clearTimeout(timer);
-  return { code, error: app.stderr().split('\n').filter((l) => l.startsWith('error: ')).join('\n') };
-}
+const stopped = (app: Proc) => stoppedWith(app);
 
 describe("a standby's own column options", () => {
   const prefix = uniquePrefix('opts');

@@ -20,17 +20,7 @@ const fx = usePipeline({
   config: { source: { pollIntervalMs: 50 } },
 });
 
-async function caughtUp(prefix: string, a: { standby: Standby; app: Proc }): Promise<void> {
-  let done = false;
-  const died = a.app.exited.then((code) => {
-    if (!done) throw new Error(`the applier on ${a.standby.kind} exited (${code}) before catching up:\n${a.app.stderr().slice(-3000)}`);
-  });
-  try {
-    await Promise.race([fx.waitStandbyCaughtUp(prefix, a.standby), died]);
-  } finally {
-    done = true;
-  }
-}
+const caughtUp = (prefix: string, a: { standby: Standby; app: Proc }) => fx.waitCaughtUpWhileRunning(prefix, a.standby, a.app);
 
 describe('exact types on the standby', () => {
   it('real and char(n) are exact on PostgreSQL and MariaDB standbys', async () => {

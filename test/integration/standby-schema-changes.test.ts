@@ -8,7 +8,7 @@
 //   definition, so no value the source has is written as NULL.
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { usePipeline, type Standby } from '../support/pipeline-fixture.ts';
+import { stoppedWith, usePipeline, type Standby } from '../support/pipeline-fixture.ts';
 import { uniquePrefix, type Proc } from '../support/pipeline.ts';
 
 type Kind = 'postgres' | 'mariadb';
@@ -52,18 +52,7 @@ async function start(name: string, tables: string[], kinds: Kind[] = KINDS) {
   return { prefix, cap, appliers };
 }
 
-/** Waits until `a`'s standby holds the source as it is now; fails at once, with its log, if the applier exits. */
-async function caughtUp(prefix: string, a: Applier): Promise<void> {
-  let done = false;
-  const died = a.app.exited.then((code) => {
-    if (!done) throw new Error(`the ${a.standby.kind} applier exited (${code}) before catching up:\n${a.app.stderr().slice(-3000)}`);
-  });
-  try {
-    await Promise.race([fx.waitStandbyCaughtUp(prefix, a.standby), died]);
-  } finally {
-    done = true;
-  }
-}
+const caughtUp = (prefix: string, a: Applier) => fx.waitCaughtUpWhileRunning(prefix, a.standby, a.app);
 
 /** A PostgreSQL timestamp's or MariaDB DATETIME's text with exactly 6 fractional digits. */
 const micros = (t: string | null) => (t === null ? null : /\./.test(t) ? t.replace(/\.(\d+)$/, (_, f: string) => `.${f.padEnd(6, '0')}`) : `${t}.000000`);
@@ -77,14 +66,7 @@ async function columnType(s: Standby, table: string, column: string): Promise<st
   return rows[0]?.t;
 }
 
-/** The applier's exit code and `error:` lines; fails (killing it) when it has not stopped within 120 s. */
-async function stopped(a: Applier): Promise<{ code: number | null; error: string }> {
-  const timer = setTimeout(() => a.app.child.kill('SIGKILL'), 120_000);
-  const code = await a.app.exited;
-  clearTimeout(timer);
-  const error = a.app.stderr().split('\n').filter((l) => l.startsWith('error: ')).join('\n');
-  return { code, error };
-}
+const stopped = (a: Applier) => stoppedWith(a.app);
 
 describe('schema changes replicated by the applier', () => {
   it('numeric(12,2) -> numeric(16,6), then values with 6 decimals: exact on both standbys, never rounded', async () => {

@@ -321,6 +321,19 @@ export class PipelineFixture {
     await standby.waitAppliedSeq(done, { sourceId: this.sourceId, timeoutMs });
   }
 
+  /** waitStandbyCaughtUp, failing at once with the applier's log if `app` exits first. */
+  async waitCaughtUpWhileRunning(prefix: string, standby: Standby, app: Proc): Promise<void> {
+    let done = false;
+    const died = app.exited.then((code) => {
+      if (!done) throw new Error(`the ${standby.kind} applier exited (${code}) before catching up:\n${app.stderr().slice(-3000)}`);
+    });
+    try {
+      await Promise.race([this.waitStandbyCaughtUp(prefix, standby), died]);
+    } finally {
+      done = true;
+    }
+  }
+
   /** Every row of every tracked table on the standby equals the source's (read through ctrelay's dialect and source). */
   async expectStandbyEqualsSource(standby: Standby, tables: TableRef[] = this.tables): Promise<void> {
     const dialect = createDialect(standby.kind, standby.url);
@@ -335,6 +348,14 @@ export class PipelineFixture {
       await dialect.close();
     }
   }
+}
+
+/** Exit code and `error:` lines of a process expected to stop (killed, and so failing, after `timeoutMs`). */
+export async function stoppedWith(p: Proc, timeoutMs = 120_000): Promise<{ code: number | null; error: string }> {
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(timer);
+  return { code, error: p.stderr().split('\n').filter((l) => l.startsWith('error: ')).join('\n') };
 }
 
 /** Waits for a capture process's 'capture running' line and returns the HTTP base URL it names. */

@@ -1,7 +1,7 @@
 // Helpers for end-to-end tests: config files, real ctrelay processes, and reading back what is
 // committed on Kafka (batches + events folded into table contents) to compare with the databases.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import type { ControlCodec } from '../../src/core/codec.ts';
 import { Fold } from '../../src/core/fold.ts';
 import type { Row, TableMeta, TableRef } from '../../src/core/model.ts';
 import { batchesTopic, dataTopic } from '../../src/core/topics.ts';
+import { ChunkAssembler } from '../../src/kafka/chunks.ts';
 import { createKafkajsPort } from '../../src/kafka/kafkajs/index.ts';
 import type { InRecord, KafkaPort } from '../../src/kafka/port.ts';
 import { readToEnd } from '../../src/kafka/read-to-end.ts';
@@ -40,6 +41,21 @@ export interface Proc {
   /** resolves when stderr (JSON logs) contains `text` */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * The process's peak resident set (VmHWM, kB) as last sampled: every 200 ms while it runs, and
+   * right before kill() signals it (a SIGKILL-ed process leaves nothing to read afterwards).
+   */
+  peakRssKb(): number;
+}
+
+/** VmHWM of a live process in kB, or null once it is gone. */
+export function readPeakRssKb(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Spawns `node bin/ctrelay.js ...args` as a real process. */
@@ -47,9 +63,23 @@ export function spawnCtrelay(args: string[], env: Record<string, string> = {}): 
   const child = spawn(process.execPath, [CTRELAY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? null : code)));
+  // decoded as streams: a UTF-8 character split between two pipe reads must not become two U+FFFD
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => (out += d));
+  child.stderr!.on('data', (d: string) => (err += d));
+  let peak = 0;
+  const sample = () => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const kb = readPeakRssKb(child.pid);
+    if (kb !== null && kb > peak) peak = kb;
+  };
+  const sampler = setInterval(sample, 200);
+  sampler.unref();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => {
+    clearInterval(sampler);
+    resolve(signal ? null : code);
+  }));
   return {
     child,
     stdout: () => out,
@@ -65,10 +95,37 @@ export function spawnCtrelay(args: string[], env: Record<string, string> = {}): 
       }
     },
     async kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        sample();
+        child.kill(signal);
+      }
       return exited;
     },
+    peakRssKb() {
+      sample();
+      return peak;
+    },
   };
+}
+
+/**
+ * `work`, unless one of `procs` exits first: then an error naming the process, its exit code and
+ * the end of its log, at once (a wait for an outcome a dead process will never bring would
+ * otherwise run into its timeout).
+ */
+export async function unlessExited<T>(procs: Proc[], work: Promise<T>): Promise<T> {
+  let settled = false;
+  const exits = procs.map((p) =>
+    p.exited.then((code) => {
+      if (settled) return new Promise<never>(() => {});
+      throw new Error(`ctrelay ${p.child.spawnargs.slice(2).join(' ')} exited (${code ?? p.child.signalCode}) while it was needed:\n${p.stderr().slice(-3000)}`);
+    }),
+  );
+  try {
+    return await Promise.race([work, ...exits]);
+  } finally {
+    settled = true;
+  }
 }
 
 /** Runs ctrelay to completion and returns exit code and output. */
@@ -97,6 +154,21 @@ export async function readAll(kafka: KafkaPort, topics: string[]): Promise<InRec
   return out;
 }
 
+/**
+ * Records with chunked events put back together (src/kafka/chunks.ts), in the order given (per
+ * partition in offset order); a chunk sequence left open at the end is an error.
+ */
+export function assembleChunks(records: InRecord[]): InRecord[] {
+  const chunks = new ChunkAssembler();
+  const out: InRecord[] = [];
+  for (const r of records) {
+    const whole = chunks.push(r);
+    if (whole) out.push(whole);
+  }
+  chunks.assertComplete('the records read');
+  return out;
+}
+
 /** Every batch record of the batch log, decoded, with its offset. */
 export async function readBatches(kafka: KafkaPort, prefix: string): Promise<{ batch: BatchRecord; offset: bigint }[]> {
   return (await readAll(kafka, [batchesTopic(prefix)])).filter((r) => r.value).map((r) => ({ batch: control.decodeBatch(r.value!), offset: r.offset }));
@@ -117,7 +189,7 @@ export async function readCaptured(kafka: KafkaPort, prefix: string, tables: Tab
   const batches = await readBatches(kafka, prefix);
   const events = new Map<bigint, ChangeEvent[]>();
   const metas = new Map<string, TableMeta>();
-  const records = await readAll(kafka, tables.map((t) => dataTopic(prefix, t)));
+  const records = assembleChunks(await readAll(kafka, tables.map((t) => dataTopic(prefix, t))));
   records.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
   for (const r of records) {
     if (!r.value) continue;
@@ -168,7 +240,11 @@ async function scanAll(meta: TableMeta, page: (after: Row | null) => Promise<Row
 export function canonical(rows: Map<string, Row>): string[] {
   return [...rows.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, r]) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v)));
+    // Buffers through the holder: Buffer#toJSON would make an array of one number per byte
+    .map(([, r]) => JSON.stringify(r, function (this: Record<string, unknown>, k, v) {
+      const raw = this[k];
+      return Buffer.isBuffer(raw) ? raw.toString('hex') : typeof v === 'bigint' ? `${v}n` : v;
+    }));
 }
 
 /**

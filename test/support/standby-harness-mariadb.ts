@@ -7,7 +7,7 @@ import { MariaDbDialect } from '../../src/standby/mariadb/mariadb-dialect.ts';
 import { quoteIdent, stringLiteral } from '../../src/standby/mariadb/mariadb-types.ts';
 import type { TableRef } from '../../src/core/model.ts';
 import { createMariaDatabase, MYSQL_ADMIN_URL } from './db.ts';
-import { waitUntilGone, withLogin, type StandbyDatabase, type StandbyHarness } from './standby-harness.ts';
+import { waitUntilGone, withLogin, type PrecreatedTables, type StandbyDatabase, type StandbyHarness } from './standby-harness.ts';
 
 async function withAdmin<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
   const c = await mysql.createConnection(MYSQL_ADMIN_URL);
@@ -23,7 +23,10 @@ const qualified = (t: TableRef) => `${quoteIdent(t.schema)}.${quoteIdent(t.table
 export function mariaDbStandbyHarness(): StandbyHarness {
   return {
     kind: 'mariadb',
-    limits: { subnormalFloats: true, trailingSpaceKeys: true, namesRefusedKey: true },
+    limits: {
+      subnormalFloats: true, trailingSpaceKeys: true, namesRefusedKey: true,
+      refusesTriggers: true, refusesForeignKeys: false, updatesIdentity: true, replicaModeGrant: false,
+    },
     unreachableUrl: (password) => `mysql://ctr:${encodeURIComponent(password)}@127.0.0.1:1/x`,
     async close() {},
     async createDatabase(prefix: string): Promise<StandbyDatabase> {
@@ -60,11 +63,39 @@ export function mariaDbStandbyHarness(): StandbyHarness {
           return withLogin(db.url, { user: `${db.name}_ro`, password });
         },
         refusedLoginUrl: (password) => withLogin(db.url, { password }),
+        precreated: () => precreatedTables(db.name),
         async drop() {
           await db.drop();
           if (userCreated) await withAdmin((c) => c.query(`DROP USER IF EXISTS ${user}`));
         },
       };
     },
+  };
+}
+
+/** standby-harness.ts PrecreatedTables, hand-written as an operator would (the database's default utf8mb4). */
+function precreatedTables(database: string): PrecreatedTables {
+  const d = quoteIdent(database);
+  return {
+    create: [
+      `CREATE TABLE ${d}.pc_items (
+         total DECIMAL(20,2) AS (qty * price) STORED,
+         site VARCHAR(20) NOT NULL DEFAULT 'standby',
+         price DECIMAL(10,2) NOT NULL,
+         id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+         qty INT NOT NULL CHECK (qty > 0),
+         name VARCHAR(50) NULL,
+         KEY pc_items_name (name)) ENGINE=InnoDB`,
+      `CREATE TABLE ${d}.pc_seq (id INT NOT NULL PRIMARY KEY, seq BIGINT NOT NULL AUTO_INCREMENT, v VARCHAR(20) NULL, UNIQUE KEY pc_seq_seq (seq)) ENGINE=InnoDB`,
+      `CREATE TABLE ${d}.pc_parent (id INT NOT NULL PRIMARY KEY, name VARCHAR(20) NULL) ENGINE=InnoDB`,
+      `CREATE TABLE ${d}.pc_child (id INT NOT NULL PRIMARY KEY, parent_id INT NOT NULL, v VARCHAR(20) NULL,
+         CONSTRAINT pc_child_parent FOREIGN KEY (parent_id) REFERENCES ${d}.pc_parent (id) ON DELETE CASCADE) ENGINE=InnoDB`,
+      `CREATE TABLE ${d}.pc_audit (n BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, what VARCHAR(100) NULL) ENGINE=InnoDB`,
+      `CREATE TABLE ${d}.pc_trig (id INT NOT NULL PRIMARY KEY, v VARCHAR(20) NULL) ENGINE=InnoDB`,
+      `CREATE TRIGGER ${d}.pc_trig_audit AFTER INSERT ON ${d}.pc_trig FOR EACH ROW INSERT INTO ${d}.pc_audit (what) VALUES ('INSERT pc_trig')`,
+      `CREATE TRIGGER ${d}.pc_trig_audit_d AFTER DELETE ON ${d}.pc_trig FOR EACH ROW INSERT INTO ${d}.pc_audit (what) VALUES ('DELETE pc_trig')`,
+    ],
+    disableTrigger: [`DROP TRIGGER ${d}.pc_trig_audit`, `DROP TRIGGER ${d}.pc_trig_audit_d`],
+    disableForeignKey: [`ALTER TABLE ${d}.pc_child DROP FOREIGN KEY pc_child_parent`],
   };
 }

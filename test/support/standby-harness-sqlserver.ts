@@ -11,7 +11,7 @@ import { nLiteral, quoteIdent, quoteQualified } from '../../src/drivers/sqlserve
 import { parseSqlServerUrl } from '../../src/drivers/sqlserver/url.ts';
 import { SqlServerDialect } from '../../src/standby/sqlserver/sqlserver-dialect.ts';
 import { sqlServerHarness } from './source-harness-sqlserver.ts';
-import { waitUntilGone, withLogin, type StandbyDatabase, type StandbyHarness } from './standby-harness.ts';
+import { waitUntilGone, withLogin, type PrecreatedTables, type StandbyDatabase, type StandbyHarness } from './standby-harness.ts';
 
 const SCHEMA = 'standby';
 
@@ -29,7 +29,10 @@ export function sqlServerStandbyHarness(serverUrl: string): StandbyHarness {
     kind: 'sqlserver',
     // float has no subnormals; strings compare padded, so 'a' and 'a ' are one key; the dialect
     // reports a refused row by its chunk, not by its key
-    limits: { subnormalFloats: false, trailingSpaceKeys: false, namesRefusedKey: false },
+    limits: {
+      subnormalFloats: false, trailingSpaceKeys: false, namesRefusedKey: false,
+      refusesTriggers: true, refusesForeignKeys: true, updatesIdentity: false, replicaModeGrant: false,
+    },
     unreachableUrl: (password) => `mssql://ctr:${encodeURIComponent(password)}@127.0.0.1:1/x?encrypt=false&connectTimeoutMs=5000`,
     async close() {
       await databases.close();
@@ -74,11 +77,42 @@ SELECT @n AS n;`
           return withLogin(db.url, { user: login, password });
         },
         refusedLoginUrl: (password) => withLogin(db.url, { password }),
+        precreated: () => precreatedTables(),
         async drop() {
           await db.drop();
           if (loginCreated) await query(`IF SUSER_ID(${nLiteral(login)}) IS NOT NULL DROP LOGIN ${quoteIdent(login)}`);
         },
       };
     },
+  };
+}
+
+/** standby-harness.ts PrecreatedTables as SSMS "Generate Scripts" would write them (NOT RUN YET). */
+function precreatedTables(): PrecreatedTables {
+  const t = (name: string) => quoteQualified(SCHEMA, name);
+  return {
+    create: [
+      `IF SCHEMA_ID(N'${SCHEMA}') IS NULL EXEC (N'CREATE SCHEMA ${quoteIdent(SCHEMA)}')`,
+      `CREATE TABLE ${t('pc_items')} (
+         [total] AS CAST([qty] * [price] AS decimal(20,2)) PERSISTED,
+         [site] nvarchar(20) NOT NULL CONSTRAINT [pc_items_site] DEFAULT N'standby',
+         [price] decimal(10,2) NOT NULL,
+         [id] bigint IDENTITY(1,1) NOT NULL PRIMARY KEY,
+         [qty] int NOT NULL CHECK ([qty] > 0),
+         [name] nvarchar(50) NULL)`,
+      `CREATE INDEX [pc_items_name] ON ${t('pc_items')} ([name])`,
+      `CREATE TABLE ${t('pc_seq')} ([id] int NOT NULL PRIMARY KEY, [seq] bigint IDENTITY(1,1) NOT NULL, [v] nvarchar(20) NULL)`,
+      `CREATE TABLE ${t('pc_parent')} ([id] int NOT NULL PRIMARY KEY, [name] nvarchar(20) NULL)`,
+      `CREATE TABLE ${t('pc_child')} ([id] int NOT NULL PRIMARY KEY, [parent_id] int NOT NULL, [v] nvarchar(20) NULL,
+         CONSTRAINT [pc_child_parent] FOREIGN KEY ([parent_id]) REFERENCES ${t('pc_parent')} ([id]) ON DELETE CASCADE)`,
+      `CREATE TABLE ${t('pc_audit')} ([n] bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, [what] nvarchar(100) NULL)`,
+      `CREATE TABLE ${t('pc_trig')} ([id] int NOT NULL PRIMARY KEY, [v] nvarchar(20) NULL)`,
+      `CREATE TRIGGER ${t('pc_trig_audit')} ON ${t('pc_trig')} AFTER INSERT, UPDATE, DELETE AS
+         SET NOCOUNT ON;
+         INSERT INTO ${t('pc_audit')} ([what]) SELECT N'INSERT pc_trig' FROM inserted;
+         INSERT INTO ${t('pc_audit')} ([what]) SELECT N'DELETE pc_trig' FROM deleted;`,
+    ],
+    disableTrigger: [`DISABLE TRIGGER ${t('pc_trig_audit')} ON ${t('pc_trig')}`],
+    disableForeignKey: [`ALTER TABLE ${t('pc_child')} NOCHECK CONSTRAINT [pc_child_parent]`],
   };
 }

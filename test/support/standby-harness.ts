@@ -21,6 +21,50 @@ export interface StandbyLimits {
    * names the table only (the SQL Server dialect does not locate the row yet)
    */
   namesRefusedKey: boolean;
+  /**
+   * the engine cannot keep a trigger from firing in the applier's session (MariaDB, SQL Server): a
+   * replicated table with one is refused, naming it; false: apply runs as a replica and triggers
+   * do not fire (PostgreSQL)
+   */
+  refusesTriggers: boolean;
+  /**
+   * the engine cannot keep an enabled foreign key from being checked and acting in the applier's
+   * session (SQL Server): a table with one on it or to it is refused, naming it
+   */
+  refusesForeignKeys: boolean;
+  /** an identity column outside the key can be updated (MariaDB AUTO_INCREMENT); false: GENERATED ALWAYS / IDENTITY */
+  updatesIdentity: boolean;
+  /**
+   * a login needs a grant to run apply transactions as a replica (PostgreSQL: SET on
+   * session_replication_role); the database then offers noReplicaModeUrl
+   */
+  replicaModeGrant: boolean;
+}
+
+/**
+ * Tables made the way an operator pre-creates a standby schema (pg_dump -s, mysqldump --no-data,
+ * SSMS scripts), in the database's `schema`, with the engine's types for what ctrelay maps the
+ * listed kinds to:
+ * - pc_items, columns IN THIS ORDER: total decimal(20,2) computed as qty * price (stored), site
+ *   string(20) NOT NULL DEFAULT 'standby' (a standby-only column), price decimal(10,2) NOT NULL, id
+ *   int64 identity (PostgreSQL GENERATED ALWAYS, MariaDB AUTO_INCREMENT, SQL Server IDENTITY)
+ *   PRIMARY KEY, qty int32 NOT NULL CHECK (qty > 0), name string(50) NULL; plus an index on name.
+ * - pc_seq: id int32 PRIMARY KEY, seq int64 NOT NULL identity outside the key (MariaDB: with a
+ *   unique key of its own), v string(20) NULL.
+ * - pc_parent (id int32 PRIMARY KEY, name string(20) NULL) and pc_child (id int32 PRIMARY KEY,
+ *   parent_id int32 NOT NULL, v string(20) NULL) with the foreign key pc_child_parent (parent_id) ->
+ *   pc_parent (id) ON DELETE CASCADE.
+ * - pc_audit (n int64 identity PRIMARY KEY, what string(100) NULL) and pc_trig (id int32 PRIMARY KEY,
+ *   v string(20) NULL) with trigger(s) whose names start with pc_trig_audit, AFTER INSERT and
+ *   AFTER DELETE at least, each inserting a row into pc_audit.
+ */
+export interface PrecreatedTables {
+  /** the statements that create them, one per exec */
+  create: string[];
+  /** statements that keep pc_trig's triggers from firing (dropped or disabled): what an operator does where refusesTriggers */
+  disableTrigger: string[];
+  /** statements that disable pc_child_parent: what an operator does where refusesForeignKeys */
+  disableForeignKey: string[];
 }
 
 /** One throwaway database on the engine under test. */
@@ -50,6 +94,13 @@ export interface StandbyDatabase {
    * password, or, where the server trusts every password (the local PostgreSQL), a login that does not exist.
    */
   refusedLoginUrl(password: string): string;
+  /** The pre-created tables (PrecreatedTables) of this engine, for `schema`. */
+  precreated(): PrecreatedTables;
+  /**
+   * Where limits.replicaModeGrant: a URL for a throwaway login that may read and write every table
+   * of `schema` but lacks the grant apply transactions need to run as a replica.
+   */
+  noReplicaModeUrl?(): Promise<string>;
   /** Drops the database and every login made for it. */
   drop(): Promise<void>;
 }

@@ -1,9 +1,12 @@
 // Admin over kafkajs. Offsets come from ListOffsets v2+, which kafkajs sends with isolation level
 // READ_COMMITTED when none is given (admin clients never set one), so `high` there is the last
 // stable offset, not the high watermark; the integration test checks this with an open transaction.
-import type { Admin as KjsAdmin, Kafka } from 'kafkajs';
+import type { Admin as KjsAdmin, ConfigResourceTypes, Kafka } from 'kafkajs';
 import type { Admin, PartitionOffsets, TopicSpec } from '../port.ts';
 import { rootCause, withDeadline } from './errors.ts';
+
+/** ConfigResourceTypes.TOPIC (kafkajs's enum is not an ES module export: its value, as Kafka defines it) */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 export class KafkajsAdmin implements Admin {
   private constructor(
@@ -58,6 +61,27 @@ export class KafkajsAdmin implements Admin {
 
   async partitionCount(topic: string): Promise<number | null> {
     return this.run(`reading metadata of Kafka topic ${topic}`, async () => (await this.topics()).get(topic) ?? null);
+  }
+
+  async maxMessageBytes(topics: string[]): Promise<Map<string, number | null>> {
+    const out = new Map<string, number | null>();
+    if (topics.length === 0) return out;
+    return this.run(`reading max.message.bytes of Kafka topics ${topics.join(',')}`, async () => {
+      const existing = await this.topics();
+      const present = topics.filter((t) => existing.has(t));
+      for (const t of topics) out.set(t, null);
+      if (present.length === 0) return out;
+      const { resources } = await this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: ['max.message.bytes'] })),
+      });
+      for (const r of resources) {
+        const entry = r.configEntries.find((e) => e.configName === 'max.message.bytes');
+        const n = entry ? Number(entry.configValue) : NaN;
+        if (Number.isSafeInteger(n) && n > 0) out.set(r.resourceName, n);
+      }
+      return out;
+    });
   }
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {

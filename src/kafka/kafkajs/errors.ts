@@ -3,9 +3,11 @@
 // operation and the broker list, and the original error stays reachable as `cause`.
 //   fenced                      -> ProducerFencedError (stop: a newer instance owns the id)
 //   refusals retrying cannot heal (authorization, authentication, too large, invalid topic or
-//   config)                     -> KafkaError (stop, exit 4)
+//   config)                     -> KafkaError (stop, exit 4); too large: RecordTooLargeError, so
+//                                  that capture can name the table, key and column it was sending
 //   everything else             -> KafkaUnavailableError (wait and resume from the checkpoint)
 import { KafkaError, KafkaUnavailableError, ProducerFencedError } from '../../core/errors.ts';
+import { RecordTooLargeError } from '../port.ts';
 
 interface KafkajsLikeError {
   name?: string;
@@ -55,6 +57,13 @@ export function isFenced(err: unknown): boolean {
   return anyInChain(err, (e) => (e.type !== undefined && FENCED_TYPES.has(e.type)) || /error code 90\b/.test(e.message ?? ''));
 }
 
+const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** The broker refused records as larger than the topic takes. */
+export function isTooLarge(err: unknown): boolean {
+  return anyInChain(err, (e) => e.type !== undefined && TOO_LARGE_TYPES.has(e.type));
+}
+
 /** A refusal that retrying cannot heal (see PERMANENT_TYPES). */
 export function isPermanentRefusal(err: unknown): boolean {
   return anyInChain(err, (e) => (e.type !== undefined && PERMANENT_TYPES.has(e.type)) || (e.name !== undefined && PERMANENT_NAMES.has(e.name)));
@@ -96,6 +105,7 @@ export function toKafkaError(err: unknown, what: string, brokers: readonly strin
       { cause: err },
     );
   }
+  if (isTooLarge(err)) return new RecordTooLargeError(`${what} failed (${where}): ${describe(err)}`, { cause: err });
   if (isPermanentRefusal(err)) return new KafkaError(`${what} failed (${where}): ${describe(err)}`, { cause: err });
   if (isConnectionProblem(err)) {
     return new KafkaUnavailableError(`${what} failed: Kafka is unreachable at ${where}: ${describe(err)}`, { cause: err });

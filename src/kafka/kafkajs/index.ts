@@ -25,8 +25,18 @@ export interface KafkajsPortOptions {
   operationTimeoutMs?: number;
   /** broker-side timeout of an open transaction (default 60000) */
   transactionTimeoutMs?: number;
-  /** bytes per produce request; must stay under the broker's message.max.bytes (default 900 KB) */
+  /**
+   * bytes per produce request (default 900 KB); must stay under the topics' max.message.bytes, and
+   * a send may lower it per topic (SendOptions). A single record larger than it (a chunk of a large
+   * event, src/kafka/chunks.ts) goes alone in its request.
+   */
   maxSendBytes?: number;
+  /**
+   * largest single record the producer sends at all (default 100 MiB - 64 KiB): the broker closes
+   * the connection on a request beyond its socket.request.max.bytes (default 100 MiB), which would
+   * look like an outage; such a record is refused with RecordTooLargeError instead
+   */
+  maxRecordBytes?: number;
   /**
    * records per produce request (default 2000): kafkajs groups a request's messages by partition
    * with an O(n^2) array copy, so a few thousand records per request is the sweet spot
@@ -34,6 +44,11 @@ export interface KafkajsPortOptions {
   maxSendRecords?: number;
   /** reader: records buffered per partition before it is paused (default 100000) */
   readerBufferRecords?: number;
+  /**
+   * reader: bytes (keys + values) buffered per partition before it is paused (default 32 MiB): with
+   * chunk records of ~1 MB, a record count alone would let a buffer grow to gigabytes
+   */
+  readerBufferBytes?: number;
   /** reader: most records one poll returns (default 20000) */
   readerMaxPollRecords?: number;
   /** reader: longest broker-side fetch wait (default 200 ms) */
@@ -95,6 +110,7 @@ export function createKafkajsPort(opts: KafkajsPortOptions): KafkaPort {
             retries,
             maxSendBytes: opts.maxSendBytes ?? 900_000,
             maxSendRecords: opts.maxSendRecords ?? 2_000,
+            maxRecordBytes: opts.maxRecordBytes ?? (100 << 20) - (64 << 10),
             partitionCount,
           },
           transactionalId,
@@ -115,6 +131,7 @@ export function createKafkajsPort(opts: KafkajsPortOptions): KafkaPort {
             operationTimeoutMs,
             retries,
             bufferRecords: opts.readerBufferRecords ?? 100_000,
+            bufferBytes: opts.readerBufferBytes ?? 32 << 20,
             maxPollRecords: opts.readerMaxPollRecords ?? 20_000,
             fetchWaitMs: opts.readerFetchWaitMs ?? 200,
           },

@@ -3,9 +3,9 @@
 // older instance with the same transactional id and aborts its open transaction.
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { KafkaError, KafkaUnavailableError, ProducerFencedError } from '../../core/errors.ts';
-import type { OutRecord, ProducerTransaction, TransactionalProducer, WrittenRange } from '../port.ts';
+import { RecordTooLargeError, type OutRecord, type ProducerTransaction, type SendOptions, type TransactionalProducer, type WrittenRange } from '../port.ts';
 import { toKafkaError, withDeadline } from './errors.ts';
-import { addRange, chunk, partitionForKey, type Placed } from './partition.ts';
+import { addRange, chunk, partitionForKey, recordSize, type Placed } from './partition.ts';
 
 export interface ProducerContext {
   kafka: Kafka;
@@ -15,6 +15,12 @@ export interface ProducerContext {
   retries: number;
   maxSendBytes: number;
   maxSendRecords: number;
+  /**
+   * Largest single record sent at all: the broker closes the connection on a request larger than
+   * its socket.request.max.bytes (default 100 MiB), which would look like an outage and be retried
+   * for ever; such a record is refused here instead (RecordTooLargeError)
+   */
+  maxRecordBytes: number;
   partitionCount(topic: string): Promise<number>;
 }
 
@@ -117,14 +123,24 @@ class KafkajsTransaction implements ProducerTransaction {
     });
   }
 
-  async send(topic: string, records: OutRecord[]): Promise<WrittenRange[]> {
+  async send(topic: string, records: OutRecord[], options: SendOptions = {}): Promise<WrittenRange[]> {
     if (!this.open) throw new KafkaError(`send to ${topic} failed: the transaction has ended`);
     const ranges: WrittenRange[] = [];
     if (records.length === 0) return ranges;
-    const { maxSendBytes, maxSendRecords } = this.owner.context;
+    const { maxSendBytes, maxSendRecords, maxRecordBytes } = this.owner.context;
+    // a request holds one batch per partition: bounded by the topic's limit as well as our own
+    const maxBytes = Math.min(maxSendBytes, options.maxRequestBytes ?? Infinity);
+    for (const r of records) {
+      const size = recordSize(r);
+      if (size > maxRecordBytes) {
+        throw new RecordTooLargeError(
+          `send to ${topic} refused: a record of ${size} bytes is larger than one produce request may be (${maxRecordBytes} bytes, below the broker's default socket.request.max.bytes)`,
+        );
+      }
+    }
     try {
       const placed = await this.place(topic, records);
-      for (const part of chunk(placed, maxSendBytes, maxSendRecords)) {
+      for (const part of chunk(placed, maxBytes, maxSendRecords)) {
         const perPartition = new Map<number, number>();
         const messages: Message[] = part.map(({ partition, record }) => {
           perPartition.set(partition, (perPartition.get(partition) ?? 0) + 1);

@@ -22,6 +22,8 @@ export interface ReaderOptions {
   retries: number;
   /** per partition: records buffered before the partition is paused */
   bufferRecords: number;
+  /** per partition: bytes (keys + values) buffered before the partition is paused (default 32 MiB) */
+  bufferBytes?: number;
   /** most records one poll() returns */
   maxPollRecords: number;
   /** longest a fetch waits on the broker for new data; bounds the latency after a resume */
@@ -37,11 +39,15 @@ interface PartState {
   fetched: bigint;
   buf: InRecord[];
   head: number;
+  /** bytes of the records in buf from head on */
+  bytes: number;
   paused: boolean;
   waiters: Set<() => void>;
 }
 
 const key = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
+
+const sizeOf = (r: InRecord): number => (r.key?.length ?? 0) + (r.value?.length ?? 0);
 
 function toHeaders(h: KafkaMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
@@ -59,11 +65,13 @@ export class KafkajsReader implements Reader {
   private readonly consumer: Consumer;
   private failure: KafkaError | null = null;
   private closed = false;
+  private readonly bufferBytes: number;
 
   private constructor(
     private readonly opts: ReaderOptions,
     assignments: Assignment[],
   ) {
+    this.bufferBytes = opts.bufferBytes ?? 32 << 20;
     for (const a of assignments) {
       if (a.from < 0n) throw new KafkaError(`reader assignment ${a.topic}[${a.partition}] has a negative offset ${a.from}`);
       this.parts.set(key(a.topic, a.partition), {
@@ -73,6 +81,7 @@ export class KafkajsReader implements Reader {
         fetched: a.from,
         buf: [],
         head: 0,
+        bytes: 0,
         paused: false,
         waiters: new Set(),
       });
@@ -200,7 +209,7 @@ export class KafkajsReader implements Reader {
     for (const m of batch.messages) {
       const offset = BigInt(m.offset);
       if (offset < st.next) continue;
-      st.buf.push({
+      const rec: InRecord = {
         topic,
         partition,
         offset,
@@ -208,12 +217,14 @@ export class KafkajsReader implements Reader {
         value: m.value ?? null,
         headers: m.headers ? toHeaders(m.headers) : {},
         timestamp: Number(m.timestamp),
-      });
+      };
+      st.buf.push(rec);
+      st.bytes += sizeOf(rec);
       st.next = offset + 1n;
       added++;
     }
     if (added === 0) return;
-    if (!st.paused && st.buf.length - st.head >= this.opts.bufferRecords) {
+    if (!st.paused && (st.buf.length - st.head >= this.opts.bufferRecords || st.bytes >= this.bufferBytes)) {
       st.paused = true;
       this.safely(() => this.consumer.pause([{ topic, partitions: [partition] }]));
     }
@@ -250,18 +261,24 @@ export class KafkajsReader implements Reader {
       });
       if (this.failure) throw this.failure;
     }
-    const end = Math.min(st.buf.length, st.head + this.opts.maxPollRecords);
+    // at most maxPollRecords, and about bufferBytes (at least one record)
+    let end = st.head;
+    let bytes = 0;
+    const most = Math.min(st.buf.length, st.head + this.opts.maxPollRecords);
+    while (end < most && (end === st.head || bytes < this.bufferBytes)) bytes += sizeOf(st.buf[end++]);
     const out = st.buf.slice(st.head, end);
     st.head = end;
+    st.bytes -= bytes;
     if (st.head >= st.buf.length) {
       st.buf = [];
       st.head = 0;
+      st.bytes = 0;
     } else if (st.head > 65_536) {
       // compact now and then instead of shifting on every poll
       st.buf = st.buf.slice(st.head);
       st.head = 0;
     }
-    if (st.paused && st.buf.length - st.head < this.opts.bufferRecords / 2) {
+    if (st.paused && st.buf.length - st.head < this.opts.bufferRecords / 2 && st.bytes < this.bufferBytes / 2) {
       st.paused = false;
       this.safely(() => this.consumer.resume([{ topic, partitions: [partition] }]));
     }

@@ -13,6 +13,22 @@
 //
 // The TableMeta schema is the MariaDB database. The state table `ctrelay_state` lives in the
 // database named in the URL, or in a database `ctrelay` when the URL names none.
+//
+// Pre-created tables (src/standby/write-shape.ts): written by column name; generated columns
+// (`AS (…) STORED|VIRTUAL`) never written and compared after each upsert; AUTO_INCREMENT columns take
+// the source's values as they are (NO_AUTO_VALUE_ON_ZERO keeps a 0 a 0; the counter moves past the
+// largest value written). A string key column must compare bytes exactly and keep trailing spaces
+// (a `_nopad_bin` collation, as ctrelay creates them): under a case-insensitive or PAD SPACE
+// collation two source keys would be one standby row, so such a table is refused naming the column.
+//
+// Replica mode: every session runs with foreign_key_checks = 0 (no privilege needed), under which
+// InnoDB neither checks foreign keys nor performs their ON DELETE/UPDATE actions: the order inside a
+// transaction never matters, and a cascade at the source arrives as the explicit deletes change
+// tracking recorded. MariaDB has no way to keep a trigger from firing in one session, so a
+// replicated table with a trigger is refused by the first statement on it in each transaction
+// (mariadb-transaction.ts), naming the trigger: it would fire a second time for changes whose
+// effects already arrive from the source. Drop standby triggers while the standby replicates and
+// re-create them when it is promoted.
 import mysql from 'mysql2/promise';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
@@ -23,6 +39,7 @@ import { standbyFailure } from '../driver-errors.ts';
 import { connectionFrom, unlessMissing, withPooledConnection } from '../pooled-connection.ts';
 import { tableName } from '../messages.ts';
 import { keyColumns, rowFrom } from '../table-shape.ts';
+import type { CheckHint } from '../write-shape.ts';
 import { redactUrl } from '../../core/redact.ts';
 import { ddlType, fromMaria, parseMariaType, quoteIdent } from './mariadb-types.ts';
 import { qualified, scanStatement } from './mariadb-statements.ts';
@@ -42,7 +59,9 @@ const SESSION_SQL =
   "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,PAD_CHAR_TO_FULL_LENGTH', " +
   // DDL waiting on a metadata lock (e.g. the applier's own open transaction) fails instead of
   // waiting a year, the server default.
-  'lock_wait_timeout = 60';
+  'lock_wait_timeout = 60, ' +
+  // replica mode (see the header): no foreign-key checks, no cascades from the standby's own keys
+  'foreign_key_checks = 0';
 const MARIADB_MAX_IDENTIFIER_CHARS = 64;
 
 export class MariaDbDialect implements StandbyDialect {
@@ -56,6 +75,8 @@ export class MariaDbDialect implements StandbyDialect {
   readonly logger: DialectLogger;
   /** bytes per statement, set from max_allowed_packet on connect */
   maxStatementBytes = 4 << 20;
+  /** the server's max_allowed_packet: no statement, and so no single row, can be larger */
+  maxPacketBytes = 16 << 20;
   private pool: mysql.Pool | null = null;
   private readonly initialised = new WeakSet<object>();
   private readonly stateDatabase: string;
@@ -101,6 +122,7 @@ export class MariaDbDialect implements StandbyDialect {
         return Number((rows as { p: string }[])[0].p);
       });
       // Leave room for the statement head and protocol overhead; larger statements gain nothing.
+      this.maxPacketBytes = packet;
       this.maxStatementBytes = Math.max(64 << 10, Math.min(packet - (64 << 10), 8 << 20));
     } catch (err) {
       this.pool = null;
@@ -191,17 +213,26 @@ export class MariaDbDialect implements StandbyDialect {
         this.logger.info({ table: tableName(table) }, 'created standby table');
         return;
       }
+      checkKeyCollations(table, existing);
       const change = planTableChange(table, existing, MARIA_RULES);
       if (isEmptyChange(change)) return;
       const relax = new Set(change.dropNotNull.map((col) => col.name));
       const widened = new Set(change.widen.map((w) => w.existing.name));
       const nullity = (col: StandbyColumn) => (col.nullable || relax.has(col.name) ? 'NULL' : 'NOT NULL');
+      // MODIFY restates the whole column: what it does not repeat (a default, ON UPDATE, AUTO_INCREMENT) is lost
+      // (a temporal column widened to more fractional digits takes current_timestamp at its new precision: MariaDB refuses another)
+      const keep = (col: StandbyColumn, digits?: number) => {
+        const m = col as MariaColumn;
+        const at = (e: string) => (digits === undefined ? e : e.replace(/^current_timestamp(\(\d*\))?$/i, `current_timestamp(${digits})`));
+        return `${m.defaultText !== null ? ` DEFAULT ${at(m.defaultText)}` : ''}${m.onUpdate !== null ? ` ON UPDATE ${at(m.onUpdate)}` : ''}${m.identity ? ' AUTO_INCREMENT' : ''}`;
+      };
+      const temporal = (to: { family: string; size?: number }) => (['datetime', 'timestamp', 'time'].includes(to.family) ? to.size : undefined);
       const parts = [
         // Added columns are nullable: rows already in the standby have no value for them.
         ...change.add.map((col) => `ADD COLUMN IF NOT EXISTS ${defs.get(col.name)!.replace(/ NOT NULL$/, ' NULL')}`),
-        // MODIFY restates the whole column: type, character set and collation, nullability
-        ...change.widen.map((w) => `MODIFY COLUMN ${quoteIdent(w.existing.name)} ${w.to.text} ${nullity(w.existing)}`),
-        ...change.dropNotNull.filter((col) => !widened.has(col.name)).map((col) => `MODIFY COLUMN ${quoteIdent(col.name)} ${col.nativeType} NULL`),
+        // type, character set and collation, nullability, default and AUTO_INCREMENT
+        ...change.widen.map((w) => `MODIFY COLUMN ${quoteIdent(w.existing.name)} ${w.to.text} ${nullity(w.existing)}${keep(w.existing, temporal(w.to))}`),
+        ...change.dropNotNull.filter((col) => !widened.has(col.name)).map((col) => `MODIFY COLUMN ${quoteIdent(col.name)} ${col.nativeType} NULL${keep(col)}`),
       ];
       await c.query(`ALTER TABLE ${qualified(table)} ${parts.join(', ')}`);
       logTableChange(this.logger, table, change);
@@ -252,23 +283,80 @@ function columnDefinitions(table: TableMeta): Map<string, string> {
   return defs;
 }
 
+/** A MariaDB column with what MODIFY must restate beyond its type, and its collation. */
+export interface MariaColumn extends StandbyColumn {
+  /** COLLATION_NAME (null: not a character column) */
+  collation: string | null;
+  /** the default as information_schema spells it (an expression: `'x'`, `0`, `current_timestamp()`); null: none */
+  defaultText: string | null;
+  /** the ON UPDATE expression (EXTRA `on update current_timestamp()`); null: none */
+  onUpdate: string | null;
+}
+
 /** The table's columns from information_schema, null when it does not exist. */
-async function describeOn(c: mysql.PoolConnection, t: TableRef): Promise<StandbyColumn[] | null> {
+export async function describeOn(c: mysql.PoolConnection, t: TableRef): Promise<MariaColumn[] | null> {
   const [rows] = await c.query(
-    `SELECT column_name AS n, column_type AS t, character_set_name AS cs, collation_name AS co, is_nullable AS nl, column_key AS k
+    `SELECT column_name AS n, column_type AS t, character_set_name AS cs, collation_name AS co, is_nullable AS nl, column_key AS k,
+            extra AS x, is_generated AS g, column_default AS d
        FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
     [t.schema, t.table],
   );
-  const cols = rows as { n: string; t: string; cs: string | null; co: string | null; nl: string; k: string }[];
+  const cols = rows as { n: string; t: string; cs: string | null; co: string | null; nl: string; k: string; x: string; g: string; d: string | null }[];
   if (cols.length === 0) return null;
-  return cols.map((r) => ({
-    name: r.n,
-    // everything MODIFY must restate to keep the column as it is
-    nativeType: `${r.t}${r.cs ? ` CHARACTER SET ${r.cs}` : ''}${r.co ? ` COLLATE ${r.co}` : ''}`,
-    nullable: r.nl === 'YES',
-    inKey: r.k === 'PRI',
-  }));
+  return cols.map((r) => {
+    const extra = (r.x ?? '').toLowerCase();
+    const generated = r.g === 'ALWAYS' || /\b(stored|virtual|persistent) generated\b/.test(extra);
+    const autoIncrement = extra.includes('auto_increment');
+    // a nullable column without a default reads 'NULL' here: the same as DEFAULT NULL
+    const defaultText = generated || r.d === null || (r.d === 'NULL' && r.nl === 'YES') ? null : r.d;
+    return {
+      name: r.n,
+      // everything MODIFY must restate to keep the column's type as it is
+      nativeType: `${r.t}${r.cs ? ` CHARACTER SET ${r.cs}` : ''}${r.co ? ` COLLATE ${r.co}` : ''}`,
+      nullable: r.nl === 'YES',
+      inKey: r.k === 'PRI',
+      generated,
+      identity: autoIncrement ? 'default' : null,
+      hasDefault: generated || autoIncrement || r.d !== null,
+      collation: r.co,
+      defaultText,
+      onUpdate: /\bon update (\S+)/i.exec(r.x ?? '')?.[1] ?? null,
+    };
+  });
 }
+
+/**
+ * A string key column of a pre-created table must compare as the source does: bytes exactly,
+ * trailing spaces kept (a `_nopad_bin` collation). Throws a StandbyError naming the columns.
+ */
+function checkKeyCollations(table: TableMeta, existing: MariaColumn[]): void {
+  const byName = new Map(existing.map((c) => [c.name.toLowerCase(), c]));
+  const bad = table.key
+    .map((k) => table.columns.find((c) => c.name === k)!)
+    .filter((col) => col.type.kind === 'string')
+    .map((col) => byName.get(col.name.toLowerCase()))
+    .filter((sb): sb is MariaColumn => sb !== undefined && sb.collation !== null && !/_nopad_bin$/i.test(sb.collation));
+  if (bad.length === 0) return;
+  throw new StandbyError(
+    `MariaDB standby table ${tableName(table)}: key column(s) ${bad.map((c) => `${c.name} (collation ${c.collation})`).join(', ')} ` +
+      'compare case-insensitively or ignore trailing spaces, so keys the source keeps apart would be one standby row. ' +
+      `Give them a binary NO PAD collation (${bad.map((c) => `ALTER TABLE ${qualified(table)} MODIFY COLUMN ${quoteIdent(c.name)} ${c.nativeType.replace(/ COLLATE \S+$/i, '')} COLLATE utf8mb4_nopad_bin NOT NULL`).join('; ')}) and restart the applier`,
+  );
+}
+
+/** The triggers on a table (information_schema.TRIGGERS): name, timing and event. */
+export async function triggersOn(c: mysql.PoolConnection, t: TableRef): Promise<{ name: string; timing: string; event: string }[]> {
+  const [rows] = await c.query(
+    `SELECT trigger_name AS n, action_timing AS tm, event_manipulation AS ev FROM information_schema.triggers
+      WHERE event_object_schema = ? AND event_object_table = ? ORDER BY trigger_name`,
+    [t.schema, t.table],
+  );
+  return (rows as { n: string; tm: string; ev: string }[]).map((r) => ({ name: r.n, timing: r.tm, event: r.ev }));
+}
+
+/** How to fix a MariaDB standby column whose read-back differed (write-shape.ts). */
+export const MARIA_CHECK_HINT: CheckHint = (table, column) =>
+  `Make it a plain column on the standby (ALTER TABLE ${qualified(table)} MODIFY COLUMN ${quoteIdent(column)} with its type and no AS (…)) or give it the source's expression, then restart the applier`;
 
 /** How MariaDB spells and widens column types (src/standby/column-change.ts). */
 export const MARIA_RULES: ColumnRules = {

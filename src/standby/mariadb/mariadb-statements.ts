@@ -6,6 +6,7 @@ import { StandbyError } from '../../core/errors.ts';
 import { describeKey, tableName } from '../messages.ts';
 import { columnOf, keyColumns, qualifiedWith } from '../table-shape.ts';
 import { quoteIdent, toLiteral, UnstorableFloatError } from './mariadb-types.ts';
+import type { WriteShape } from '../write-shape.ts';
 
 export function qualified(t: TableRef): string {
   return qualifiedWith(quoteIdent, t);
@@ -31,31 +32,46 @@ export function rowTuple(table: TableMeta, cols: ColumnMeta[], row: Row): string
   return s + ')';
 }
 
-/** Statement head and tail; the caller puts comma-separated row tuples between them. */
-export function upsertParts(table: TableMeta): { head: string; tail: string } {
-  const nonKey = table.columns.filter((c) => !table.key.includes(c.name));
+/**
+ * Statement head and tail of the upsert of `shape`'s written columns by name (the standby's column
+ * order, its standby-only and generated columns do not matter); the caller puts comma-separated row
+ * tuples (rowTuple of shape.written) between them.
+ */
+export function upsertParts(table: TableMeta, shape: WriteShape): { head: string; tail: string } {
   // With only key columns there is nothing to update; assigning a key to itself keeps the
   // statement an upsert without INSERT IGNORE, which would also swallow real errors.
-  const updates = (nonKey.length > 0 ? nonKey : [columnOf(table, table.key[0])])
+  const updates = (shape.updated.length > 0 ? shape.updated : [columnOf(table, table.key[0])])
     .map((c) => `${quoteIdent(c.name)} = VALUES(${quoteIdent(c.name)})`)
     .join(', ');
   return {
-    head: `INSERT INTO ${qualified(table)} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `,
+    head: `INSERT INTO ${qualified(table)} (${shape.written.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `,
     tail: ` ON DUPLICATE KEY UPDATE ${updates}`,
   };
 }
 
-export function deleteStatement(table: TableMeta, keys: Row[]): string {
+/** `WHERE`-condition matching the rows of `keys` by primary key. */
+function keyCondition(table: TableMeta, keys: Row[]): string {
   const keyCols = keyColumns(table);
   if (keyCols.length === 1) {
     const c = keyCols[0];
-    return `DELETE FROM ${qualified(table)} WHERE ${quoteIdent(c.name)} IN (${keys.map((k) => literal(table, c, k)).join(',')})`;
+    return `${quoteIdent(c.name)} IN (${keys.map((k) => literal(table, c, k)).join(',')})`;
   }
-  return (
-    `DELETE FROM ${qualified(table)} WHERE (${keyCols.map((c) => quoteIdent(c.name)).join(', ')}) IN (` +
-    keys.map((k) => rowTuple(table, keyCols, k)).join(',') +
-    ')'
-  );
+  return `(${keyCols.map((c) => quoteIdent(c.name)).join(', ')}) IN (${keys.map((k) => rowTuple(table, keyCols, k)).join(',')})`;
+}
+
+export function deleteStatement(table: TableMeta, keys: Row[]): string {
+  return `DELETE FROM ${qualified(table)} WHERE ${keyCondition(table, keys)}`;
+}
+
+/** A column as reads select it: a FLOAT prints with 6 significant digits, as a DOUBLE its exact value. */
+function readExpression(c: ColumnMeta): string {
+  return c.type.kind === 'float32' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name);
+}
+
+/** The key and the checked columns (write-shape.ts) of the rows of `keys`, in that column order. */
+export function readBackStatement(table: TableMeta, shape: WriteShape, keys: Row[]): string {
+  const cols = [...keyColumns(table), ...shape.checked.map((c) => c.column)];
+  return `SELECT ${cols.map(readExpression).join(', ')} FROM ${qualified(table)} WHERE ${keyCondition(table, keys)}`;
 }
 
 export function scanStatement(table: TableMeta, afterKey: Row | null, limit: number): string {
@@ -74,8 +90,7 @@ export function scanStatement(table: TableMeta, afterKey: Row | null, limit: num
     );
     where = ` WHERE ${terms.map((t) => `(${t})`).join(' OR ')}`;
   }
-  // a FLOAT prints with 6 significant digits; as a DOUBLE its exact value
-  const select = table.columns.map((c) => (c.type.kind === 'float32' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name)));
+  const select = table.columns.map(readExpression);
   return (
     `SELECT ${select.join(', ')} FROM ${qualified(table)}${where}` +
     ` ORDER BY ${keyList} LIMIT ${Math.max(0, Math.floor(limit))}`

@@ -6,17 +6,18 @@
 import type pg from 'pg';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { columnArrays, qualified, upsertStatement } from './pg-statements.ts';
+import type { WriteShape } from '../write-shape.ts';
 
-export async function locateBadRow(c: pg.PoolClient, table: TableMeta, rows: Row[]): Promise<Row | null> {
+export async function locateBadRow(c: pg.PoolClient, table: TableMeta, shape: WriteShape, rows: Row[]): Promise<Row | null> {
   try {
     await c.query('BEGIN');
     // LIKE reads the real table: never wait long for a lock someone (the failed transaction) holds
     await c.query(`SET LOCAL lock_timeout = '5s'`);
     await c.query(
-      `CREATE TEMP TABLE ctrelay_probe (LIKE ${qualified(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES) ON COMMIT DROP`,
+      `CREATE TEMP TABLE ctrelay_probe (LIKE ${qualified(table)} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING INDEXES) ON COMMIT DROP`,
     );
-    const sql = upsertStatement(table, 'pg_temp.ctrelay_probe');
-    const names = table.columns.map((col) => col.name);
+    const sql = upsertStatement(table, shape, 'pg_temp.ctrelay_probe');
+    const names = shape.written.map((col) => col.name);
     const fails = async (part: Row[]): Promise<boolean> => {
       await c.query('SAVEPOINT probe');
       try {

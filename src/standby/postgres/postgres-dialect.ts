@@ -4,6 +4,19 @@
 //
 // The state table is `ctrelay.ctrelay_state` (schema configurable) in the standby database, so it
 // never collides with a replicated table and commits atomically with the data.
+//
+// Replica mode: every apply transaction starts with `SET LOCAL session_replication_role = replica`,
+// as PostgreSQL's own logical replication workers run: ordinary triggers and the foreign-key
+// triggers (checks and ON DELETE/UPDATE actions) of the standby do not fire, so the order of the
+// changes inside a transaction never matters and a cascade at the source (which change tracking
+// records as explicit deletes of the child rows) is not done a second time by the standby. The
+// setting is superuser-only: since PostgreSQL 15 `GRANT SET ON PARAMETER session_replication_role
+// TO <applier role>` allows it. A login that may not set it is refused when the applier starts
+// (ensureStateTable) and at every begin(), naming the setting and that grant; there is no fallback
+// that would let standby triggers act on replicated changes. Triggers enabled ALWAYS or REPLICA
+// still fire: a BEFORE ROW one (it could change or skip the row written) is refused naming it, the
+// others are logged once per table (ctrelay's own change-tracking triggers, on a standby that is
+// also a ctrelay source, are such AFTER triggers).
 import pg from 'pg';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError, StandbyUnavailableError } from '../../core/errors.ts';
@@ -14,13 +27,14 @@ import { standbyFailure } from '../driver-errors.ts';
 import { connectionFrom, unlessMissing, withPooledConnection } from '../pooled-connection.ts';
 import { driverMessage, tableName } from '../messages.ts';
 import { keyColumns, rowFrom } from '../table-shape.ts';
+import type { CheckHint, WriteShape } from '../write-shape.ts';
 import { redact, redactUrl } from '../../core/redact.ts';
 import { quoteIdent } from '../../drivers/postgres/quote.ts';
 import { ddlType, fromPgText, parsePgType, toPgText } from './pg-types.ts';
 import { locateBadRow } from './locate-bad-row.ts';
 import { qualified, scanStatement } from './pg-statements.ts';
 import { PgTransaction } from './pg-transaction.ts';
-import { ignoreConcurrentCreate, isConcurrentCreate, isMissingRelation, isTransientPg } from './pg-errors.ts';
+import { ignoreConcurrentCreate, isConcurrentCreate, isMissingRelation, isTransientPg, sqlState } from './pg-errors.ts';
 
 export interface PostgresDialectOptions {
   /** schema holding ctrelay_state; default `ctrelay` */
@@ -34,7 +48,25 @@ const PG_MAX_IDENTIFIER_BYTES = 63;
 
 // Every value is read as the server's text and converted per ColumnType: pg's default parsers
 // would turn int8 into a lossy number, timestamps into millisecond Dates, and so on.
-const RAW_TYPES = { getTypeParser: () => (v: string) => v };
+export const RAW_TYPES = { getTypeParser: () => (v: string) => v };
+
+/** What every apply transaction runs first (see the header): standby triggers and FK actions stay still. */
+const REPLICA_MODE = 'SET LOCAL session_replication_role = replica';
+
+/** A login that may not set session_replication_role: the applier stops, naming the setting and the grant. */
+export class ReplicaModeRefusedError extends StandbyError {}
+
+function replicaModeRefused(where: string, role: string | null, err: unknown): ReplicaModeRefusedError {
+  const who = role === null ? 'the applier\'s role' : quoteIdent(role);
+  return new ReplicaModeRefusedError(
+    `${where}: the login ${role === null ? '' : `${who} `}may not set session_replication_role, which every apply transaction sets to replica ` +
+      'so that the standby\'s triggers and foreign-key checks and actions do not fire for changes that arrive from the source ' +
+      '(a cascaded delete at the source arrives as explicit deletes). ' +
+      `Run GRANT SET ON PARAMETER session_replication_role TO ${who} (PostgreSQL 15 and later; before 15 only a superuser may set it) and restart the applier ` +
+      `(${driverMessage(err)})`,
+    { cause: err },
+  );
+}
 
 export class PostgresDialect implements StandbyDialect {
   readonly kind = 'postgres';
@@ -54,6 +86,9 @@ export class PostgresDialect implements StandbyDialect {
   private readonly onConnectionLost = (err: unknown): void => {
     this.logger.warn({ server: this.server, err: redact(driverMessage(err)) }, 'standby connection lost');
   };
+
+  /** tables whose triggers enabled ALWAYS / REPLICA were logged already */
+  private readonly warnedTriggers = new Set<string>();
 
   constructor(
     private readonly url: string,
@@ -119,6 +154,16 @@ export class PostgresDialect implements StandbyDialect {
 
   async ensureStateTable(): Promise<void> {
     const schema = this.options.stateSchema ?? 'ctrelay';
+    // the applier calls this at start: a login that may not run apply transactions as a replica stops it here
+    await this.withClient('cannot check that apply transactions may run as a replica', async (c) => {
+      const role = (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+      try {
+        await c.query(`BEGIN; ${REPLICA_MODE}`);
+      } catch (err) {
+        throw sqlState(err) === '42501' ? replicaModeRefused(this.where, role, err) : err;
+      }
+      await c.query('ROLLBACK');
+    });
     await this.withClient('cannot create the state table', async (c) => {
       await ensureSchema(c, schema);
       await c.query(
@@ -231,18 +276,75 @@ export class PostgresDialect implements StandbyDialect {
   async begin(): Promise<StandbyTransaction> {
     const client = await this.checkout();
     try {
-      await client.query('BEGIN');
+      // one round trip: the transaction is a replica from its first statement on
+      await client.query(`BEGIN; ${REPLICA_MODE}`);
     } catch (err) {
-      this.checkin(client, true);
-      throw this.fail(err, 'cannot begin a transaction');
+      throw await this.beginFailed(client, err);
     }
     return new PgTransaction(this, client);
   }
 
-  /** Bisects a failed upsert on a separate connection to name the row the server refused. */
-  async findBadRow(table: TableMeta, rows: Row[]): Promise<Row | null> {
+  /** BEGIN or the replica setting failed on `client`: it is given back (rolled back) or destroyed. */
+  private async beginFailed(client: pg.PoolClient, err: unknown): Promise<StandbyError> {
+    if (sqlState(err) !== '42501') {
+      this.checkin(client, true);
+      return this.fail(err, 'cannot begin a transaction');
+    }
     try {
-      return await this.withClient('cannot locate the refused row', (c) => locateBadRow(c, table, rows));
+      await client.query('ROLLBACK');
+      const role = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+      this.checkin(client, false);
+      return replicaModeRefused(this.where, role, err);
+    } catch {
+      this.checkin(client, true);
+      return replicaModeRefused(this.where, null, err);
+    }
+  }
+
+  /**
+   * The first statements on `table` in the apply transaction open on `c`: a ROW EXCLUSIVE lock (a
+   * concurrent CREATE TRIGGER or ALTER TABLE then waits for the transaction, so what is read next
+   * holds until it ends), the table's columns, and its triggers that fire in replica mode: a BEFORE
+   * ROW one is refused naming it, the others are logged once. Returns the columns (a missing
+   * table fails the LOCK, 42P01).
+   */
+  async prepareWrite(c: pg.PoolClient, table: TableMeta): Promise<StandbyColumn[] | null> {
+    await c.query(`LOCK TABLE ONLY ${qualified(table)} IN ROW EXCLUSIVE MODE`);
+    const columns = await describeOn(c, table);
+    if (columns === null) return null;
+    const r = await c.query<{ name: string; enabled: string; before_row: boolean }>(
+      `SELECT t.tgname AS name, t.tgenabled AS enabled, (t.tgtype & 3) = 3 AS before_row
+         FROM pg_trigger t
+         JOIN pg_class c ON c.oid = t.tgrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2 AND NOT t.tgisinternal AND t.tgenabled IN ('A', 'R')
+        ORDER BY t.tgname`,
+      [table.schema, table.table],
+    );
+    const name = tableName(table);
+    const before = r.rows.filter((t) => t.before_row);
+    if (before.length > 0) {
+      throw new StandbyError(
+        `${this.where}: table ${name} has BEFORE ROW trigger(s) enabled ALWAYS or REPLICA (${before.map((t) => quoteIdent(t.name)).join(', ')}), ` +
+          'which fire during apply and can change or skip the rows ctrelay writes, so the standby would differ from the source. ' +
+          `Let them fire outside replication only (${before.map((t) => `ALTER TABLE ${qualified(table)} ENABLE TRIGGER ${quoteIdent(t.name)}`).join('; ')}) ` +
+          'or drop them, and restart the applier',
+      );
+    }
+    if (r.rows.length > 0 && !this.warnedTriggers.has(name)) {
+      this.warnedTriggers.add(name);
+      this.logger.warn(
+        { table: name, triggers: r.rows.map((t) => t.name) },
+        'standby triggers enabled ALWAYS or REPLICA fire during apply (AFTER or per statement: they see the rows ctrelay writes)',
+      );
+    }
+    return columns;
+  }
+
+  /** Bisects a failed upsert on a separate connection to name the row the server refused. */
+  async findBadRow(table: TableMeta, shape: WriteShape, rows: Row[]): Promise<Row | null> {
+    try {
+      return await this.withClient('cannot locate the refused row', (c) => locateBadRow(c, table, shape, rows));
     } catch (err) {
       this.logger.warn({ table: tableName(table), err: redact(driverMessage(err)) }, 'could not locate the failing row');
       return null;
@@ -274,11 +376,16 @@ async function ensureSchema(c: pg.PoolClient, schema: string): Promise<void> {
   if (r.rowCount === 0) await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`).catch(ignoreConcurrentCreate);
 }
 
-/** The table's columns as the catalog describes them (format_type's spelling), null when it does not exist. */
+/**
+ * The table's columns as the catalog describes them (format_type's spelling; attgenerated,
+ * attidentity, atthasdef), null when it does not exist.
+ */
 async function describeOn(c: pg.PoolClient, t: TableRef): Promise<StandbyColumn[] | null> {
-  const r = await c.query<{ name: string; type: string; nullable: boolean; in_key: boolean }>(
+  const r = await c.query<{ name: string; type: string; nullable: boolean; in_key: boolean; generated: boolean; identity: string; has_default: boolean }>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
-            COALESCE(a.attnum = ANY (i.indkey), false) AS in_key
+            COALESCE(a.attnum = ANY (i.indkey), false) AS in_key,
+            a.attgenerated <> '' AS generated, a.attidentity::text AS identity,
+            a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' AS has_default
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -288,8 +395,22 @@ async function describeOn(c: pg.PoolClient, t: TableRef): Promise<StandbyColumn[
     [t.schema, t.table],
   );
   if (r.rowCount === 0) return null;
-  return r.rows.map((row) => ({ name: row.name, nativeType: row.type, nullable: row.nullable, inKey: row.in_key }));
+  return r.rows.map((row) => ({
+    name: row.name,
+    nativeType: row.type,
+    nullable: row.nullable,
+    inKey: row.in_key,
+    generated: row.generated,
+    identity: row.identity === 'a' ? 'always' : row.identity === 'd' ? 'default' : null,
+    hasDefault: row.has_default,
+  }));
 }
+
+/** How to fix a PostgreSQL standby column whose read-back differed (write-shape.ts). */
+export const PG_CHECK_HINT: CheckHint = (table, column, why) =>
+  why === 'generated'
+    ? `Make it a plain column on the standby (ALTER TABLE ${qualified(table)} ALTER COLUMN ${quoteIdent(column)} DROP EXPRESSION) or give it the source's expression, then restart the applier`
+    : `Let ctrelay write it (ALTER TABLE ${qualified(table)} ALTER COLUMN ${quoteIdent(column)} SET GENERATED BY DEFAULT) and restart the applier`;
 
 /** How PostgreSQL spells and widens column types (src/standby/column-change.ts). */
 export const PG_RULES: ColumnRules = {

@@ -3,6 +3,14 @@
 // applied set-based (UPDATE ... FROM + INSERT ... WHERE NOT EXISTS; see sqlserver-statements.ts for
 // why not MERGE). mssql's bulk load is not used: it sends decimals through JS numbers.
 //
+// Pre-created tables (src/standby/write-shape.ts): columns by name, computed columns never written
+// and compared after each upsert, IDENTITY columns inserted under IDENTITY_INSERT (which needs ALTER
+// permission on the table; the identity's current value moves past the largest value inserted).
+// Replica mode: SQL Server has no session switch that keeps triggers and foreign keys from acting
+// (NOT FOR REPLICATION only spares replication agents), so the first statement on a table in each
+// transaction refuses a table with an enabled trigger or an enabled foreign key on it or to it,
+// naming them and the statements that disable them while the standby replicates.
+//
 // NOT RUN YET against a SQL Server (none where it was written): its statements are unit-tested;
 // the standby conformance suite (test/conformance/sqlserver/standby-sqlserver.mssql-test.ts) is
 // its first real test.
@@ -18,6 +26,8 @@ import { describeKey, tableName } from '../messages.ts';
 import { dedupeLastByKey } from '../row-keys.ts';
 import { SqlTransaction } from '../sql-transaction.ts';
 import { checkRowsFit } from '../value-fit.ts';
+import { checkReadBack, writeShape, type CheckHint, type WriteShape } from '../write-shape.ts';
+import { objectName, quoteIdent } from '../../drivers/sqlserver/quote.ts';
 import { isTransientSqlServer } from './sqlserver-errors.ts';
 import * as T from './sqlserver-statements.ts';
 import { standbyColumns } from './sqlserver-types.ts';
@@ -43,8 +53,6 @@ export class SqlServerDialect implements StandbyDialect {
   private readonly config: sql.config;
   private readonly stateSchema: string;
   private pool: sql.ConnectionPool | null = null;
-  /** identity column per table (null: none), learned in ensureTable or on first upsert */
-  private readonly identity = new Map<string, string | null>();
 
   constructor(private readonly options: SqlServerDialectOptions) {
     const parsed = parseSqlServerUrl(options.url);
@@ -123,24 +131,13 @@ export class SqlServerDialect implements StandbyDialect {
   async ensureOn(table: TableMeta, send: (st: Statement, doing: string) => Promise<Rec[]>): Promise<void> {
     T.validateTable(table);
     const name = tableName(table);
-    let existing = await send(T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
+    const existing = await send(T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
     if (existing.length === 0) {
       await send(T.ensureSchemaStatement(table.schema), `cannot create schema ${table.schema}`);
       await send(T.createTableStatement(table), `cannot create table ${name}`);
     } else {
       for (const st of T.ensureExistingStatements(table, existing)) await send(st, `cannot alter table ${name}`);
     }
-    existing = await send(T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
-    this.identity.set(name, identityOf(existing));
-  }
-
-  async identityColumn(runner: Runner, table: TableMeta): Promise<string | null> {
-    const name = tableName(table);
-    if (!this.identity.has(name)) {
-      const rows = await this.run(runner, T.existingColumnsStatement(table), `cannot read the columns of ${name}`);
-      this.identity.set(name, identityOf(rows));
-    }
-    return this.identity.get(name)!;
   }
 
   async scan(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
@@ -201,16 +198,29 @@ export function storedShape(table: TableMeta): TableMeta {
   return t;
 }
 
-function identityOf(columns: Rec[]): string | null {
-  const id = columns.find((r) => r.is_identity === true || r.is_identity === 1);
-  return id ? String(id.name) : null;
-}
+/** How to fix a SQL Server standby column whose read-back differed (write-shape.ts). */
+export const SQLSERVER_CHECK_HINT: CheckHint = (table, column, why) =>
+  why === 'generated'
+    ? `Make it a plain column on the standby (drop the computed column ${quoteIdent(column)} of ${objectName(table)} and add it with its type) or give it the source's expression, then restart the applier`
+    : `SQL Server cannot update an IDENTITY column: make ${quoteIdent(column)} of ${objectName(table)} a plain column on the standby and restart the applier`;
 
-class SqlServerTransaction extends SqlTransaction {
+/**
+ * One apply transaction. The first statement on a table reads its columns (the write shape,
+ * write-shape.ts) and refuses it when a trigger or foreign key would act (see the file header).
+ * IDENTITY_INSERT is session state that outlives the transaction: a table whose upsert batch
+ * failed between ON and OFF has it turned off before the transaction ends, and when that cannot be
+ * done (the server aborted the transaction, the statement failed) the connection is closed instead
+ * of going back to the pool with it on.
+ */
+export class SqlServerTransaction extends SqlTransaction {
   /** mssql ends the transaction itself when the server rolled it back (deadlock victim, XACT_ABORT). */
   private abortedByServer = false;
   /** the tedious connection mssql lent the transaction (an mssql internal), to close it when its state is unknown */
   private readonly connection: { close(): void } | null;
+  /** the standby columns of each table written in this transaction, by table name */
+  private readonly prepared = new Map<string, StandbyColumn[]>();
+  /** tables (quoted names) whose IDENTITY_INSERT may still be on: an upsert batch that set it failed */
+  private readonly identityInsertOn = new Set<string>();
 
   constructor(
     private readonly dialect: SqlServerDialect,
@@ -258,21 +268,65 @@ class SqlServerTransaction extends SqlTransaction {
       () => this.dialect.ensureOn(table, (st, doing) => this.send(st, doing)),
       (err) => this.dialect.fail(err, `cannot create or alter table ${tableName(table)}`),
     );
+    this.prepared.delete(tableName(table));
+  }
+
+  /** The first statements on `table` in this transaction (see the class comment); its columns. */
+  private async columnsOf(table: TableMeta): Promise<StandbyColumn[]> {
+    const name = tableName(table);
+    const known = this.prepared.get(name);
+    if (known) return known;
+    const doing = `cannot write table ${name}`;
+    const columns = T.standbyColumnsOf(await this.send(T.existingColumnsStatement(table), doing));
+    const blockers = await this.send(T.replicaBlockersStatement(table), doing);
+    const refused = T.replicaBlockersError(this.dialect.where, table, blockers);
+    if (refused) throw this.poison(refused);
+    this.prepared.set(name, columns);
+    return columns;
+  }
+
+  private async shapeOf(table: TableMeta): Promise<WriteShape> {
+    const columns = await this.columnsOf(table);
+    return this.run(async () => writeShape(table, columns, true, 'SQL Server'), (err) => this.dialect.fail(err, `cannot write table ${tableName(table)}`));
   }
 
   async upsert(table: TableMeta, rows: Row[]): Promise<void> {
     if (rows.length === 0) return;
     // CAST to the column type would round decimals and fractional seconds and cut strings silently
     await this.run(async () => checkRowsFit(storedShape(table), rows, 'SQL Server', 'utf16'), (err) => this.dialect.fail(err, 'cannot check the rows'));
+    const shape = await this.shapeOf(table);
     const doing = `cannot upsert ${rows.length} rows into ${tableName(table)}`;
     const unique = dedupeLastByKey(table, rows);
     await this.stage(T.ROWS_TEMP, table, table.columns.map((c) => c.name), unique, doing);
-    const identity = await this.run(() => this.dialect.identityColumn(this.tx, table), (err) => this.dialect.fail(err, doing));
-    await this.send(T.upsertFromTempStatement(table, identity), doing);
+    const check = shape.checked.length > 0;
+    const identityTable = shape.overridden.length > 0 ? objectName(table) : null;
+    // marked before the batch is sent, cleared when it succeeded (it turns IDENTITY_INSERT off itself)
+    if (identityTable) this.identityInsertOn.add(identityTable);
+    await this.send(T.upsertFromTempStatement(table, shape, check), doing);
+    if (identityTable) this.identityInsertOn.delete(identityTable);
+    if (check) await this.compareReadBack(table, shape, unique);
+  }
+
+  /** The columns the standby computes (or cannot update) of `rows`, read back and compared exactly with them. */
+  private async compareReadBack(table: TableMeta, shape: WriteShape, rows: Row[]): Promise<void> {
+    const recs = await this.send(T.readBackStatement(table, shape), `cannot read back the computed columns of ${tableName(table)}`);
+    const cols = [...table.key.map((k) => table.columns.find((c) => c.name === k)!), ...shape.checked.map((c) => c.column)];
+    const readBack = await this.run(
+      async () =>
+        recs.map((rec) => {
+          const row: Row = {};
+          cols.forEach((c, i) => (row[c.name] = fromDriver(c.type, rec[`c${i}`])));
+          return row;
+        }),
+      (err) => this.dialect.fail(err, `cannot read back the computed columns of ${tableName(table)}`),
+    );
+    const mismatch = checkReadBack(table, shape, rows, readBack, 'SQL Server', SQLSERVER_CHECK_HINT);
+    if (mismatch) throw this.poison(mismatch);
   }
 
   async delete(table: TableMeta, keys: Row[]): Promise<void> {
     if (keys.length === 0) return;
+    await this.columnsOf(table);
     // a key CAST to a shorter key column would be cut, and could delete another row
     await this.run(async () => checkRowsFit(storedShape({ ...table, columns: table.columns.filter((c) => table.key.includes(c.name)) }), keys, 'SQL Server', 'utf16'), (err) => this.dialect.fail(err, 'cannot check the keys'));
     const doing = `cannot delete ${keys.length} keys from ${tableName(table)}`;
@@ -281,6 +335,7 @@ class SqlServerTransaction extends SqlTransaction {
   }
 
   async deleteAll(table: TableMeta): Promise<void> {
+    await this.columnsOf(table);
     await this.send(T.deleteAllStatement(table), `cannot empty ${tableName(table)} for a re-snapshot`);
   }
 
@@ -300,9 +355,28 @@ class SqlServerTransaction extends SqlTransaction {
   }
 
   protected async endOnServer(commit: boolean): Promise<string | null> {
-    if (this.abortedByServer) return commit ? 'the server rolled the transaction back, nothing was applied' : null;
+    const identityLeftOn = await this.turnIdentityInsertOff();
+    if (this.abortedByServer) {
+      if (identityLeftOn) this.destroyConnection();
+      return commit ? 'the server rolled the transaction back, nothing was applied' : null;
+    }
     await (commit ? this.tx.commit() : this.tx.rollback());
+    // mssql has handed the connection back: closed, the pool replaces it instead of lending it out with IDENTITY_INSERT on
+    if (identityLeftOn) this.destroyConnection();
     return null;
+  }
+
+  /** Turns IDENTITY_INSERT off where a failed batch may have left it on; true when that could not be done. */
+  private async turnIdentityInsertOff(): Promise<boolean> {
+    if (this.identityInsertOn.size === 0) return false;
+    if (this.abortedByServer) return true;
+    try {
+      await this.dialect.execute(this.tx, T.identityInsertOffStatement([...this.identityInsertOn]));
+      this.identityInsertOn.clear();
+      return false;
+    } catch {
+      return true;
+    }
   }
 
   /** mssql hands the connection back to its pool itself when the transaction ends. */

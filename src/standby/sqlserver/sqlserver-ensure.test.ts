@@ -91,7 +91,14 @@ describe('SQL Server ensureTable (fake catalog)', () => {
     const st = T.existingColumnsStatement(table);
     expect(st.params).toEqual({ qualifiedName: { sqlType: 'nvarchar', value: '[dbo].[items]' } });
     expect(st.sql).toContain('is_primary_key = 1');
-    expect(T.standbyColumnsOf([row('id', 'int', 4, 10, 0, false, true)])).toEqual([{ name: 'id', nativeType: 'int', nullable: false, inKey: true }]);
+    expect(T.standbyColumnsOf([row('id', 'int', 4, 10, 0, false, true)])).toEqual([
+      { name: 'id', nativeType: 'int', nullable: false, inKey: true, generated: false, identity: null, hasDefault: false },
+    ]);
+    expect(T.standbyColumnsOf([{ ...row('id', 'int', 4, 10, 0, false, true), is_identity: true }, { ...row('total', 'decimal', 9, 20, 2), is_computed: 1 }, { ...row('site', 'nvarchar', 40, 0, 0, false), has_default: 1 }])).toEqual([
+      { name: 'id', nativeType: 'int', nullable: false, inKey: true, generated: false, identity: 'always', hasDefault: true },
+      { name: 'total', nativeType: 'decimal(20,2)', nullable: true, inKey: false, generated: true, identity: null, hasDefault: true },
+      { name: 'site', nativeType: 'nvarchar(20)', nullable: false, inKey: false, generated: false, identity: null, hasDefault: true },
+    ]);
   });
 
   it("checks values against the standby's own lengths: an unbounded key is nvarchar(450) here, a longer one would be cut by CAST", () => {

@@ -7,6 +7,9 @@ import type { ColumnMeta, ColumnType, Row, TableMeta } from '../../core/model.ts
 import type { Statement } from '../../sources/sqlserver/sql.ts';
 import { lines, orders } from '../../sources/sqlserver/fixtures.test-util.ts';
 import * as T from './sqlserver-statements.ts';
+import { objectName } from '../../drivers/sqlserver/quote.ts';
+import { plainShape, writeShape } from '../write-shape.ts';
+import type { StandbyColumn } from '../dialect.ts';
 import { ddlType } from './sqlserver-types.ts';
 
 const col = (name: string, type: ColumnType, nullable = true): ColumnMeta => ({ name, type, nullable, sourceType: type.kind });
@@ -61,13 +64,29 @@ function allStatements(t: TableMeta): Record<string, Statement> {
     createRowsTemp: T.createTempStatement(T.ROWS_TEMP, t, names),
     createKeysTemp: T.createTempStatement(T.KEYS_TEMP, t, t.key),
     insertTemp: T.insertTempStatement(T.ROWS_TEMP, t, names, [row, row]),
-    upsertFromTemp: T.upsertFromTempStatement(t, null),
-    upsertIdentity: T.upsertFromTempStatement(t, t.columns[t.columns.length - 1].name),
+    upsertFromTemp: T.upsertFromTempStatement(t, plainShape(t)),
+    upsertIdentity: T.upsertFromTempStatement(t, identityShape(t, t.columns[t.columns.length - 1].name)),
+    identityOff: T.identityInsertOffStatement([objectName(t)]),
+    replicaBlockers: T.replicaBlockersStatement(t),
+    readBack: T.readBackStatement(t, identityShape(t, t.columns[t.columns.length - 1].name)),
     deleteFromTemp: T.deleteFromTempStatement(t),
     deleteAll: T.deleteAllStatement(t),
     scan: T.scanStatement(t, null, 10),
     scanAfter: T.scanStatement(t, row, 10),
   };
+}
+
+/** The standby columns of `t` as sys.columns would describe them, `identity` an IDENTITY column, `computed` computed ones. */
+function catalog(t: TableMeta, identity: string | null, computed: string[] = []): StandbyColumn[] {
+  return t.columns.map((c) => ({
+    name: c.name, nativeType: c.sourceType, nullable: c.nullable, inKey: t.key.includes(c.name),
+    generated: computed.includes(c.name), identity: c.name === identity ? 'always' : null, hasDefault: c.name === identity || computed.includes(c.name),
+  }));
+}
+
+/** The write shape of `t` on a standby whose column `identity` is an IDENTITY. */
+function identityShape(t: TableMeta, identity: string) {
+  return writeShape(t, catalog(t, identity), true, 'SQL Server');
 }
 
 /** The text with every [quoted identifier] and N'literal' removed: what T-SQL parses as code. */
@@ -195,14 +214,14 @@ describe('what the statements do', () => {
   });
 
   it('the upsert updates only non-key columns and never the identity column, which it inserts under IDENTITY_INSERT', () => {
-    const plain = T.upsertFromTempStatement(orders, null).sql;
+    const plain = T.upsertFromTempStatement(orders, plainShape(orders)).sql;
     expect(plain).toContain('UPDATE t SET t.[amount] = s.[amount], t.[note] = s.[note]\n');
     expect(plain).toContain('INNER JOIN #ctrelay_rows AS s ON t.[id] = s.[id]');
     expect(plain).toContain('WHERE NOT EXISTS (SELECT 1 FROM [dbo].[orders] AS t WHERE t.[id] = s.[id])');
     expect(plain).not.toContain('MERGE');
     expect(plain).not.toContain('IDENTITY_INSERT');
 
-    const ident = T.upsertFromTempStatement({ ...orders, key: ['amount'] }, 'id').sql;
+    const ident = T.upsertFromTempStatement({ ...orders, key: ['amount'] }, identityShape({ ...orders, key: ['amount'] }, 'id')).sql;
     expect(ident).toContain('UPDATE t SET t.[note] = s.[note]\n');
     const on = ident.indexOf('SET IDENTITY_INSERT [dbo].[orders] ON;');
     const insert = ident.indexOf('INSERT INTO [dbo].[orders]');
@@ -212,7 +231,7 @@ describe('what the statements do', () => {
     expect(off).toBeGreaterThan(insert);
 
     const keyOnly: TableMeta = { schema: 'dbo', table: 'tags', key: ['k'], columns: [col('k', { kind: 'int32' }, false)] };
-    expect(T.upsertFromTempStatement(keyOnly, null).sql).not.toContain('UPDATE');
+    expect(T.upsertFromTempStatement(keyOnly, plainShape(keyOnly)).sql).not.toContain('UPDATE');
   });
 
   it('deletes join the staged keys on every key column', () => {

@@ -11,6 +11,8 @@ import { planTableChange, type ColumnRules } from '../column-change.ts';
 import type { StandbyColumn } from '../dialect.ts';
 import { objectName, quoteIdent, quoteQualified } from '../../drivers/sqlserver/quote.ts';
 import { keysetPageStatement } from '../../drivers/sqlserver/keyset.ts';
+import { readExpression } from '../../drivers/sqlserver/reads.ts';
+import type { WriteShape } from '../write-shape.ts';
 import type { Statement } from '../../drivers/sqlserver/params.ts';
 import { toParam, type ParamValue } from '../../drivers/sqlserver/values.ts';
 import type { ApplyState } from '../dialect.ts';
@@ -62,10 +64,14 @@ export function objectIdStatement(table: TableMeta): Statement {
   return { sql: `SELECT OBJECT_ID(@qualifiedName, N'U') AS object_id;`, params: { qualifiedName: nv(objectName(table)) } };
 }
 
-/** The table's columns with what describeTable needs (type, length, precision, scale, nullability, key); no rows: no table. */
+/**
+ * The table's columns with what describeTable needs (type, length, precision, scale, nullability,
+ * key, computed, identity, default); no rows: no table.
+ */
 export function existingColumnsStatement(table: Pick<TableMeta, 'schema' | 'table'>): Statement {
   return {
-    sql: `SELECT c.name, c.is_identity, c.is_nullable, TYPE_NAME(c.system_type_id) AS type_name, c.max_length, c.precision, c.scale,
+    sql: `SELECT c.name, c.is_identity, c.is_computed, CAST(CASE WHEN c.default_object_id <> 0 THEN 1 ELSE 0 END AS bit) AS has_default,
+  c.is_nullable, TYPE_NAME(c.system_type_id) AS type_name, c.max_length, c.precision, c.scale,
   CAST(CASE WHEN EXISTS (
     SELECT 1 FROM sys.indexes AS i
     INNER JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
@@ -80,14 +86,59 @@ ORDER BY c.column_id;`,
 
 const truthy = (v: unknown) => v === true || v === 1;
 
-/** Rows of existingColumnsStatement as StandbyColumns. */
+/** Rows of existingColumnsStatement as StandbyColumns (an IDENTITY is `always`: only IDENTITY_INSERT writes it, no UPDATE can). */
 export function standbyColumnsOf(rows: Record<string, unknown>[]): StandbyColumn[] {
   return rows.map((r) => ({
     name: String(r.name),
     nativeType: nativeTypeOf(r as Parameters<typeof nativeTypeOf>[0]),
     nullable: truthy(r.is_nullable),
     inKey: truthy(r.in_key),
+    generated: truthy(r.is_computed),
+    identity: truthy(r.is_identity) ? 'always' : null,
+    hasDefault: truthy(r.has_default) || truthy(r.is_computed) || truthy(r.is_identity),
   }));
+}
+
+/**
+ * What would act on a replicated table behind the applier's back, which SQL Server cannot switch
+ * off for one session: its enabled DML triggers, and the enabled foreign keys on it or referencing
+ * it (checked per statement, so the order inside a transaction would matter, and their ON DELETE /
+ * ON UPDATE actions would repeat a cascade that arrives from the source as explicit deletes).
+ * Rows: kind ('trigger' | 'foreign key'), name, and the table it is defined on (quoted two-part name).
+ */
+export function replicaBlockersStatement(table: Pick<TableMeta, 'schema' | 'table'>): Statement {
+  return {
+    sql: `SELECT N'trigger' AS kind, tr.name, QUOTENAME(OBJECT_SCHEMA_NAME(tr.parent_id)) + N'.' + QUOTENAME(OBJECT_NAME(tr.parent_id)) AS on_table
+FROM sys.triggers AS tr
+WHERE tr.parent_id = OBJECT_ID(@qualifiedName, N'U') AND tr.is_disabled = 0
+UNION ALL
+SELECT N'foreign key' AS kind, fk.name, QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) AS on_table
+FROM sys.foreign_keys AS fk
+WHERE (fk.parent_object_id = OBJECT_ID(@qualifiedName, N'U') OR fk.referenced_object_id = OBJECT_ID(@qualifiedName, N'U')) AND fk.is_disabled = 0
+ORDER BY kind, name;`,
+    params: { qualifiedName: nv(objectName(table)) },
+  };
+}
+
+/**
+ * The StandbyError for a table with blockers (rows of replicaBlockersStatement), naming each and the
+ * statements that disable it while the standby replicates; null when there are none.
+ */
+export function replicaBlockersError(where: string, table: TableMeta, rows: Record<string, unknown>[]): StandbyError | null {
+  if (rows.length === 0) return null;
+  const named = rows.map((r) => `${String(r.kind)} ${quoteIdent(String(r.name))} on ${String(r.on_table)}`);
+  const disable = rows.map((r) =>
+    r.kind === 'trigger'
+      ? `DISABLE TRIGGER ${quoteIdent(String(r.name))} ON ${String(r.on_table)}`
+      : `ALTER TABLE ${String(r.on_table)} NOCHECK CONSTRAINT ${quoteIdent(String(r.name))}`,
+  );
+  return new StandbyError(
+    `${where}: table ${tableName(table)} has ${named.join(', ')} enabled: SQL Server cannot keep triggers and foreign keys from acting in the applier's session, ` +
+      'so a trigger would fire a second time for changes whose effects already arrive from the source, and a foreign key would make the order of the changes ' +
+      'inside a transaction matter and repeat cascades the source already made. ' +
+      `Disable them while the standby replicates (${disable.join('; ')}) and re-enable them when it is promoted ` +
+      '(ENABLE TRIGGER …; ALTER TABLE … WITH CHECK CHECK CONSTRAINT …), then restart the applier',
+  );
 }
 
 /** How SQL Server spells and widens column types (src/standby/column-change.ts). */
@@ -99,7 +150,11 @@ export const SQLSERVER_RULES: ColumnRules = {
   parse: parseSqlServerType,
   alterHint: (table, column, to) => `ALTER TABLE ${objectName(table)} ALTER COLUMN ${quoteIdent(column)} ${to.text} NULL`,
   cannotWiden: (_table, column) =>
-    column.inKey ? 'a primary key column, which SQL Server cannot alter in place (the primary key would have to be dropped and re-created)' : null,
+    column.inKey
+      ? 'a primary key column, which SQL Server cannot alter in place (the primary key would have to be dropped and re-created)'
+      : column.identity
+        ? 'an IDENTITY column, which SQL Server cannot alter in place'
+        : null,
 };
 
 /**
@@ -241,30 +296,52 @@ export function insertTempStatement(temp: string, table: TableMeta, columns: str
  * safe here because exactly one applier writes these tables (fenced through Kafka) and both
  * statements run in its one apply transaction, whose exclusive locks are held to commit: no other
  * writer can insert a key between the UPDATE and the NOT EXISTS check.
- * An IDENTITY column is never assigned by UPDATE (SQL Server forbids it) and is inserted with
- * IDENTITY_INSERT on, so the standby keeps the source's values. A batch: it reads the session's
- * staging table.
+ * Columns by name, as `shape` says (src/standby/write-shape.ts): computed columns are never
+ * written; an IDENTITY column is never assigned by UPDATE (SQL Server forbids it) and is inserted
+ * with IDENTITY_INSERT on, so the standby keeps the source's values. The staging table is dropped
+ * at the end unless `keepStaged` (the read-back then reads and drops it). A batch: it reads the
+ * session's staging table. IDENTITY_INSERT is session state: when this batch fails between ON and
+ * OFF, the transaction turns it off before it ends, or closes the connection (SqlServerTransaction).
  */
-export function upsertFromTempStatement(table: TableMeta, identityColumn: string | null): Statement {
+export function upsertFromTempStatement(table: TableMeta, shape: WriteShape, keepStaged = false): Statement {
   const t = objectName(table);
-  const keys = new Set(table.key);
   const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-  const cols = table.columns.map((c) => quoteIdent(c.name));
-  const settable = table.columns.filter((c) => !keys.has(c.name) && c.name !== identityColumn);
+  const cols = shape.written.map((c) => quoteIdent(c.name));
   const parts: string[] = [];
-  if (settable.length > 0) {
-    parts.push(`UPDATE t SET ${settable.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(', ')}
+  if (shape.updated.length > 0) {
+    parts.push(`UPDATE t SET ${shape.updated.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(', ')}
 FROM ${t} AS t
 INNER JOIN ${ROWS_TEMP} AS s ON ${on};`);
   }
-  if (identityColumn) parts.push(`SET IDENTITY_INSERT ${t} ON;`);
+  const identity = shape.overridden.length > 0;
+  if (identity) parts.push(`SET IDENTITY_INSERT ${t} ON;`);
   parts.push(`INSERT INTO ${t} (${cols.join(', ')})
 SELECT ${cols.map((c) => `s.${c}`).join(', ')}
 FROM ${ROWS_TEMP} AS s
 WHERE NOT EXISTS (SELECT 1 FROM ${t} AS t WHERE ${on});`);
-  if (identityColumn) parts.push(`SET IDENTITY_INSERT ${t} OFF;`);
-  parts.push(`DROP TABLE ${ROWS_TEMP};`);
+  if (identity) parts.push(`SET IDENTITY_INSERT ${t} OFF;`);
+  if (!keepStaged) parts.push(`DROP TABLE ${ROWS_TEMP};`);
   return batch(parts.join('\n'));
+}
+
+/** Turns IDENTITY_INSERT off for each of `tables` (quoted two-part names); a no-op where it is off. */
+export function identityInsertOffStatement(tables: readonly string[]): Statement {
+  return batch(tables.map((t) => `SET IDENTITY_INSERT ${t} OFF;`).join('\n'));
+}
+
+/**
+ * The key and the checked columns (write-shape.ts) of the staged rows as the standby now holds them,
+ * aliased [c0], [c1], ... in that order and read losslessly as scans read them; then drops the
+ * staging table. A batch, like the upsert.
+ */
+export function readBackStatement(table: TableMeta, shape: WriteShape): Statement {
+  const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
+  const cols = [...table.key, ...shape.checked.map((c) => c.column.name)].map((n) => byName.get(n)!);
+  const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  return batch(`SELECT ${cols.map((c, i) => `${readExpression(`t.${quoteIdent(c.name)}`, c)} AS [c${i}]`).join(', ')}
+FROM ${objectName(table)} AS t
+INNER JOIN ${ROWS_TEMP} AS s ON ${on};
+DROP TABLE ${ROWS_TEMP};`);
 }
 
 /** Deletes the staged keys; a batch, like the upsert. */
