@@ -8,7 +8,7 @@ import { createMetricsRegistry } from '../http/metrics.ts';
 import { startHttpServer } from '../http/server.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
 import { TopicDecoder } from '../kafka/schemas-topic.ts';
-import { createDialect } from '../standby/create-dialect.ts';
+import { createDialect, standbyKind } from '../standby/create-dialect.ts';
 import { createSource } from '../sources/factory.ts';
 import { SourceVersionProbe } from '../sources/version-probe.ts';
 import { Applier } from './applier.ts';
@@ -20,12 +20,14 @@ export interface ApplyRunOptions {
 }
 
 /**
- * Target names: a PostgreSQL standby keeps the source schema (or standby.schema when set); a
- * MariaDB standby puts every table in standby.schema, else in the database of the URL, else in a
- * database named after the source schema.
+ * Target names: a PostgreSQL or SQL Server standby keeps the source schema (or standby.schema when
+ * set) inside the URL's database; a MariaDB standby, whose schemas are databases, puts every table
+ * in standby.schema, else in the database of the URL, else in a database named after the source
+ * schema. `kind` is the configured kind or one of its aliases (createDialect).
  */
 export function targetNamer(kind: string, url: string, schema?: string): TargetNamer {
-  if (kind === 'postgres') return (t) => ({ schema: schema ?? t.schema, table: t.table });
+  const k = standbyKind(kind);
+  if (k === 'postgres' || k === 'sqlserver') return (t) => ({ schema: schema ?? t.schema, table: t.table });
   let db: string | undefined = schema;
   if (!db) {
     try {

@@ -12,7 +12,7 @@
 // counts only: a read that meets rows much larger than the rows before it can still hold up to its
 // row limit of them.)
 import { encodeKeyJson, decodeKeyJson, type ChangeEvent, type Op, type SnapshotState, type TableState } from '../core/batch.ts';
-import { canExplainResets, type ChangePosition, type PollSession } from '../core/change-source.ts';
+import { canExplainResets, hasSourceIdentity, type ChangePosition, type PollSession } from '../core/change-source.ts';
 import { keyOf, qualifiedName, type ColumnMeta, type ColumnType, type Row, type TableMeta } from '../core/model.ts';
 
 /** Default byte budget of a page (its events' estimated encoded size) and of one source read. */
@@ -245,11 +245,16 @@ export function parseTypeText(text: string): ColumnType | null {
   }
 }
 
-/** Recorded definition: c = columns [name, type text, flags ("d" default, "g" generated)], x = excluded, d = dropped names. */
+/**
+ * Recorded definition: c = columns [name, type text, flags ("d" default, "g" generated)], x = excluded,
+ * d = dropped names, s = the source identity the table's cursor belongs to (SourceIdentity; absent
+ * in records written before it was recorded, and when the source cannot tell).
+ */
 interface Definition {
   c: [string, string, string?][];
   x?: string[];
   d?: string[];
+  s?: string;
 }
 
 function columnEntry(c: ColumnMeta): [string, string, string?] {
@@ -272,7 +277,7 @@ function parseDefinition(json: string | null | undefined): Definition | null {
  * that existed before and are gone (`previous`): the standby keeps a dropped column and its values,
  * so a column of that name added again must not be taken for a column of NULLs.
  */
-export function tableDefinition(meta: TableMeta, excluded: Set<string> = new Set(), previous: string | null = null): string {
+export function tableDefinition(meta: TableMeta, excluded: Set<string> = new Set(), previous: string | null = null, identity: string | null = null): string {
   const current = new Set(meta.columns.map((c) => c.name));
   const prev = parseDefinition(previous);
   const dropped = new Set(prev?.d ?? []);
@@ -281,7 +286,17 @@ export function tableDefinition(meta: TableMeta, excluded: Set<string> = new Set
   const d: Definition = { c: meta.columns.map(columnEntry) };
   if (excluded.size > 0) d.x = [...excluded].sort();
   if (dropped.size > 0) d.d = [...dropped].sort();
+  // a source that cannot tell this time keeps the identity recorded before: it is what the next
+  // comparison starts from
+  const s = identity ?? prev?.s;
+  if (s !== undefined) d.s = s;
   return JSON.stringify(d);
+}
+
+/** The source identity recorded with a table's definition, null when none was. */
+export function recordedSourceIdentity(definition: string | null | undefined): string | null {
+  const s = parseDefinition(definition)?.s;
+  return typeof s === 'string' ? s : null;
 }
 
 /**
@@ -354,13 +369,15 @@ export function definitionChange(recorded: string | null | undefined, meta: Tabl
 /**
  * Plans the window: which tables stream, which (re)snapshot, and the state after it.
  * A table (re)snapshots when it was never captured, when the source version went backwards
- * (restore, failover), when DDL changed its rows without DML (definitionChange), or when its cursor
+ * (restore, failover) or the source identity recorded with its cursor changed (SourceIdentity: a
+ * restore), when DDL changed its rows without DML (definitionChange), or when its cursor
  * is below the min valid version (changes are gone: cleanup, TRUNCATE, tracking re-enabled, a
  * rewrite; the source says which when it can, see ResetReasons).
  */
 async function plan(session: PollSession, metas: TableMeta[], state: CaptureState, windowSeq: bigint, opts: WindowOptions) {
   const V = session.currentVersion;
   const backwards = state.version >= 0n && V < state.version;
+  const identity = hasSourceIdentity(session) ? session.sourceIdentity : null;
   const plans: TablePlan[] = [];
   const resnapshots: Page['resnapshots'] = [];
   for (const meta of metas) {
@@ -373,10 +390,15 @@ async function plan(session: PollSession, metas: TableMeta[], state: CaptureStat
       resnapshots.push({ table: name, reason });
     };
     const changed = prev ? definitionChange(prev.definition, meta) : null;
+    const was = recordedSourceIdentity(prev?.definition);
     if (!prev || prev.cursor < 0n) {
       restart('initial snapshot');
     } else if (backwards) {
       restart(`source version went backwards (${state.version} -> ${V}): restore or failover of the source`);
+    } else if (identity !== null && was !== null && identity !== was) {
+      // after a restore and more writes than the gap, V is above the cursor again: only the
+      // identity tells that the cursor's versions now name other transactions
+      restart(`source identity changed (${was} -> ${identity}): the database was restored or replaced, so its versions may be reused`);
     } else {
       // read in every window even when the definition changed: a table whose tracking is off
       // fails here (the source's permanent error) rather than being re-snapshotted blindly
@@ -390,7 +412,7 @@ async function plan(session: PollSession, metas: TableMeta[], state: CaptureStat
         streamFrom = prev.cursor;
       }
     }
-    const definition = tableDefinition(meta, opts.excluded?.get(name), prev?.definition ?? null);
+    const definition = tableDefinition(meta, opts.excluded?.get(name), prev?.definition ?? null, identity);
     plans.push({ meta, name, streamFrom, snapshot, next: { table: name, topic: opts.topicOf(meta), cursor: V, snapshot, rows: 0, definition } });
   }
   return { V, plans, resnapshots };

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.ts';
 import { redactValue } from '../core/redact.ts';
-import { loadConfig, parseConfig } from './load.ts';
+import { loadConfig } from './load.ts';
+import { errorOf, parse } from './parse.test-util.ts';
 
 const GOOD = `
 source:
@@ -20,20 +21,6 @@ standby:
   schema: replica
 `;
 
-function parse(text: string, env: Record<string, string> = {}) {
-  return parseConfig(text, { name: 'ctrelay.yaml', env });
-}
-
-function errorOf(text: string, env: Record<string, string> = {}): string {
-  try {
-    parse(text, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).exitCode).toBe(2);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig', () => {
   it('applies defaults and normalises', () => {
@@ -71,7 +58,8 @@ describe('parseConfig', () => {
 
   it('infers kind from the URL and accepts SQL Server sources', () => {
     const config = parse('source: {url: "mssql://sa:pw@sql1:1433/app", tables: [dbo.t]}\nkafka: {brokers: [k:9092]}\n');
-    expect(config.source).toMatchObject({ kind: 'sqlserver', id: 'sqlserver-app' });
+    // with the options only a SQL Server source has, at their defaults (config-source-options.test.ts)
+    expect(config.source).toMatchObject({ kind: 'sqlserver', id: 'sqlserver-app', allowNonSnapshot: false, commitTime: 'utc' });
   });
 
   it('types a plain scalar that is one ${VAR} like YAML would, but keeps quoted ones strings', () => {

@@ -161,6 +161,16 @@ const idSchema = z
   .regex(/^[A-Za-z0-9._-]+$/)
   .describe('an identifier of letters, digits, ".", "_" and "-"');
 
+/** source.commitTime values: src/sources/sqlserver/README.md ("commit time"). */
+const COMMIT_TIME_MODES = ['utc', 'server-local', 'off'] as const;
+
+/** Options of a SQL Server source; absent for other sources. */
+interface SqlServerSourceOptions {
+  allowNonSnapshot?: boolean;
+  commitTime?: (typeof COMMIT_TIME_MODES)[number];
+  pollTimeoutMs?: number;
+}
+
 const sourceSchema = z
   .strictObject({
     id: idSchema.optional(),
@@ -174,13 +184,35 @@ const sourceSchema = z
     maxBatchRows: positiveInt('rows').default(5000),
     snapshotChunkRows: positiveInt('rows').default(10000),
     maxBatchBytes: positiveInt('bytes: a page of a window, and one source read, hold at most about this much').default(64 << 20),
+    // SQL Server sources only (src/sources/sqlserver/README.md); defaults applied in the transform
+    allowNonSnapshot: z
+      .boolean()
+      .describe('true or false (SQL Server sources: poll under READ COMMITTED when the database has ALLOW_SNAPSHOT_ISOLATION off)')
+      .optional(),
+    commitTime: z
+      .enum(COMMIT_TIME_MODES)
+      .describe('"utc", "server-local" or "off" (SQL Server sources: the time zone of the commit times change tracking records; off: none read)')
+      .optional(),
+    pollTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .describe('milliseconds, 0 = no limit (SQL Server sources: the request timeout of every statement of a poll)')
+      .optional(),
   })
   .superRefine(checkKindMatchesUrl)
   .transform((s, ctx) => {
     const kind = kindOf(s) as 'postgres' | 'sqlserver';
-    const { tables, ...rest } = withoutIdKind(s);
+    const { tables, allowNonSnapshot, commitTime, pollTimeoutMs, ...rest } = withoutIdKind(s);
     const resolved: TableConfig[] = resolveTables(tables, kind, ['tables'], ctx).map(({ textColumns: _t, ...t }) => t);
-    return { id: s.id ?? deriveId(kind, s.url), kind, ...rest, tables: resolved };
+    // options only a SQL Server source reads: set elsewhere they would be silently ignored
+    const sqlServerOnly: SqlServerSourceOptions = kind === 'sqlserver' ? { allowNonSnapshot: allowNonSnapshot ?? false, commitTime: commitTime ?? 'utc', pollTimeoutMs: pollTimeoutMs ?? 30 * 60_000 } : {};
+    for (const [key, value] of Object.entries({ allowNonSnapshot, commitTime, pollTimeoutMs })) {
+      if (kind !== 'sqlserver' && value !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `only for a SQL Server source (an mssql:// or sqlserver:// URL); this source is ${kind}: remove it` });
+      }
+    }
+    return { id: s.id ?? deriveId(kind, s.url), kind, ...rest, tables: resolved, ...sqlServerOnly };
   })
   .describe('a mapping with url and tables (and optionally kind, id, pollIntervalMs, ...)');
 
@@ -209,14 +241,6 @@ const kafkaSchema = z
     .min(0)
     .describe('bytes: an event larger than this travels as chunk records (0 = never split; an event larger than its topic takes then stops capture)')
     .default(1024 * 1024 - 64 * 1024),
-  schemaRegistry: z
-    .strictObject({
-      url: z
-        .string()
-        .regex(/^https?:\/\/[^\s/]+/)
-        .describe('a schema registry URL (http://host:port or https://...)'),
-    })
-    .optional(),
   })
   .describe('a mapping with brokers (and optionally topicPrefix, partitions, ...)');
 

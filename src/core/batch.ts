@@ -55,7 +55,9 @@ export interface TableState {
    * default, generated; see src/capture/window.ts tableDefinition), compared with the catalog in
    * every window: DDL that changed rows without DML (a column added with a default, a type change
    * that is not a lossless widening) re-snapshots the table, also when it happened while capture
-   * was down. Absent (null) in records written before ctrelay recorded it.
+   * was down. It also carries the source identity the cursor belongs to (SourceIdentity in
+   * change-source.ts), so that a restore of the source re-snapshots the table. Absent (null) in
+   * records written before ctrelay recorded it; then neither is compared.
    */
   definition?: string | null;
 }

@@ -80,7 +80,11 @@ export interface PollSession {
   minValidVersion(table: TableMeta): Promise<bigint>;
   /**
    * Net changes with version in (since, currentVersion], ordered by (version, key), strictly after
-   * `after` when given, at most `limit` of them.
+   * `after` when given, at most `limit` of them. A source whose min valid version is not held by
+   * the snapshot (SQL Server: it is metadata) checks it again after reading and rejects with a
+   * transient SourceUnavailableError when it rose past `since` while the session was open
+   * (retention cleanup during the read): the read may have missed changes, and the next poll,
+   * finding the cursor below the min valid version, re-snapshots the table.
    */
   changes(table: TableMeta, since: bigint, after: ChangePosition | null, limit: number): Promise<ChangeRow[]>;
   /** Rows of the table in key order, keys strictly greater than `afterKey` when given, at most `limit`. */
@@ -125,4 +129,20 @@ export interface StartupWarnings {
 
 export function hasStartupWarnings(s: ChangeSource): s is ChangeSource & StartupWarnings {
   return typeof (s as Partial<StartupWarnings>).startupWarnings === 'function';
+}
+
+/**
+ * Optional capability of a PollSession: an opaque identity of the source's version space, read with
+ * the session's version (SQL Server: the database and its recovery fork); null when the source
+ * cannot tell. It changes when version numbers may be handed out again for other transactions: a
+ * restore from a backup, another database behind the same URL. Versions of two identities cannot
+ * be compared, so capture records the identity with every table's cursor and re-snapshots every
+ * table when it changes; `V < cursor` alone misses a restore followed by more writes than the gap.
+ */
+export interface SourceIdentity {
+  readonly sourceIdentity: string | null;
+}
+
+export function hasSourceIdentity(s: PollSession): s is PollSession & SourceIdentity {
+  return 'sourceIdentity' in s;
 }

@@ -162,10 +162,14 @@ export interface StandbyTransaction {
    * A value its column's ColumnType cannot hold as it is (more digits after the point than the
    * decimal's scale, a string longer than its maxLength, a float32 column's number that is not a
    * float32, more fractional-second digits than the precision) is a StandbyError naming table,
-   * column and key: a standby never rounds or cuts.
+   * column and key: a standby never rounds or cuts, key columns included.
+   * Keys the source keeps apart stay apart: two keys that differ only in case, accents, trailing
+   * spaces or trailing zero bytes are two standby rows, or (where the engine compares them equal:
+   * SQL Server's padded comparison) the write is a StandbyError naming table, column and both keys;
+   * never one row overwriting the other (test/conformance/standby-keys.conformance.ts).
    */
   upsert(table: TableMeta, rows: Row[]): Promise<void>;
-  /** Deletes rows by primary key, set-based; absent keys are not an error. */
+  /** Deletes rows by primary key, exactly those keys, set-based; absent keys are not an error. */
   delete(table: TableMeta, keys: Row[]): Promise<void>;
   /** Deletes every row of the table (a re-snapshot begins: the snapshot rewrites it whole). */
   deleteAll(table: TableMeta): Promise<void>;

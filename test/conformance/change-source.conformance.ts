@@ -263,6 +263,30 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
       expect(rows.find((r) => r.op === 'I')!.row).toEqual({ id: 200, name: 'short', qty: '0.00' });
     });
 
+    // A snapshot that started only at the poll's first read (SQL Server: a SNAPSHOT transaction's
+    // snapshot starts at its first data read, not at BEGIN TRANSACTION) would show this commit in
+    // rows and chunks labelled with the older version.
+    it('pins the snapshot when beginPoll returns: a transaction committed afterwards is invisible to every read of the poll', async () => {
+      const v = await currentVersion();
+      await inTransaction(db.insertSql(t.items, [{ id: 500, name: 'before', qty: '5.00' }]));
+      const s = await source.beginPoll();
+      const pinned = s.currentVersion;
+      try {
+        await inTransaction(db.updateSql(t.items, { name: 'after' }, { id: 500 }), db.insertSql(t.items, [{ id: 501, name: 'after', qty: '5.00' }]));
+        const rows = await s.changes(items, v, null, 1000);
+        expect(rows.map((r) => [r.op, r.row])).toEqual([['I', { id: 500, name: 'before', qty: '5.00' }]]);
+        expect(rows[0].version).toBeLessThanOrEqual(s.currentVersion);
+        const chunk = await s.snapshotChunk(items, { id: 499 }, 10);
+        expect(chunk.filter((r) => (r.id as number) >= 500 && (r.id as number) <= 501)).toEqual([{ id: 500, name: 'before', qty: '5.00' }]);
+      } finally {
+        await s.end();
+      }
+      // and the next poll sees the commit, at a version after the pinned one
+      const next = await poll(items, pinned);
+      expect(next.rows.map((r) => [r.op, r.key.id, r.row?.name])).toEqual([['U', 500, 'after'], ['I', 501, 'after']]);
+      for (const r of next.rows) expect(r.version).toBeGreaterThan(pinned);
+    });
+
     it('ignores rolled-back transactions and rolled-back savepoints', async () => {
       const v = await currentVersion();
       const rb = await db.begin();
@@ -544,11 +568,21 @@ export function changeSourceConformance(opts: ConformanceOptions): void {
         await edb?.drop();
       });
 
-      /** Each read in a poll of its own: after an error a PostgreSQL transaction accepts nothing more. */
+      /**
+       * Each read in a poll of its own: after an error a PostgreSQL transaction accepts nothing more.
+       * A source may already refuse the poll itself (SQL Server starts each poll's snapshot with a
+       * read of a captured table): that refusal is the read's failure.
+       */
       async function failures(source: ChangeSource, reads: Read[]): Promise<Error[]> {
         const out: Error[] = [];
         for (const read of reads) {
-          const s = await source.beginPoll();
+          let s: PollSession;
+          try {
+            s = await source.beginPoll();
+          } catch (err) {
+            out.push(err as Error);
+            continue;
+          }
           try {
             out.push(await rejection(read(s)));
           } finally {

@@ -6,12 +6,14 @@
 //
 // What an engine cannot do is declared in its harness's `limits`, never tested around silently.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrentApplierError, StandbyError, isTransient } from '../../src/core/errors.ts';
-import type { ColumnMeta, ColumnType, Row, TableMeta } from '../../src/core/model.ts';
+import { ConcurrentApplierError, isTransient } from '../../src/core/errors.ts';
+import type { ColumnMeta, Row, TableMeta } from '../../src/core/model.ts';
 import type { StandbyDialect, StandbyTransaction } from '../../src/standby/dialect.ts';
 import { ColumnChangeRefusedError } from '../../src/standby/column-change.ts';
 import { StandbyTables } from '../../src/apply/plan.ts';
 import type { PrecreatedTables, StandbyDatabase, StandbyHarness, StandbyLimits } from '../support/standby-harness.ts';
+import { applyTx, col, rejection } from './standby-helpers.ts';
+import { standbyKeyCases } from './standby-keys.conformance.ts';
 
 export interface StandbyConformanceOptions {
   /** standby kind, for the suite's name */
@@ -19,10 +21,6 @@ export interface StandbyConformanceOptions {
   /** creates the harness; null skips every test (print skipReason before calling) */
   harness: (() => StandbyHarness) | null;
   skipReason?: string;
-}
-
-function col(name: string, type: ColumnType, nullable = true): ColumnMeta {
-  return { name, type, nullable, sourceType: type.kind };
 }
 
 /** A table with a column of every ColumnType (and the precisions that differ in storage). */
@@ -101,27 +99,6 @@ function edgeRows(limits: StandbyLimits): Row[] {
 }
 
 const byId = (rows: Row[]) => [...rows].sort((a, b) => ((a.id as bigint) < (b.id as bigint) ? -1 : 1));
-
-async function applyTx(d: StandbyDialect, fn: (tx: StandbyTransaction) => Promise<void>): Promise<void> {
-  const tx = await d.begin();
-  try {
-    await fn(tx);
-    await tx.commit();
-  } catch (err) {
-    await tx.rollback().catch(() => undefined);
-    throw err;
-  }
-}
-
-/** The error `p` rejects with (failing the test when it resolves). */
-async function rejection(p: Promise<unknown>): Promise<StandbyError> {
-  const err = await p.then(
-    () => expect.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StandbyError);
-  return err as StandbyError;
-}
 
 export function standbyDialectConformance(opts: StandbyConformanceOptions): void {
   const suite = opts.harness ? describe : describe.skip;
@@ -453,6 +430,9 @@ export function standbyDialectConformance(opts: StandbyConformanceOptions): void
         expect(await d.scan(t, null, 10)).toEqual([]);
       });
     });
+
+    // keys the source keeps apart stay apart, or are refused loudly (standby-keys.conformance.ts)
+    describe('keys', () => standbyKeyCases(() => ({ d, schema, limits })));
 
     describe('transactions and state', () => {
       it('rollback leaves nothing; commit makes data and state visible together', async () => {

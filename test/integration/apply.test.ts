@@ -61,7 +61,13 @@ function startInvariantReader(standby: Standby) {
       await sleep(5);
     }
   })();
-  return { stop: async () => { stopping = true; await loop; return { reads, violations: seen }; } };
+  return {
+    /** resolves once the reader has read `n` times (a slow machine reads less often: wait, do not assume) */
+    readsAtLeast: async (n: number) => {
+      for (const until = Date.now() + 120_000; reads < n && Date.now() < until;) await sleep(50);
+    },
+    stop: async () => { stopping = true; await loop; return { reads, violations: seen }; },
+  };
 }
 
 /** A new standby, capture and apply running on it (the applier started). */
@@ -108,6 +114,7 @@ describe('apply', () => {
       await app.kill('SIGKILL');
       app = fx.apply(file);
     }
+    await inv.readsAtLeast(51);
     expect(await stopAndCompare(topics, standby, transfers, inv)).toBeGreaterThan(20);
     const audit = (await standby.query(`SELECT batch_seq::text AS s FROM public.state_audit ORDER BY n`)).map((r) => BigInt(r.s));
     expect(audit.length).toBeGreaterThan(5);
@@ -122,6 +129,7 @@ describe('apply', () => {
     const inv = startInvariantReader(standby);
     const transfers = startTransfers();
     await sleep(5000);
+    await inv.readsAtLeast(51);
     await stopAndCompare(topics, standby, transfers, inv);
     await app.kill('SIGTERM');
     await cap.kill('SIGTERM');

@@ -65,6 +65,19 @@ describe('ctrelay config check', () => {
     expect(ctrelay(['config', 'check', '-c', example]).code).toBe(0);
   });
 
+  it('accepts a SQL Server standby, by kind or by its mssql:// or sqlserver:// URL alone (no connection is made)', () => {
+    const standby = (lines: string) => `${GOOD}standby:\n${lines}`;
+    const byUrl = ctrelay(['config', 'check', '--json', '-c', file('mssql-standby.yaml', standby('  url: mssql://ctrelay_apply:S3cr3t@standby-host:1433/shop?encrypt=true\n  schema: dbo\n'))]);
+    expect(byUrl.code, byUrl.stderr).toBe(0);
+    expect(JSON.parse(byUrl.stdout).standby).toMatchObject({ id: 'sqlserver-shop', kind: 'sqlserver', schema: 'dbo' });
+    expect(byUrl.stdout).not.toContain('S3cr3t');
+    const byKind = ctrelay(['config', 'check', '--json', '-c', file('sqlserver-standby.yaml', standby('  kind: sqlserver\n  url: sqlserver://sa:pw@standby-host/shop\n'))]);
+    expect(byKind.code, byKind.stderr).toBe(0);
+    expect(JSON.parse(byKind.stdout).standby.kind).toBe('sqlserver');
+    expectConfigError(['config', 'check', '-c', file('mismatch-standby.yaml', standby('  kind: sqlserver\n  url: postgres://u@h/db\n'))],
+      'standby.url: expected a mssql:// or sqlserver:// URL because kind is "sqlserver", got a postgres:// URL');
+  });
+
   it('names a missing file', () => {
     expectConfigError(['config', 'check'], 'missing file ctrelay.yaml');
     expectConfigError(['config', 'check', '-c', 'nope.yaml'], 'missing file nope.yaml');

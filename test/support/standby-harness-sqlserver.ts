@@ -27,8 +27,8 @@ export function sqlServerStandbyHarness(serverUrl: string): StandbyHarness {
 
   return {
     kind: 'sqlserver',
-    // float has no subnormals; strings compare padded, so 'a' and 'a ' are one key; the dialect
-    // reports a refused row by its chunk, not by its key
+    // float has no subnormals; strings (and binary) compare padded, so 'a' and 'a ' are one key,
+    // and the dialect refuses the second; it reports a row the server refused by its chunk, not by its key
     limits: {
       subnormalFloats: false, trailingSpaceKeys: false, namesRefusedKey: false,
       refusesTriggers: true, refusesForeignKeys: true, updatesIdentity: false, replicaModeGrant: false,

@@ -14,7 +14,11 @@ import type { StandbyDialect } from '../../src/standby/dialect.ts';
 export interface StandbyLimits {
   /** doubles below 2.2250738585072014e-308 round-trip (SQL Server's float has no subnormals) */
   subnormalFloats: boolean;
-  /** keys that differ only in trailing spaces are two rows (SQL Server compares strings padded) */
+  /**
+   * keys that differ only in trailing spaces (strings) or trailing zero bytes (binary) are two rows;
+   * false: the second such key is refused naming table, column and both keys (SQL Server compares
+   * both padded, under every collation)
+   */
   trailingSpaceKeys: boolean;
   /**
    * a row the server refuses inside a set-based write is named by its key; false: the message

@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .argument('[tables...]', 'tables as schema.table in the source\'s quoting, like source.tables (default: source.tables of the config; schema defaults to public / dbo)')
     .option('--url <url>', 'source URL, postgres://... or mssql://... (default: source.url of the config)')
     .option('--retention-days <days>', `SQL Server: CHANGE_RETENTION in days; must exceed the longest agent downtime (default ${DEFAULT_RETENTION_DAYS})`)
-    .option('--agent-user <name>', 'SQL Server: login of the capture agent; creates its database user and grants SELECT, VIEW CHANGE TRACKING, VIEW DATABASE STATE')
+    .option('--agent-user <name>', 'SQL Server: login of the capture agent; creates its database user and grants SELECT, VIEW CHANGE TRACKING, VIEW DATABASE STATE and (for live commit times; printed when not allowed) VIEW SERVER STATE')
     .option('--no-track-columns', 'SQL Server: TRACK_COLUMNS_UPDATED = OFF (events then carry no changed_columns)')
     .option('--no-auto-cleanup', 'SQL Server: AUTO_CLEANUP = OFF (change history then grows until cleaned up by hand)')
     .option('--execute', 'SQL Server: run the script through the URL\'s connection instead of printing it (needs db_owner)')

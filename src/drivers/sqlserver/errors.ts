@@ -35,6 +35,17 @@ const TRANSIENT_CODES: ReadonlySet<string> = new Set([
 /** Connection errors that are refusals (configuration), not outages. */
 const CONFIGURATION_CODES: ReadonlySet<string> = new Set(['EENCRYPT', 'ETDS', 'EINTERFACENOTSUPP', 'EFEDAUTH', 'EARGS']);
 
+/**
+ * Node's TLS verification failures (the `code` of the error tedious wraps in its ESOCKET
+ * ConnectionError): with encrypt=true the server's certificate was not accepted. Retrying cannot
+ * help, so they are refusals, although tedious reports them with the code of a lost socket.
+ */
+const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** The server error numbers of the error: its own, then those of the errors it wraps and of the batch's preceding errors. */
 export function serverErrorNumbers(err: unknown): number[] {
   const chain = errorChain(err);
@@ -52,9 +63,14 @@ export function isLoginRefused(err: unknown): boolean {
   return serverErrorNumbers(err)[0] === 18456 || (errorCodes(err).includes('ELOGIN') && !transientLogin);
 }
 
-/** A connection refused for its configuration (encryption, TDS version, authentication method). */
+/** The server's TLS certificate was not accepted (encrypt=true): see CERTIFICATE_CODES. */
+export function isCertificateRefused(err: unknown): boolean {
+  return errorCodes(err).some((c) => CERTIFICATE_CODES.has(c));
+}
+
+/** A connection refused for its configuration (encryption, TDS version, authentication method, the server's certificate). */
 export function isConfigurationRefused(err: unknown): boolean {
-  return errorCodes(err).some((c) => CONFIGURATION_CODES.has(c));
+  return errorCodes(err).some((c) => CONFIGURATION_CODES.has(c)) || isCertificateRefused(err);
 }
 
 /** Why the same work can succeed later, or null when retrying cannot help. */

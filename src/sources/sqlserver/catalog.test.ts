@@ -131,6 +131,18 @@ describe('buildTableMeta', () => {
   });
   it('trackingInfoFor uses only the columns of the given meta', () => {
     const meta = buildTableMeta(ref, server, ok, rows, new Set(['shape'])).meta;
-    expect(trackingInfoFor(meta, ok, rows)).toEqual({ columnIds: new Map([['name', 3]]), computed: new Set(['label']) });
+    expect(trackingInfoFor(meta, ok, rows)).toEqual({ columnIds: new Map([['name', 3]]), computed: new Set(['label']), keyCollations: new Map() });
+  });
+  it('keeps the collation of each character key column (the poll\'s window table declares them), and of no other column', () => {
+    const collated = [
+      rec(1, 'region', 'char', { max_length: 2, key_ordinal: 2, is_nullable: false, collation_name: 'Latin1_General_CS_AS' }),
+      rec(2, 'id', 'bigint', { key_ordinal: 1, is_nullable: false }),
+      rec(3, 'name', 'nvarchar', { max_length: 200, collation_name: 'Latin1_General_CI_AS' }),
+    ].map(readCatalogColumn);
+    expect(collated.map((c) => c.collation)).toEqual(['Latin1_General_CS_AS', null, 'Latin1_General_CI_AS']);
+    const d = buildTableMeta(ref, server, ok, collated);
+    expect(d.info.keyCollations).toEqual(new Map([['region', 'Latin1_General_CS_AS']]));
+    expect(trackingInfoFor(d.meta, ok, collated).keyCollations).toEqual(new Map([['region', 'Latin1_General_CS_AS']]));
+    expect(COLUMNS_SQL).toContain('c.collation_name');
   });
 });

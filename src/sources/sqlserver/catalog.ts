@@ -44,6 +44,7 @@ export function readCatalogColumn(rec: Record<string, unknown>): CatalogColumn {
     computed: truthy(rec.is_computed),
     identity: truthy(rec.is_identity),
     hasDefault: truthy(rec.has_default),
+    collation: typeof rec.collation_name === 'string' ? rec.collation_name : null,
     keyOrdinal: rec.key_ordinal === null || rec.key_ordinal === undefined || Number(rec.key_ordinal) === 0 ? null : Number(rec.key_ordinal),
   };
 }
@@ -116,7 +117,9 @@ export function describeTableRows(
   const columns: ColumnMeta[] = [];
   const columnIds = p.trackColumnsUpdated ? new Map<string, number>() : null;
   const computed = new Set<string>();
+  const keyCollations = new Map<string, string>();
   for (const r of rows) {
+    if (r.keyOrdinal !== null && r.collation) keyCollations.set(r.name, r.collation);
     if (excluded.has(r.name)) {
       if (r.keyOrdinal !== null) problems.push(`excludeColumns cannot exclude column ${r.name} of table ${name}: it is part of the primary key`);
       continue;
@@ -137,7 +140,7 @@ export function describeTableRows(
   if (problems.length > 0) return { problems };
   return {
     meta: { schema: ref.schema, table: ref.table, columns, key: keyRows.map((r) => r.name) },
-    info: { columnIds, computed },
+    info: { columnIds, computed, keyCollations },
   };
 }
 
@@ -150,10 +153,12 @@ export function trackingInfoFor(table: TableMeta, p: TablePrerequisites, rows: C
   const keys = new Set(table.key);
   const columnIds = p.trackColumnsUpdated ? new Map<string, number>() : null;
   const computed = new Set<string>();
+  const keyCollations = new Map<string, string>();
   for (const r of rows) {
+    if (keys.has(r.name) && r.collation) keyCollations.set(r.name, r.collation);
     if (!wanted.has(r.name) || keys.has(r.name)) continue;
     if (r.computed) computed.add(r.name);
     else columnIds?.set(r.name, r.columnId);
   }
-  return { columnIds, computed };
+  return { columnIds, computed, keyCollations };
 }

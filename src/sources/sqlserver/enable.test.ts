@@ -26,6 +26,23 @@ describe('ctEnableBatches', () => {
     expect(batches.at(-1)).toMatch(/GRANT/);
   });
 
+  it('on a database already tracked, only ever raises the retention and never switches auto cleanup', () => {
+    const first = batches[0].split('\n');
+    const alters = first.filter((l) => l.includes('SET CHANGE_TRACKING'));
+    // the requested settings only where change tracking was off; on a tracked database only a longer retention
+    expect(alters).toEqual(['  ALTER DATABASE [shop] SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON);', '    ALTER DATABASE [shop] SET CHANGE_TRACKING (CHANGE_RETENTION = 7 DAYS);']);
+    const raise = first.indexOf(alters[1]);
+    expect(first[raise - 1]).toBe('  IF @retention_minutes < 10080');
+    expect(batches[0]).toContain('CASE retention_period_units WHEN 1 THEN 1 WHEN 2 THEN 60 ELSE 1440 END');
+    expect(first[raise + 2]).toMatch(/PRINT N'ct enable: change tracking retention of shop kept: it is already at least 7 days'/);
+    // a differing auto cleanup is reported, never altered, either way
+    expect(batches[0]).toMatch(/is_auto_cleanup_on FROM sys\.change_tracking_databases WHERE database_id = DB_ID\(\)\) <> 1\n\s+PRINT N'ct enable: AUTO_CLEANUP of shop stays OFF/);
+    const off = ctEnableBatches({ ...options, autoCleanup: false, retentionDays: 2 })[0];
+    expect(off).toMatch(/is_auto_cleanup_on .*<> 0\n\s+PRINT N'ct enable: AUTO_CLEANUP of shop stays ON/);
+    expect(off).toContain('IF @retention_minutes < 2880');
+    expect(off.match(/AUTO_CLEANUP = /g)).toHaveLength(1);
+  });
+
   it('guards every step by the catalog views, so running it again is harmless', () => {
     expect(batches[0]).toContain('IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_databases WHERE database_id = DB_ID())');
     expect(batches[0]).toContain('IF (SELECT snapshot_isolation_state FROM sys.databases WHERE database_id = DB_ID()) <> 1');
@@ -44,11 +61,30 @@ describe('ctEnableBatches', () => {
     expect(ctEnableBatches({ ...options, database: 'we]ird' })[0]).toContain('ALTER DATABASE [we]]ird] SET');
   });
 
-  it('grants the agent SELECT and VIEW CHANGE TRACKING on each table and VIEW DATABASE STATE once', () => {
+  it('grants the agent SELECT and VIEW CHANGE TRACKING on each table, and what live commit times need once', () => {
     const grants = batches.at(-1)!;
     expect(linesWith(grants, 'GRANT SELECT ON')).toEqual(["GRANT SELECT ON [dbo].[orders] TO [ctrelay];", "GRANT SELECT ON [sales].[o'rder]]lines] TO [ctrelay];"]);
     expect(linesWith(grants, 'GRANT VIEW CHANGE TRACKING ON')).toHaveLength(tables.length);
     expect(linesWith(grants, 'GRANT VIEW DATABASE STATE TO [ctrelay];')).toHaveLength(1);
+    // sys.dm_tran_commit_table shows commits since the last CHECKPOINT only with VIEW SERVER STATE,
+    // a server permission: granted in master's context, so the batch (and a pooled connection) stays in the database
+    expect(grants).toContain("  EXEC master.sys.sp_executesql N'GRANT VIEW SERVER STATE TO [ctrelay];';");
+    expect(grants).not.toMatch(/^USE /m);
+  });
+
+  it('a refused VIEW SERVER STATE grant (the admin is only db_owner) is reported, not fatal', () => {
+    const grants = batches.at(-1)!.split('\n');
+    const exec = grants.findIndex((l) => l.includes('GRANT VIEW SERVER STATE'));
+    expect(grants[exec - 1]).toBe('BEGIN TRY');
+    expect(grants.slice(exec + 1, exec + 3)).toEqual(['END TRY', 'BEGIN CATCH']);
+    expect(grants[exec + 3]).toMatch(/^  PRINT N'ct enable: VIEW SERVER STATE not granted .*commit_ts null: ' \+ ERROR_MESSAGE\(\);$/);
+    expect(ctEnableScript(options)).toMatch(/^-- .*the VIEW SERVER STATE grant needs a server administrator/);
+  });
+
+  it('commitTimes: false grants neither VIEW DATABASE STATE nor VIEW SERVER STATE', () => {
+    const grants = ctEnableBatches({ ...options, commitTimes: false }).at(-1)!;
+    expect(grants).not.toContain('STATE');
+    expect(ctEnableScript({ ...options, commitTimes: false })).not.toContain('server administrator');
   });
 
   it('without column tracking, cleanup or login', () => {

@@ -112,6 +112,18 @@ describe('classifySqlServerError: permanent (SourceError, exit 3)', () => {
     expect(isTransient(err)).toBe(false);
     expect(err.message).toMatch(/check the options of source\.url/);
   });
+
+  it.each(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'])(
+    'an untrusted TLS certificate (%s, inside tedious\'s ESOCKET) is permanent and says how to fix it',
+    (code) => {
+      // FAKE: tedious reports a failed TLS handshake as a socket error whose cause carries node's code
+      const tls = Object.assign(new Error('self-signed certificate'), { code });
+      const err = classifySqlServerError(driverError('ConnectionError', 'ESOCKET', 'Failed to connect to db1:1433 - self-signed certificate', { cause: tls }), ctx);
+      expect(err).toBeInstanceOf(SourceError);
+      expect(isTransient(err)).toBe(false);
+      expect(err.message).toMatch(/db1:1433\/shop: .*the server's TLS certificate was not accepted: .*trustServerCertificate=true/);
+    },
+  );
 });
 
 describe('classifySqlServerError: what it leaves alone, and what it never shows', () => {

@@ -13,11 +13,12 @@
 //   transient errors, and 51000, ctrelay's own "the poll transaction is gone" (sql.ts).
 // Permanent (SourceError, exit 3), with a hint:
 //   229/230/297/300/15247/916 permission denied, 18456 and ELOGIN login failed, 208 object missing,
-//   22105 change tracking not enabled on the table, EENCRYPT/ETDS/EFEDAUTH configuration, and every
-//   other server error.
+//   22105 change tracking not enabled on the table, EENCRYPT/ETDS/EFEDAUTH configuration, a TLS
+//   certificate the client does not trust (encrypt=true; node's certificate codes, which tedious
+//   reports inside an ESOCKET error), and every other server error.
 // Not wrapped: errors already classified, and JavaScript's own TypeError & co. (bugs).
 import { isProgrammingError } from '../../drivers/driver-errors.ts';
-import { isConfigurationRefused, isLoginRefused, mssqlTransientReason, serverErrorNumbers } from '../../drivers/sqlserver/errors.ts';
+import { isCertificateRefused, isConfigurationRefused, isLoginRefused, mssqlTransientReason, serverErrorNumbers } from '../../drivers/sqlserver/errors.ts';
 import { alreadyClassified, notTrackedFix, refused, unavailable, type FailureContext } from '../source-errors.ts';
 
 const ENGINE = 'SQL Server';
@@ -57,6 +58,10 @@ export function classifySqlServerError(err: unknown, ctx: FailureContext): Error
   }
   if (n === 22105 || /change tracking is not enabled on table/i.test(String((err as Error)?.message))) {
     return refused(ENGINE, ctx, `change tracking is not enabled on ${table ? `table ${table}` : 'the table'}`, err, notTrackedFix(table ?? '<schema.table>'));
+  }
+  if (isCertificateRefused(err)) {
+    return refused(ENGINE, ctx, 'the server\'s TLS certificate was not accepted', err,
+      'give the server a certificate this machine trusts (NODE_EXTRA_CA_CERTS names a CA file) whose name matches the host of source.url, or, for a test server only, add trustServerCertificate=true to source.url');
   }
   if (isConfigurationRefused(err)) return refused(ENGINE, ctx, 'the connection was refused', err, 'check the options of source.url');
   return refused(ENGINE, ctx, n === undefined ? 'failed' : `failed (error ${n})`, err);

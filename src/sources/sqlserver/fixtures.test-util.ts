@@ -1,5 +1,6 @@
 // Shared table fixtures for the SQL Server unit tests.
 import type { TableMeta } from '../../core/model.ts';
+import { castTypeOf } from '../../drivers/sqlserver/reads.ts';
 
 export const orders: TableMeta = {
   schema: 'dbo',
@@ -26,6 +27,14 @@ export const lines: TableMeta = {
   ],
 };
 
+/** A key of `lines` in canonical values, as a paging position. */
+export const linesKey = { tenant: '0b9e1b4c-5a53-4d9e-9a4e-2f3c4d5e6f70', day: '2024-02-29', 'line no': 7 };
+
+/** `CAST(@after_k<i> AS <column type>)` for each key column, in key order. */
+export function keyCasts(table: TableMeta): string[] {
+  return table.key.map((k, i) => `CAST(@after_k${i} AS ${castTypeOf(table.columns.find((c) => c.name === k)!)})`);
+}
+
 /**
  * A sys.columns record as COLUMNS_SQL returns it (defaults: a nullable, non-key int column);
  * catalog.test.ts checks that its fields are exactly the columns COLUMNS_SQL selects.
@@ -33,7 +42,7 @@ export const lines: TableMeta = {
 export function catalogRecord(column_id: number, name: string, type_name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     column_id, name, type_name, base_type_name: type_name, is_user_defined: false, is_assembly_type: false,
-    max_length: 4, precision: 10, scale: 0, is_nullable: true, is_computed: false, is_identity: false, has_default: false, key_ordinal: null,
+    max_length: 4, precision: 10, scale: 0, is_nullable: true, is_computed: false, is_identity: false, collation_name: null, has_default: false, key_ordinal: null,
     ...over,
   };
 }

@@ -1,5 +1,5 @@
-// Turns the records of changesStatement / snapshotChunkStatement (positional aliases k<i>, c<i>, m<i>)
-// into ChangeRows and canonical Rows.
+// Turns the records of windowPageStatement / snapshotChunkStatement (positional aliases k<i>, c<i>,
+// m<i>) into ChangeRows and canonical Rows.
 import type { ChangeRow } from '../../core/change-source.ts';
 import { SourceError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
@@ -11,6 +11,11 @@ export interface TrackingInfo {
   columnIds: Map<string, number> | null;
   /** computed columns: CT does not flag them, so an update lists them as possibly changed */
   computed: Set<string>;
+  /**
+   * collation of each character key column (sys.columns.collation_name): a poll's window table in
+   * tempdb declares its key columns with them, so that they order, compare and join like the table's
+   */
+  keyCollations: Map<string, string>;
 }
 
 type Rec = Record<string, unknown>;
@@ -54,7 +59,7 @@ export function commitTimeToIso(raw: unknown): string | null {
   return `${m[1]}T${m[2]}${(m[3] ?? '.000').padEnd(4, '0').slice(0, 4)}Z`;
 }
 
-export function decodeChangeRow(table: TableMeta, info: TrackingInfo, rec: Rec): ChangeRow {
+export function decodeChangeRow(table: TableMeta, info: Pick<TrackingInfo, 'columnIds' | 'computed'>, rec: Rec): ChangeRow {
   const version = toBigInt(rec.ct_version, 'SYS_CHANGE_VERSION');
   const rawOp = typeof rec.ct_operation === 'string' ? rec.ct_operation.trim() : '';
   if (rawOp !== 'I' && rawOp !== 'U' && rawOp !== 'D') {

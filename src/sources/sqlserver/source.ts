@@ -3,40 +3,48 @@
 // Connections: a catalog pool for describe/prerequisites, and a session pool of exactly ONE
 // connection for poll transactions. The poll transaction is plain T-SQL (BEGIN/COMMIT TRANSACTION
 // on that connection) rather than mssql's Transaction object, because mssql returns the connection
-// to the pool inside commit(), leaving no moment to reset the isolation level before reuse.
+// to the pool inside commit(), leaving no moment to reset the isolation level before reuse. What
+// happens inside a poll (the snapshot pin, change windows, the min valid re-check) is in
+// poll-session.ts; poll statements run with their own request timeout (DEFAULT_POLL_TIMEOUT_MS).
 //
 // Errors: every driver call goes through query()/fail(), which classify it (errors.ts): a lost
 // connection, a deadlock or a timeout is a transient SourceUnavailableError, a refusal (permission,
 // missing table, change tracking off, login) a permanent SourceError, both naming the server.
 import sql from 'mssql';
-import type { CatalogWatch, ChangePosition, ChangeRow, ChangeSource, PollSession } from '../../core/change-source.ts';
+import type { CatalogWatch, ChangeSource, PollSession, StartupWarnings } from '../../core/change-source.ts';
 import { SourceError } from '../../core/errors.ts';
-import { qualifiedName, type Row, type TableMeta, type TableRef } from '../../core/model.ts';
-import { notTrackedFix } from '../source-errors.ts';
+import { qualifiedName, type TableMeta, type TableRef } from '../../core/model.ts';
 import {
   checkTablePrerequisites, describeTableRows, problemsError, readCatalogColumn, readTablePrerequisites, tablePrerequisiteProblems, trackingInfoFor,
   type DescribedTable, type TablePrerequisites,
 } from './catalog.ts';
+import { checkDatabase } from './database-checks.ts';
 import { classifySqlServerError } from './errors.ts';
 import { execute } from '../../drivers/sqlserver/params.ts';
-import { decodeChangeRow, decodeRow, versionOrNull, type TrackingInfo } from './rows.ts';
+import { openPoll, type PollContext } from './poll-session.ts';
+import type { TrackingInfo } from './rows.ts';
 import {
   CATALOG_SIGNATURE_SQL,
-  ABORT_POLL_SQL,
-  beginPollSql,
-  changesStatement,
   COLUMNS_SQL,
   DATABASE_PREREQUISITES_SQL,
-  END_POLL_SQL,
-  MIN_VALID_VERSION_SQL,
+  endPollSql,
   objectName,
-  snapshotChunkStatement,
   TABLE_PREREQUISITES_SQL,
   type CommitTimeMode,
   type Statement,
 } from './sql.ts';
 import type { CatalogColumn } from './types.ts';
 import { parseSqlServerUrl } from '../../drivers/sqlserver/url.ts';
+
+/**
+ * Default request timeout of every statement of a poll (30 minutes), chosen on purpose: a poll
+ * reads each table's change window ONCE (window-sql.ts), and for a transaction of 10 million rows
+ * that one read scans and sorts all of them, which takes minutes; mssql's default of 15 s would
+ * fail it on every retry, for ever. A statement that runs longer than this is taken for stuck (a
+ * dead server behind a live socket, a lock that never comes): it fails as a transient timeout and
+ * capture retries from its checkpoint. Catalog statements keep the URL's requestTimeoutMs.
+ */
+export const DEFAULT_POLL_TIMEOUT_MS = 30 * 60_000;
 
 export interface SqlServerSourceOptions {
   /** mssql://user:password@host:port/database?encrypt=...&trustServerCertificate=... */
@@ -49,14 +57,17 @@ export interface SqlServerSourceOptions {
   allowNonSnapshot?: boolean;
   /**
    * time zone of sys.dm_tran_commit_table.commit_time, which Microsoft does not document (default
-   * utc); 'off' leaves commitTs null and needs no VIEW DATABASE STATE
+   * utc); 'off' leaves commitTs null and reads no DMV (then neither VIEW DATABASE STATE nor VIEW
+   * SERVER STATE is used)
    */
   commitTime?: CommitTimeMode;
+  /** request timeout of each poll statement in ms (default DEFAULT_POLL_TIMEOUT_MS; 0 = none) */
+  pollTimeoutMs?: number;
 }
 
 type Rec = Record<string, unknown>;
 
-export class SqlServerSource implements ChangeSource, CatalogWatch {
+export class SqlServerSource implements ChangeSource, CatalogWatch, StartupWarnings {
   readonly kind = 'sqlserver';
   private readonly config: sql.config;
   /** host:port/database, for messages; never carries the password */
@@ -64,13 +75,22 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
   private catalogPool: sql.ConnectionPool | null = null;
   private sessionPool: sql.ConnectionPool | null = null;
   private snapshot = true;
+  private commitTime: CommitTimeMode;
+  private warnings: string[] = [];
   private sessionOpen = false;
   private readonly tracking = new Map<string, TrackingInfo>();
+  /** a captured table whose read starts each poll's snapshot (the first one described) */
+  private pinTable: TableRef | null = null;
+  private readonly pollTimeoutMs: number;
 
   constructor(private readonly options: SqlServerSourceOptions) {
     const parsed = parseSqlServerUrl(options.url);
     this.config = parsed.config;
     this.label = parsed.label;
+    this.commitTime = options.commitTime ?? 'utc';
+    const t = options.pollTimeoutMs ?? DEFAULT_POLL_TIMEOUT_MS;
+    if (!Number.isSafeInteger(t) || t < 0) throw new SourceError(`SQL Server source ${this.label}: pollTimeoutMs must be a whole number of milliseconds (0 = none), got ${t}`);
+    this.pollTimeoutMs = t;
   }
 
   /** The classified error for a failed driver call: `doing` and `table` name what it was about. */
@@ -88,18 +108,15 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
       throw this.fail(err, 'connecting');
     }
     const [db] = await this.query(this.catalogPool, { sql: DATABASE_PREREQUISITES_SQL, params: {} }, 'checking prerequisites');
-    if (!db || db.change_tracking_on !== true) {
-      throw new SourceError(
-        `change tracking is not enabled on database ${this.label}: ALTER DATABASE ... SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 7 DAYS, AUTO_CLEANUP = ON), or run \`ctrelay ct enable\``,
-      );
-    }
-    this.snapshot = db.snapshot_isolation_state === 1;
-    if (!this.snapshot && !this.options.allowNonSnapshot) {
-      throw new SourceError(
-        `snapshot isolation is ${String(db.snapshot_isolation_state_desc ?? 'OFF')} on database ${this.label}: ALTER DATABASE ... SET ALLOW_SNAPSHOT_ISOLATION ON ` +
-          `(or set source.allowNonSnapshot: true to accept polls that are not one consistent snapshot)`,
-      );
-    }
+    const checks = checkDatabase(db, this.label, this.options);
+    this.snapshot = checks.snapshot;
+    this.commitTime = checks.commitTime;
+    this.warnings = checks.warnings;
+  }
+
+  /** What the grants of the login mean for commit times and restores (read by connect). */
+  async startupWarnings(): Promise<string[]> {
+    return [...this.warnings];
   }
 
   async describe(tables: TableRef[], exclude?: Map<string, Set<string>>): Promise<TableMeta[]> {
@@ -119,6 +136,7 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
     const err = problemsError(problems);
     if (err) throw err;
     for (const d of described) this.tracking.set(objectName(d.meta), d.info);
+    if (described.length > 0) this.pinTable = { schema: described[0].meta.schema, table: described[0].meta.table };
     return described.map((d) => d.meta);
   }
 
@@ -142,6 +160,7 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
     const { prerequisites, columns } = await this.readCatalog(table);
     const info = trackingInfoFor(table, prerequisites, columns);
     this.tracking.set(objectName(table), info);
+    this.pinTable ??= { schema: table.schema, table: table.table };
     return info;
   }
 
@@ -156,30 +175,42 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
     const pool = this.requirePool(this.sessionPool);
     if (this.sessionOpen) throw new SourceError(`SQL Server ${this.label}: a poll session is already open; end it first`);
     this.sessionOpen = true;
+    const ctx: PollContext = {
+      label: this.label,
+      snapshot: this.snapshot,
+      commitTime: this.commitTime,
+      run: (st, doing, table) => this.query(pool, st, doing, table, this.pollTimeoutMs),
+      trackingInfo: (table) => this.trackingInfo(table),
+      finish: (commit, tempTables) => this.endSession(pool, commit, tempTables),
+    };
     try {
-      const [rec] = await this.query(pool, { sql: beginPollSql(this.snapshot), params: {} }, 'beginning the poll transaction');
-      const v = versionOrNull(rec?.current_version, 'CHANGE_TRACKING_CURRENT_VERSION()');
-      if (v === null) throw new SourceError(`CHANGE_TRACKING_CURRENT_VERSION() is NULL on ${this.label}: change tracking was disabled`);
-      return new SqlServerPollSession(this, pool, v, this.snapshot, this.options.commitTime ?? 'utc');
+      return await openPoll(ctx, this.pinTable);
     } catch (err) {
-      await this.endSession(pool, false).catch(() => undefined);
-      throw this.fail(err, 'beginning a poll');
+      await this.endSession(pool, false, []).catch(() => undefined);
+      throw this.fail(err, 'beginning a poll', this.pinTable ? qualifiedName(this.pinTable) : undefined);
     }
   }
 
-  /** Ends the poll transaction and releases the session slot. */
-  async endSession(pool: sql.ConnectionPool, ok: boolean): Promise<void> {
+  /** Ends the poll transaction, drops its window tables and releases the session slot. */
+  private async endSession(pool: sql.ConnectionPool, commit: boolean, tempTables: string[]): Promise<void> {
     try {
-      await this.query(pool, { sql: ok ? END_POLL_SQL : ABORT_POLL_SQL, params: {} }, 'ending the poll transaction');
+      await this.query(pool, { sql: endPollSql(commit, tempTables), params: {} }, 'ending the poll transaction');
     } finally {
       this.sessionOpen = false;
     }
   }
 
-  /** Runs a statement; its failure is classified, naming `doing` and the table (schema.table) it was about. */
-  async query(pool: sql.ConnectionPool, st: Statement, doing: string, table?: string): Promise<Rec[]> {
+  /**
+   * Runs a statement; its failure is classified, naming `doing` and the table (schema.table) it was
+   * about. `timeoutMs` overrides the connection's request timeout (poll statements, see DEFAULT_POLL_TIMEOUT_MS).
+   */
+  async query(pool: sql.ConnectionPool, st: Statement, doing: string, table?: string, timeoutMs?: number): Promise<Rec[]> {
     try {
-      return await execute(new sql.Request(pool), st);
+      // mssql 12 takes per-request overrides as the Request's second argument (its README:
+      // "Override the pool's default request timeout (in ms) for this request only"); its type
+      // definitions do not declare it yet
+      const Request = sql.Request as unknown as new (pool: sql.ConnectionPool, overrides?: { requestTimeout?: number }) => sql.Request;
+      return await execute(new Request(pool, timeoutMs === undefined ? undefined : { requestTimeout: timeoutMs }), st);
     } catch (err) {
       throw this.fail(err, doing, table);
     }
@@ -195,70 +226,5 @@ export class SqlServerSource implements ChangeSource, CatalogWatch {
     this.sessionPool = null;
     this.catalogPool = null;
     for (const p of pools) if (p) await p.close().catch(() => undefined);
-  }
-}
-
-class SqlServerPollSession implements PollSession {
-  private ended = false;
-
-  constructor(
-    private readonly source: SqlServerSource,
-    private readonly pool: sql.ConnectionPool,
-    readonly currentVersion: bigint,
-    private readonly snapshot: boolean,
-    private readonly commitTime: CommitTimeMode,
-  ) {}
-
-  private live(): void {
-    if (this.ended) throw new SourceError('the poll session has ended');
-  }
-
-  async minValidVersion(table: TableMeta): Promise<bigint> {
-    this.live();
-    const name = qualifiedName(table);
-    const [rec] = await this.source.query(
-      this.pool,
-      { sql: MIN_VALID_VERSION_SQL, params: { qualifiedName: { sqlType: 'nvarchar', value: objectName(table) } } },
-      `reading the min valid version of ${name}`,
-      name,
-    );
-    const v = versionOrNull(rec?.min_valid_version, 'CHANGE_TRACKING_MIN_VALID_VERSION');
-    if (v === null) {
-      throw new SourceError(
-        `CHANGE_TRACKING_MIN_VALID_VERSION is NULL for ${name} on ${this.source.label}: change tracking is off for the table or the login lacks VIEW CHANGE TRACKING; ${notTrackedFix(name)}`,
-      );
-    }
-    return v;
-  }
-
-  async changes(table: TableMeta, since: bigint, after: ChangePosition | null, limit: number): Promise<ChangeRow[]> {
-    this.live();
-    const info = await this.source.trackingInfo(table);
-    const st = changesStatement(table, { since, until: this.currentVersion, after, limit, columnIds: info.columnIds, commitTime: this.commitTime });
-    const recs = await this.source.query(this.pool, st, `reading the changes of ${qualifiedName(table)}`, qualifiedName(table));
-    const rows = recs.map((r) => decodeChangeRow(table, info, r));
-    if (!this.snapshot) {
-      // Without a snapshot, cleanup may have removed changes while they were read: re-validate.
-      const min = await this.minValidVersion(table);
-      if (since < min) {
-        throw new SourceError(
-          `changes of ${qualifiedName(table)} since version ${since} were cleaned up while being read (min valid version is now ${min}); the next poll re-snapshots the table`,
-        );
-      }
-    }
-    return rows;
-  }
-
-  async snapshotChunk(table: TableMeta, afterKey: Row | null, limit: number): Promise<Row[]> {
-    this.live();
-    const name = qualifiedName(table);
-    const recs = await this.source.query(this.pool, snapshotChunkStatement(table, afterKey, limit), `reading a snapshot chunk of ${name}`, name);
-    return recs.map((r) => decodeRow(table, r));
-  }
-
-  async end(): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
-    await this.source.endSession(this.pool, true);
   }
 }

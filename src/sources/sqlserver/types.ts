@@ -24,6 +24,8 @@ export interface CatalogColumn {
   identity: boolean;
   /** a default constraint is bound to the column (sys.columns.default_object_id <> 0) */
   hasDefault?: boolean;
+  /** sys.columns.collation_name: the collation of a character column, null for the others */
+  collation?: string | null;
   /** position in the primary key (1-based), null when not a key column */
   keyOrdinal: number | null;
 }

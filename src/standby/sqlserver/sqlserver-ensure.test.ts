@@ -6,7 +6,8 @@ import type { Statement } from '../../drivers/sqlserver/params.ts';
 import type { ColumnType, TableMeta } from '../../core/model.ts';
 import { ColumnChangeRefusedError } from '../column-change.ts';
 import { checkRowsFit } from '../value-fit.ts';
-import { SqlServerDialect, storedShape } from './sqlserver-dialect.ts';
+import { SqlServerDialect } from './sqlserver-dialect.ts';
+import { storedShape } from './sqlserver-transaction.ts';
 import * as T from './sqlserver-statements.ts';
 import { nativeTypeOf, parseSqlServerType } from './sqlserver-types.ts';
 
@@ -101,12 +102,12 @@ describe('SQL Server ensureTable (fake catalog)', () => {
     ]);
   });
 
-  it("checks values against the standby's own lengths: an unbounded key is nvarchar(450) here, a longer one would be cut by CAST", () => {
+  it("checks values against the standby's own lengths: an unbounded key is nvarchar(450) here, and a longer one is refused naming both lengths and why", () => {
     const t: TableMeta = { schema: 'dbo', table: 'k', key: ['k'], columns: [col('k', { kind: 'string' }, false), col('b', { kind: 'bytes' }), col('note', { kind: 'string' })] };
     const shape = storedShape(t);
     expect(shape.columns.map((c) => c.type)).toEqual([{ kind: 'string', maxLength: 450 }, { kind: 'bytes' }, { kind: 'string' }]);
     expect(() => checkRowsFit(shape, [{ k: 'x'.repeat(450), b: null, note: 'y'.repeat(10_000) }], 'SQL Server', 'utf16')).not.toThrow();
-    expect(() => checkRowsFit(shape, [{ k: 'x'.repeat(451), b: null, note: null }], 'SQL Server', 'utf16')).toThrow(/column k \(nvarchar\(450\)\) of table dbo\.k .*451 UTF-16 code units/);
+    expect(() => checkRowsFit(shape, [{ k: 'x'.repeat(451), b: null, note: null }], 'SQL Server', 'utf16')).toThrow(/column k \(nvarchar\(450\), the longest key SQL Server indexes \(900 bytes\); the source's key column is longer\) of table dbo\.k at key \(k='x+\.\.\.'\): a string of 451 UTF-16 code units does not fit the column's length 450/);
     // a character outside the BMP is two UTF-16 code units in an nvarchar
     expect(() => checkRowsFit(shape, [{ k: '😀'.repeat(226), b: null, note: null }], 'SQL Server', 'utf16')).toThrow(/452 UTF-16/);
   });

@@ -1,33 +1,27 @@
 // Every T-SQL statement the SQL Server standby dialect sends, as pure functions returning the text
-// and its parameters. Identifiers go through quoteIdent; values only travel as @parameters.
-//
-// Batch or sp_executesql: mssql-params.ts's execute() runs a statement WITHOUT parameters as a
-// plain batch (session scope) and one WITH parameters through sp_executesql (its own scope, where a
-// #temp table created inside is dropped on return). So the statements that create the session's
-// staging tables, and those that use them after the parameterised inserts, carry no parameters.
+// and its parameters: the catalog, DDL and state here; the staging of an upsert or delete in
+// sqlserver-staging.ts and the key checks in sqlserver-keys.ts, re-exported so that this module
+// stays the one place to look for a statement. Identifiers go through quoteIdent; values only
+// travel as @parameters. Batch or sp_executesql: see sqlserver-staging.ts.
 import { StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
-import { planTableChange, type ColumnRules } from '../column-change.ts';
+import { planTableChange, type ColumnRules, type TableChange } from '../column-change.ts';
 import type { StandbyColumn } from '../dialect.ts';
 import { objectName, quoteIdent, quoteQualified } from '../../drivers/sqlserver/quote.ts';
 import { keysetPageStatement } from '../../drivers/sqlserver/keyset.ts';
-import { readExpression } from '../../drivers/sqlserver/reads.ts';
-import type { WriteShape } from '../write-shape.ts';
 import type { Statement } from '../../drivers/sqlserver/params.ts';
-import { toParam, type ParamValue } from '../../drivers/sqlserver/values.ts';
+import type { ParamValue } from '../../drivers/sqlserver/values.ts';
 import type { ApplyState } from '../dialect.ts';
 import { tableName } from '../messages.ts';
 import { keyColumns } from '../table-shape.ts';
-import { ddlType, isCharacter, nativeTypeOf, parseSqlServerType, standbyColumns } from './sqlserver-types.ts';
+import { KEY_COLLATION } from './sqlserver-keys.ts';
+import { ddlType, nativeTypeOf, parseSqlServerType, standbyColumns } from './sqlserver-types.ts';
 
-/** SQL Server accepts 2100 parameters per request; a margin stays free. */
-export const MAX_PARAMS = 2000;
-/** A table value constructor (VALUES ...) holds at most 1000 rows. */
-export const MAX_VALUES_ROWS = 1000;
+export * from './sqlserver-staging.ts';
+export { keyClashError, keyClashStatement, keyCollationError, stagingCollations } from './sqlserver-keys.ts';
+
 /** sysname: identifiers hold at most 128 characters. */
 const MAX_IDENTIFIER_CHARS = 128;
-export const ROWS_TEMP = '#ctrelay_rows';
-export const KEYS_TEMP = '#ctrelay_keys';
 
 const nv = (value: string): ParamValue => ({ sqlType: 'nvarchar', value });
 const batch = (sql: string): Statement => ({ sql, params: {} });
@@ -66,12 +60,13 @@ export function objectIdStatement(table: TableMeta): Statement {
 
 /**
  * The table's columns with what describeTable needs (type, length, precision, scale, nullability,
- * key, computed, identity, default); no rows: no table.
+ * key, computed, identity, default) and their collation (key checks, sqlserver-keys.ts); no rows:
+ * no table.
  */
 export function existingColumnsStatement(table: Pick<TableMeta, 'schema' | 'table'>): Statement {
   return {
     sql: `SELECT c.name, c.is_identity, c.is_computed, CAST(CASE WHEN c.default_object_id <> 0 THEN 1 ELSE 0 END AS bit) AS has_default,
-  c.is_nullable, TYPE_NAME(c.system_type_id) AS type_name, c.max_length, c.precision, c.scale,
+  c.is_nullable, TYPE_NAME(c.system_type_id) AS type_name, c.max_length, c.precision, c.scale, c.collation_name,
   CAST(CASE WHEN EXISTS (
     SELECT 1 FROM sys.indexes AS i
     INNER JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
@@ -158,12 +153,13 @@ export const SQLSERVER_RULES: ColumnRules = {
 };
 
 /**
- * What ensureTable sends to an EXISTING table (existingColumnsStatement's rows): adds, then one
- * ALTER COLUMN per widened or relaxed column (SQL Server alters one column per statement and
- * resets nullability unless it is restated). Throws ColumnChangeRefusedError before anything when a
- * column cannot be changed safely; [] when the table already holds `table`.
+ * What ensureTable does to an EXISTING table (existingColumnsStatement's rows): the change, and the
+ * statements making it: adds, then one ALTER COLUMN per widened or relaxed column (SQL Server alters
+ * one column per statement and resets nullability unless it is restated). Throws
+ * ColumnChangeRefusedError before anything when a column cannot be changed safely; no statements
+ * when the table already holds `table`.
  */
-export function ensureExistingStatements(table: TableMeta, existingRows: Record<string, unknown>[]): Statement[] {
+export function ensureExistingPlan(table: TableMeta, existingRows: Record<string, unknown>[]): { change: TableChange; statements: Statement[] } {
   const existing = standbyColumnsOf(existingRows);
   const change = planTableChange(table, existing, SQLSERVER_RULES);
   const out: Statement[] = [];
@@ -178,7 +174,7 @@ export function ensureExistingStatements(table: TableMeta, existingRows: Record<
   for (const c of change.dropNotNull) {
     if (relax.has(c.name)) out.push(batch(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} ${c.nativeType} NULL;`));
   }
-  return out;
+  return { change, statements: out };
 }
 
 export function stateTableName(schema: string): string {
@@ -190,7 +186,7 @@ export function createStateTableStatement(schema: string): Statement {
   return {
     sql: `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
   CREATE TABLE ${t} (
-    source_id nvarchar(200) NOT NULL PRIMARY KEY,
+    source_id nvarchar(200) COLLATE ${KEY_COLLATION} NOT NULL PRIMARY KEY,
     batch_seq bigint NOT NULL,
     version bigint NOT NULL,
     batch_offset bigint NOT NULL,
@@ -233,9 +229,13 @@ SELECT @written AS rows_written;`,
   };
 }
 
+/** The table with its primary key; string key columns compare binary (KEY_COLLATION, see sqlserver-keys.ts). */
 export function createTableStatement(table: TableMeta): Statement {
   const keys = new Set(table.key);
-  const cols = standbyColumns(table).map((c) => `  ${quoteIdent(c.name)} ${c.sourceType} ${keys.has(c.name) || !c.nullable ? 'NOT NULL' : 'NULL'}`);
+  const cols = standbyColumns(table).map((c) => {
+    const collate = keys.has(c.name) && c.type.kind === 'string' ? ` COLLATE ${KEY_COLLATION}` : '';
+    return `  ${quoteIdent(c.name)} ${c.sourceType}${collate} ${keys.has(c.name) || !c.nullable ? 'NOT NULL' : 'NULL'}`;
+  });
   return {
     sql: `IF OBJECT_ID(@qualifiedName, N'U') IS NULL
   CREATE TABLE ${objectName(table)} (
@@ -251,106 +251,6 @@ export function addColumnsStatement(table: TableMeta, names: string[]): Statemen
   const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
   const defs = names.map((n) => `${quoteIdent(n)} ${byName.get(n)!.sourceType} NULL`);
   return batch(`ALTER TABLE ${objectName(table)} ADD ${defs.join(', ')};`);
-}
-
-/**
- * A session temp table shaped like the given columns, without identity or constraints. A batch:
- * created inside sp_executesql it would be dropped before the rows arrive.
- */
-export function createTempStatement(temp: string, table: TableMeta, columns: string[]): Statement {
-  const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
-  const defs = columns.map((n) => {
-    const c = byName.get(n)!;
-    // tempdb's collation may differ from the database's; joins on keys would then fail
-    return `  ${quoteIdent(n)} ${c.sourceType}${isCharacter(c.type) ? ' COLLATE DATABASE_DEFAULT' : ''} NULL`;
-  });
-  return batch(`DROP TABLE IF EXISTS ${temp};
-CREATE TABLE ${temp} (
-${defs.join(',\n')}
-);`);
-}
-
-export function rowsPerStatement(columnCount: number): number {
-  return Math.max(1, Math.min(MAX_VALUES_ROWS, Math.floor(MAX_PARAMS / Math.max(1, columnCount))));
-}
-
-/** INSERT INTO #temp VALUES (...), (...) for one chunk; every value a parameter CAST to its type. */
-export function insertTempStatement(temp: string, table: TableMeta, columns: string[], rows: Row[]): Statement {
-  const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
-  const params: Record<string, ParamValue> = {};
-  const tuples = rows.map((row, r) => {
-    const vals = columns.map((n, i) => {
-      const c = byName.get(n)!;
-      const name = `r${r}c${i}`;
-      params[name] = toParam(c.type, row[n] ?? null);
-      return `CAST(@${name} AS ${c.sourceType})`;
-    });
-    return `(${vals.join(', ')})`;
-  });
-  return { sql: `INSERT INTO ${temp} (${columns.map(quoteIdent).join(', ')}) VALUES\n${tuples.join(',\n')};`, params };
-}
-
-/**
- * Set-based upsert from the staged rows: UPDATE the keys that exist, INSERT the others. Not MERGE:
- * MERGE ... HOLDLOCK is where users of other CDC sinks report deadlocks. Update-then-insert is
- * safe here because exactly one applier writes these tables (fenced through Kafka) and both
- * statements run in its one apply transaction, whose exclusive locks are held to commit: no other
- * writer can insert a key between the UPDATE and the NOT EXISTS check.
- * Columns by name, as `shape` says (src/standby/write-shape.ts): computed columns are never
- * written; an IDENTITY column is never assigned by UPDATE (SQL Server forbids it) and is inserted
- * with IDENTITY_INSERT on, so the standby keeps the source's values. The staging table is dropped
- * at the end unless `keepStaged` (the read-back then reads and drops it). A batch: it reads the
- * session's staging table. IDENTITY_INSERT is session state: when this batch fails between ON and
- * OFF, the transaction turns it off before it ends, or closes the connection (SqlServerTransaction).
- */
-export function upsertFromTempStatement(table: TableMeta, shape: WriteShape, keepStaged = false): Statement {
-  const t = objectName(table);
-  const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-  const cols = shape.written.map((c) => quoteIdent(c.name));
-  const parts: string[] = [];
-  if (shape.updated.length > 0) {
-    parts.push(`UPDATE t SET ${shape.updated.map((c) => `t.${quoteIdent(c.name)} = s.${quoteIdent(c.name)}`).join(', ')}
-FROM ${t} AS t
-INNER JOIN ${ROWS_TEMP} AS s ON ${on};`);
-  }
-  const identity = shape.overridden.length > 0;
-  if (identity) parts.push(`SET IDENTITY_INSERT ${t} ON;`);
-  parts.push(`INSERT INTO ${t} (${cols.join(', ')})
-SELECT ${cols.map((c) => `s.${c}`).join(', ')}
-FROM ${ROWS_TEMP} AS s
-WHERE NOT EXISTS (SELECT 1 FROM ${t} AS t WHERE ${on});`);
-  if (identity) parts.push(`SET IDENTITY_INSERT ${t} OFF;`);
-  if (!keepStaged) parts.push(`DROP TABLE ${ROWS_TEMP};`);
-  return batch(parts.join('\n'));
-}
-
-/** Turns IDENTITY_INSERT off for each of `tables` (quoted two-part names); a no-op where it is off. */
-export function identityInsertOffStatement(tables: readonly string[]): Statement {
-  return batch(tables.map((t) => `SET IDENTITY_INSERT ${t} OFF;`).join('\n'));
-}
-
-/**
- * The key and the checked columns (write-shape.ts) of the staged rows as the standby now holds them,
- * aliased [c0], [c1], ... in that order and read losslessly as scans read them; then drops the
- * staging table. A batch, like the upsert.
- */
-export function readBackStatement(table: TableMeta, shape: WriteShape): Statement {
-  const byName = new Map(standbyColumns(table).map((c) => [c.name, c]));
-  const cols = [...table.key, ...shape.checked.map((c) => c.column.name)].map((n) => byName.get(n)!);
-  const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-  return batch(`SELECT ${cols.map((c, i) => `${readExpression(`t.${quoteIdent(c.name)}`, c)} AS [c${i}]`).join(', ')}
-FROM ${objectName(table)} AS t
-INNER JOIN ${ROWS_TEMP} AS s ON ${on};
-DROP TABLE ${ROWS_TEMP};`);
-}
-
-/** Deletes the staged keys; a batch, like the upsert. */
-export function deleteFromTempStatement(table: TableMeta): Statement {
-  const on = table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-  return batch(`DELETE t
-FROM ${objectName(table)} AS t
-INNER JOIN ${KEYS_TEMP} AS s ON ${on};
-DROP TABLE ${KEYS_TEMP};`);
 }
 
 /** Empties the table (a re-snapshot begins). DELETE, not TRUNCATE: TRUNCATE needs ALTER permission on the table. */

@@ -2,12 +2,10 @@
 // here): what it sends for a table with an IDENTITY and a computed column, that IDENTITY_INSERT is
 // never left on for the pooled connection when the upsert batch fails, and that enabled triggers
 // and foreign keys are refused by name. The real server runs the conformance suite where reachable.
-import { EventEmitter } from 'node:events';
-import type sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import type { ColumnType, TableMeta } from '../../core/model.ts';
 import type { Statement } from '../../drivers/sqlserver/params.ts';
-import { SqlServerDialect, SqlServerTransaction } from './sqlserver-dialect.ts';
+import { fakeTransaction } from './fake-server.test-util.ts';
 
 const col = (name: string, type: ColumnType, nullable = true) => ({ name, type, nullable, sourceType: type.kind });
 const items: TableMeta = {
@@ -24,31 +22,6 @@ const catalog = [
   { name: 'id', type_name: 'bigint', max_length: 8, precision: 19, scale: 0, is_nullable: false, in_key: true, is_identity: true, is_computed: false, has_default: false },
   { name: 'qty', type_name: 'int', max_length: 4, precision: 10, scale: 0, is_nullable: false, in_key: false, is_identity: false, is_computed: false, has_default: false },
 ];
-
-class FakeTx extends EventEmitter {
-  ended: string[] = [];
-  closed = 0;
-  _acquiredConnection = { close: () => void this.closed++ };
-  async commit() {
-    this.ended.push('COMMIT');
-  }
-  async rollback() {
-    this.ended.push('ROLLBACK');
-  }
-}
-
-/** A transaction whose statements `answer` answers (throwing fails the statement); `sent` records them all. */
-function fakeTransaction(answer: (st: Statement) => Record<string, unknown>[]) {
-  const dialect = new SqlServerDialect({ url: 'mssql://sa:pw@127.0.0.1:1433/db?encrypt=false' });
-  const sent: Statement[] = [];
-  dialect.execute = async (_runner, st) => {
-    sent.push(st);
-    return answer(st);
-  };
-  const fake = new FakeTx();
-  const tx = new SqlServerTransaction(dialect, fake as unknown as sql.Transaction, 'ctrelay');
-  return { tx, fake, sent };
-}
 
 const catalogAnswer = (blockers: Record<string, unknown>[] = []) => (st: Statement): Record<string, unknown>[] => {
   if (st.sql.includes('FROM sys.columns')) return catalog;

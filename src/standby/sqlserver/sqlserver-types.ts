@@ -1,6 +1,9 @@
 // ColumnType -> SQL Server column types for the standby. Every canonical value is written as an
-// exact parameter (bit/int/bigint/float/varbinary) or as its canonical string CAST to the column
-// type, so nothing passes through a JS number or Date.
+// exact parameter (bit/int/bigint/float/varbinary), as its canonical string CAST to the column type
+// (decimals, temporal types, uuid), or, for strings and binary, as an nvarchar(max)/varbinary(max)
+// parameter inserted as it is: a CAST to a shorter string or binary type cuts the value WITHOUT an
+// error, while an INSERT into a shorter column raises one (2628/8152 under ANSI_WARNINGS ON, which
+// the dialect's sessions pin). Nothing passes through a JS number or Date.
 import { StandbyError } from '../../core/errors.ts';
 import type { ColumnMeta, ColumnType, TableMeta } from '../../core/model.ts';
 import type { NativeType } from '../column-change.ts';
@@ -8,10 +11,20 @@ import type { NativeType } from '../column-change.ts';
 /** nvarchar(4000) / varbinary(8000) are the largest non-max types. */
 const MAX_NVARCHAR = 4000;
 const MAX_VARBINARY = 8000;
-// A clustered primary key holds at most 900 bytes: unbounded key columns get the widest that fits
-// alone (values longer than that fail loudly on insert rather than being cut).
+// A clustered primary key holds at most 900 bytes: an unbounded source key column (or one beyond
+// nvarchar(4000) / varbinary(8000)) becomes the widest that fits alone. A longer key is refused
+// before anything is sent, naming table, column, key and both lengths (storedShape + value-fit in
+// sqlserver-transaction.ts), never cut: two keys sharing their first 450 characters stay two keys.
 const KEY_NVARCHAR = 450;
 const KEY_VARBINARY = 900;
+
+/** Whether ddlType makes this key column shorter than its source's (unbounded, or beyond the largest bounded type). */
+export function isShortenedKey(t: ColumnType, isKey: boolean): boolean {
+  if (!isKey) return false;
+  if (t.kind === 'string') return t.maxLength === undefined || t.maxLength > MAX_NVARCHAR;
+  if (t.kind === 'bytes') return t.maxLength === undefined || t.maxLength > MAX_VARBINARY;
+  return false;
+}
 
 export function ddlType(t: ColumnType, isKey: boolean, where: string): string {
   switch (t.kind) {
@@ -36,11 +49,11 @@ export function ddlType(t: ColumnType, isKey: boolean, where: string): string {
       }
       return `decimal(${t.precision},${t.scale})`;
     case 'string':
-      if (t.maxLength !== undefined && t.maxLength <= MAX_NVARCHAR) return `${t.fixedLength ? 'nchar' : 'nvarchar'}(${t.maxLength})`;
-      return isKey ? `nvarchar(${KEY_NVARCHAR})` : 'nvarchar(max)';
+      if (isShortenedKey(t, isKey)) return `nvarchar(${KEY_NVARCHAR})`;
+      return t.maxLength !== undefined && t.maxLength <= MAX_NVARCHAR ? `${t.fixedLength ? 'nchar' : 'nvarchar'}(${t.maxLength})` : 'nvarchar(max)';
     case 'bytes':
-      if (t.maxLength !== undefined && t.maxLength <= MAX_VARBINARY) return `${t.fixedLength ? 'binary' : 'varbinary'}(${t.maxLength})`;
-      return isKey ? `varbinary(${KEY_VARBINARY})` : 'varbinary(max)';
+      if (isShortenedKey(t, isKey)) return `varbinary(${KEY_VARBINARY})`;
+      return t.maxLength !== undefined && t.maxLength <= MAX_VARBINARY ? `${t.fixedLength ? 'binary' : 'varbinary'}(${t.maxLength})` : 'varbinary(max)';
     case 'uuid':
       return 'uniqueidentifier';
     // json and xml keep the source's text byte for byte: the xml type would re-serialise it
@@ -66,7 +79,7 @@ export function standbyColumns(table: TableMeta): ColumnMeta[] {
   return table.columns.map((c) => ({ ...c, sourceType: ddlType(c.type, keys.has(c.name), `${table.schema}.${table.table} column ${c.name}`) }));
 }
 
-/** Whether the type is a character type (temp-table columns then need COLLATE DATABASE_DEFAULT). */
+/** Whether the type is a character type (temp-table columns then need a COLLATE clause). */
 export function isCharacter(t: ColumnType): boolean {
   return t.kind === 'string' || t.kind === 'json' || t.kind === 'xml';
 }
