@@ -85,7 +85,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return EXIT_USAGE;
     }
     await program.parseAsync(argv);
-    return 0;
+    // a command that finished with a verdict (verify's differences, status's unreadable parts)
+    // sets process.exitCode; bin/ctrelay.js exits with what this returns
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return reportError(err);
   }
