@@ -1,7 +1,8 @@
 // What a command needs from the CLI surface: the global options, the loaded config and a logger.
 
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config/schema.ts';
+import type { TableRef } from '../core/model.ts';
 import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
 
 export interface GlobalOptions {
@@ -35,4 +36,24 @@ export function commandLogger(cmd: Command, config?: Config, component?: string)
 /** The subcommand group `name` (e.g. `ct`), created on first use so several files can add to it. */
 export function commandGroup(program: Command, name: string, description: string): Command {
   return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+/** `--table` values in the source's quoting -> tables; a bad name is a ConfigError naming the option. */
+export async function parseTableOptions(names: string[], kind: Config['source']['kind']): Promise<TableRef[]> {
+  const [{ ConfigError }, { parseTableName, IdentifierError, DEFAULT_SCHEMA }] = await Promise.all([import('../core/errors.ts'), import('../core/identifiers.ts')]);
+  return names.map((n) => {
+    try {
+      return parseTableName(n, kind, DEFAULT_SCHEMA[kind]);
+    } catch (err) {
+      if (err instanceof IdentifierError) throw new ConfigError(`--table: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+/** Commander parser of a whole-number option (`--wait <ms>`): anything else is a usage error. */
+export function wholeNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got "${v}"`);
+  return n;
 }

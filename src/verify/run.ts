@@ -9,7 +9,7 @@ import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { createSource } from '../sources/factory.ts';
 import { createSourceSide, createStandbySide } from './engines/index.ts';
 import { buildReport, formatMetrics, formatReport, type VerifyReport } from './report.ts';
-import { verifyColumns, type VerifySide } from './side.ts';
+import { verifyColumns, type SourceSide, type VerifySide } from './side.ts';
 import { verifyTable, type TableResult } from './verify-table.ts';
 
 export interface VerifyOptions {
@@ -24,45 +24,28 @@ export interface VerifyOptions {
   /** how long to wait for the standby to apply a version while settling in-flight rows */
   waitMs: number;
   progress: boolean;
+  /** re-snapshot the tables that differ through the running pipeline, then verify them again */
+  repair: boolean;
+  repairWaitMs: number;
 }
 
-/** Exit codes: 0 equal, 1 differences (or rows that could not be proven equal). */
+/** Exit codes: 0 equal (after --repair: equal once repaired), 1 differences (or rows not proven). */
 export async function runVerify(config: Config, log: Logger, opts: VerifyOptions): Promise<{ report: VerifyReport; exitCode: number }> {
   const standby = config.standby;
   if (!standby) throw new ConfigError('standby: required by `ctrelay verify` (the database compared with the source)');
-  const wanted = selectTables(config, opts.tables);
-  const metas = await describeTables(config, wanted);
-  const options = columnOptions(config);
+  const metas = await describeTables(config, selectTables(config, opts.tables));
   const source = createSourceSide(config.source);
   const side = createStandbySide(standby.kind, standby.url, targetNamer(standby.kind, standby.url, standby.schema), config.source.id, `standby ${standby.id}`);
   const startedAt = new Date();
-  const results: { result: TableResult; notCompared: string[] }[] = [];
+  let results: Checked[];
   try {
-    for (const [i, meta] of metas.entries()) {
-      const o = options.get(qualifiedName(meta));
-      // columns a standby leaves out or keeps as text are not compared (and named in the report)
-      const notCompared = [...(o?.exclude ?? []), ...(o?.text ?? [])];
-      const columns = verifyColumns(meta, new Set(notCompared));
-      const t = { source: meta, columns, keyCount: meta.key.length };
-      const started = Date.now();
-      const result = await verifyTable(t, source, side, {
-        chunkRows: opts.chunkRows,
-        leafRows: 256,
-        attempts: opts.attempts,
-        lock: opts.lock,
-        maxReported: 1000,
-        maxChunksPerSecond: opts.maxChunksPerSecond,
-        waitStandby: (v) => waitApplied(side, v, opts.waitMs),
-        progress: opts.progress
-          ? ({ chunks, rows }) => {
-              const s = (Date.now() - started) / 1000;
-              process.stderr.write(`\r[${i + 1}/${metas.length}] ${qualifiedName(meta)}: ${chunks} chunks, ${rows} rows, ${s > 0 ? Math.round(Number(rows) / s) : 0} rows/s   `);
-            }
-          : undefined,
-      });
-      if (opts.progress) process.stderr.write('\n');
-      log.info({ table: result.table, rows: result.rows.toString(), differences: result.differenceCount, unsettled: result.unsettled.length, ms: result.ms }, 'table verified');
-      results.push({ result, notCompared });
+    results = await verifyAll(config, metas, source, side, log, opts);
+    const differing = results.filter(({ result: r }) => r.missingOnStandby || r.differenceCount > 0 || r.unsettled.length > 0);
+    if (opts.repair && differing.length > 0) {
+      const refs = differing.map(({ result: r }) => metas.find((m) => qualifiedName(m) === r.table)!);
+      await repair(config, refs, log, opts);
+      const again = await verifyAll(config, refs, source, side, log, opts);
+      results = results.map((r) => again.find((a) => a.result.table === r.result.table) ?? r);
     }
   } finally {
     await Promise.all([source.close(), side.close()]);
@@ -72,6 +55,54 @@ export async function runVerify(config: Config, log: Logger, opts: VerifyOptions
   if (opts.metricsFile) await writeFile(opts.metricsFile, formatMetrics(report));
   process.stdout.write(formatReport(report));
   return { report, exitCode: report.equal ? 0 : 1 };
+}
+
+type Checked = { result: TableResult; notCompared: string[] };
+
+async function verifyAll(config: Config, metas: TableMeta[], source: SourceSide, side: VerifySide, log: Logger, opts: VerifyOptions): Promise<Checked[]> {
+  const options = columnOptions(config);
+  const out: Checked[] = [];
+  for (const [i, meta] of metas.entries()) {
+    const o = options.get(qualifiedName(meta));
+    // columns a standby leaves out or keeps as text are not compared (and named in the report)
+    const notCompared = [...(o?.exclude ?? []), ...(o?.text ?? [])];
+    const t = { source: meta, columns: verifyColumns(meta, new Set(notCompared)), keyCount: meta.key.length };
+    const started = Date.now();
+    const result = await verifyTable(t, source, side, {
+      chunkRows: opts.chunkRows,
+      leafRows: 256,
+      attempts: opts.attempts,
+      lock: opts.lock,
+      maxReported: 1000,
+      maxChunksPerSecond: opts.maxChunksPerSecond,
+      waitStandby: (v) => waitApplied(side, v, opts.waitMs),
+      progress: opts.progress
+        ? ({ chunks, rows }) => {
+            const s = (Date.now() - started) / 1000;
+            process.stderr.write(`\r[${i + 1}/${metas.length}] ${qualifiedName(meta)}: ${chunks} chunks, ${rows} rows, ${s > 0 ? Math.round(Number(rows) / s) : 0} rows/s   `);
+          }
+        : undefined,
+    });
+    if (opts.progress) process.stderr.write('\n');
+    log.info({ table: result.table, rows: result.rows.toString(), differences: result.differenceCount, unsettled: result.unsettled.length, ms: result.ms }, 'table verified');
+    out.push({ result, notCompared });
+  }
+  return out;
+}
+
+/** Re-snapshots the differing tables through the running pipeline and waits until the standby applied them. */
+async function repair(config: Config, tables: TableRef[], log: Logger, opts: VerifyOptions): Promise<void> {
+  const [{ requestResnapshot }, { createKafkajsPort }] = await Promise.all([import('../snapshot/request.ts'), import('../kafka/kafkajs/index.ts')]);
+  const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-verify` });
+  try {
+    await requestResnapshot(config, tables, kafka, {
+      waitMs: opts.repairWaitMs,
+      reason: 'ctrelay verify --repair found differences',
+      progress: (m) => log.info(m),
+    });
+  } finally {
+    await kafka.close();
+  }
 }
 
 function selectTables(config: Config, refs?: TableRef[]): Config['source']['tables'] {

@@ -129,4 +129,26 @@ describe('ctrelay verify', () => {
     expect(found(r.report), r.stdout).toEqual(expected);
     expect(r.code).toBe(1);
   });
+
+  it('verify --repair re-snapshots the differing tables through the running pipeline; both standbys end equal', { timeout: 400_000 }, async () => {
+    const [pgs, maria] = appliers;
+    const r = await verify(prefix, pgs.standby, pgs.id, ['--repair', '--repair-wait', '300000']);
+    expect(r.report.tables.map((t) => [t.table, t.differences]), r.stdout + r.stderr.slice(-3000)).toEqual([
+      ['public.kinds', 0], ['public.texts', 0], ['public.big', 0],
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('re-snapshot requested for public.kinds, public.texts, public.big');
+    // the test's own comparison, not verify's
+    await fx.expectStandbyEqualsSource(pgs.standby);
+    // the re-snapshot went through the pipeline, so it reached the MariaDB standby too
+    await fx.waitCaughtUpWhileRunning(prefix, maria.standby, maria.app);
+    await fx.expectStandbyEqualsSource(maria.standby);
+    expect((await verify(prefix, maria.standby, maria.id)).code).toBe(0);
+  });
+
+  it('ctrelay snapshot names a table capture does not replicate (exit 2)', async () => {
+    const r = await fx.run(['snapshot', '-c', fx.config(prefix), '-t', 'public.nosuch', '--wait', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--table: public.nosuch is not a table capture replicates');
+  });
 });

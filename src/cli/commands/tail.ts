@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadCommandConfig } from '../context.ts';
+import { loadCommandConfig, parseTableOptions } from '../context.ts';
 
 interface TailCliOptions {
   table: string[];
@@ -40,20 +40,10 @@ Examples:
       const { ConfigError } = await import('../../core/errors.ts');
       if (options.from !== 'beginning' && options.from !== 'end') throw new ConfigError(`--from: expected "beginning" or "end", got "${options.from}"`);
       const config = await loadCommandConfig(cmd);
-      const [{ tail }, { createKafkajsPort }, { dataTopic }, { parseTableName, IdentifierError, DEFAULT_SCHEMA }] = await Promise.all([
-        import('../../tail/tail.ts'), import('../../kafka/kafkajs/index.ts'), import('../../core/topics.ts'), import('../../core/identifiers.ts'),
+      const [{ tail }, { createKafkajsPort }, { dataTopic }] = await Promise.all([
+        import('../../tail/tail.ts'), import('../../kafka/kafkajs/index.ts'), import('../../core/topics.ts'),
       ]);
-      const dialect = config.source.kind;
-      const tables = options.table.length > 0
-        ? options.table.map((n) => {
-          try {
-            return parseTableName(n, dialect, DEFAULT_SCHEMA[dialect]);
-          } catch (err) {
-            if (err instanceof IdentifierError) throw new ConfigError(`--table: ${err.message}`);
-            throw err;
-          }
-        })
-        : config.source.tables;
+      const tables = options.table.length > 0 ? await parseTableOptions(options.table, config.source.kind) : config.source.tables;
       const topics = tables.map((t) => dataTopic(config.kafka.topicPrefix, t));
       const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-tail` });
       let stop = false;
