@@ -1,6 +1,6 @@
 // `ctrelay demo` (npm run demo): the whole pipeline on this machine. A demo schema in a local
 // PostgreSQL source, the local Kafka broker, capture and apply to a standby, a short workload,
-// then what was replicated, the lag, and a row-for-row comparison ending in `consistent: yes|NO`.
+// then what was replicated, the lag, and `ctrelay verify`'s comparison ending in `consistent: yes|NO`.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,9 @@ import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { ctEnable } from '../sources/postgres/ct-admin.ts';
 import { PostgresSource } from '../sources/postgres/source.ts';
 import { createDialect } from '../standby/create-dialect.ts';
-import { compareTable, isConsistent } from '../verify/compare.ts';
+import { createSourceSide, createStandbySide } from '../verify/engines/index.ts';
+import { keyText, verifyColumns } from '../verify/side.ts';
+import { verifyTable } from '../verify/verify-table.ts';
 
 export interface DemoOptions {
   standby: 'postgres' | 'mariadb';
@@ -187,25 +189,24 @@ export async function runDemo(opts: DemoOptions, log: Logger): Promise<boolean> 
   out(`  apply lag after the catch-up: ${(value('ctrelay_apply_lag_seconds')[0]?.value ?? 0).toFixed(3)} s (age of the oldest change not yet on the standby), ${value('ctrelay_apply_lag_versions')[0]?.value ?? 0} versions behind the source`);
   out(`  catch-up after the workload stopped: ${(Math.max(0, caughtUpMs) / 1000).toFixed(2)} s`);
 
-  out('comparison (row for row, canonical values):');
+  out('verify (chunked checksums inside both databases, as `ctrelay verify` computes them):');
   const comparer = new PostgresSource(sourceUrl);
-  const metas = await comparer.describe(TABLES);
-  const check = createDialect(opts.standby, standbyUrl);
-  await check.connect();
+  const sourceSide = createSourceSide({ kind: 'postgres', url: sourceUrl });
+  const side = createStandbySide(opts.standby, standbyUrl, targetNamer(opts.standby, standbyUrl), 'demo', `standby demo-${opts.standby}`);
   let consistent = true;
-  const names = targetNamer(opts.standby, standbyUrl);
   try {
-    for (const meta of metas) {
-      const c = await compareTable(comparer, meta, check, { ...meta, ...names(meta) });
-      consistent &&= isConsistent(c);
-      out(`  ${c.table.padEnd(18)} source ${String(c.sourceRows).padStart(6)}  standby ${String(c.standbyRows).padStart(6)}  missing ${c.missing}  extra ${c.extra}  different ${c.different}`);
-      for (const e of c.examples) out(`    ${e}`);
+    for (const meta of await comparer.describe(TABLES)) {
+      // capture and apply have stopped at the source's version: nothing is in flight
+      const r = await verifyTable({ source: meta, columns: verifyColumns(meta), keyCount: meta.key.length }, sourceSide, side, {
+        chunkRows: 10_000, leafRows: 256, attempts: 1, lock: false, maxReported: 20, maxChunksPerSecond: 0, waitStandby: async () => true,
+      });
+      const equal = !r.missingOnStandby && r.differenceCount === 0 && r.unsettled.length === 0;
+      consistent &&= equal;
+      out(`  ${r.table.padEnd(18)} rows ${String(r.rows).padStart(6)}  chunks ${r.chunks}  ${equal ? 'equal' : r.missingOnStandby ? 'MISSING on the standby' : `${r.differenceCount} DIFFERENT`}`);
+      for (const d of r.differences) out(`    key ${keyText(d.key)}: ${d.kind}${d.columns.length ? ` in ${d.columns.join(', ')}` : ''}`);
     }
   } finally {
-    await check.close();
-    await comparer.close();
-    await probe.close();
-    await kafka.close();
+    await Promise.all([sourceSide.close(), side.close(), comparer.close(), probe.close(), kafka.close()]);
   }
   out(`consistent: ${consistent ? 'yes' : 'NO'}`);
   return consistent;

@@ -28,7 +28,7 @@ const fx = usePipeline({
 });
 
 describe('ctrelay verify under a running pgbench workload', () => {
-  it('reports 0 differences on a PostgreSQL and a MariaDB standby, again and again, while changes are in flight', { timeout: 600_000 }, async () => {
+  it('reports 0 differences on a PostgreSQL and a MariaDB standby, repeatedly, while changes are in flight', { timeout: 600_000 }, async () => {
     const prefix = uniquePrefix('vload');
     const appliers: { standby: Standby; app: Proc; id: string }[] = [];
     for (const kind of ['postgres', 'mariadb'] as const) {
@@ -47,21 +47,20 @@ describe('ctrelay verify under a running pgbench workload', () => {
       await new Promise((r) => setTimeout(r, 3000));
       const before = Number((await fx.admin.query('SELECT count(*) FROM pgbench_history')).rows[0].count);
       let inFlight = 0;
-      for (let round = 0; round < 2; round++) {
-        for (const a of appliers) {
-          const json = join(tmpdir(), `${prefix}-${a.id}-${round}.json`);
-          const r = await fx.run(['verify', '-c', fx.config(prefix, { standby: { id: a.id, url: a.standby.url } }), '--json', json, '--wait', '30000'], 300_000);
-          const report = JSON.parse(readFileSync(json, 'utf8')) as { tables: { table: string; rows: string; differences: number; unsettled: string[]; candidates: number }[] };
-          expect(report.tables.map((t) => [t.table, t.differences, t.unsettled.length]), `${a.id} round ${round}:\n${r.stdout}${r.stderr.slice(-2000)}`).toEqual([
-            ['public.pgbench_branches', 0, 0],
-            ['public.pgbench_tellers', 0, 0],
-            ['public.pgbench_accounts', 0, 0],
-          ]);
-          expect(report.tables[2].rows).toBe(String(SCALE * 100_000));
-          expect(r.code).toBe(0);
-          inFlight += report.tables.reduce((n, t) => n + t.candidates, 0);
-          console.log(`verify ${a.id} round ${round}: ${report.tables.map((t) => `${t.table} ${t.candidates} in flight`).join(', ')}; ${r.stdout.trim().split('\n').at(-1)}`);
-        }
+      // both standbys, then the PostgreSQL one again (a fourth full verify would add most of a minute to CI)
+      for (const [round, a] of [appliers[0], appliers[1], appliers[0]].entries()) {
+        const json = join(tmpdir(), `${prefix}-${a.id}-${round}.json`);
+        const r = await fx.run(['verify', '-c', fx.config(prefix, { standby: { id: a.id, url: a.standby.url } }), '--json', json, '--wait', '30000'], 300_000);
+        const report = JSON.parse(readFileSync(json, 'utf8')) as { tables: { table: string; rows: string; differences: number; unsettled: string[]; candidates: number }[] };
+        expect(report.tables.map((t) => [t.table, t.differences, t.unsettled.length]), `${a.id} round ${round}:\n${r.stdout}${r.stderr.slice(-2000)}`).toEqual([
+          ['public.pgbench_branches', 0, 0],
+          ['public.pgbench_tellers', 0, 0],
+          ['public.pgbench_accounts', 0, 0],
+        ]);
+        expect(report.tables[2].rows).toBe(String(SCALE * 100_000));
+        expect(r.code).toBe(0);
+        inFlight += report.tables.reduce((n, t) => n + t.candidates, 0);
+        console.log(`verify ${a.id} round ${round}: ${report.tables.map((t) => `${t.table} ${t.candidates} in flight`).join(', ')}; ${r.stdout.trim().split('\n').at(-1)}`);
       }
       // rows were in flight (found differing at first, then settled), else this test proved nothing
       expect(inFlight).toBeGreaterThan(0);
