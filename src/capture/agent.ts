@@ -99,12 +99,19 @@ export class CaptureAgent {
 
   /** Connects, reads the catalog, creates topics. User errors surface here, before any loop. */
   async start(): Promise<void> {
-    const { source, kafka } = this.deps;
+    const { source } = this.deps;
     assertDistinctTopics(this.opts.topicPrefix, this.opts.tables);
     await source.connect();
     if (hasStartupWarnings(source)) for (const w of await source.startupWarnings()) this.deps.log.warn(w);
     await this.describe();
-    const admin = await kafka.admin();
+    // a broker that just started, and topics created a moment ago, may not know every partition's
+    // leader yet (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_FOR_PARTITION): transient at start-up
+    await retryTransient(() => this.ensureTopics(), 8, (err) => this.deps.log.warn({ err }, 'creating the topics failed; retrying'));
+    await retryTransient(() => this.resume(), 8, (err) => this.deps.log.warn({ err }, 'resuming from the batch log failed; retrying'));
+  }
+
+  private async ensureTopics(): Promise<void> {
+    const admin = await this.deps.kafka.admin();
     try {
       const { partitions, replicationFactor } = this.opts;
       // data topics take a chunk (an existing topic keeps its setting: readLimits adapts to it)
@@ -118,8 +125,6 @@ export class CaptureAgent {
     } finally {
       await admin.close();
     }
-    // topics created a moment ago may not have a known leader yet (NOT_LEADER_FOR_PARTITION)
-    await retryTransient(() => this.resume(), 8, (err) => this.deps.log.warn({ err }, 'resuming from the batch log failed; retrying'));
   }
 
   /**

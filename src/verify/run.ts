@@ -77,9 +77,11 @@ async function verifyAll(config: Config, metas: TableMeta[], source: SourceSide,
       maxChunksPerSecond: opts.maxChunksPerSecond,
       waitStandby: (v) => waitApplied(side, v, opts.waitMs),
       progress: opts.progress
-        ? ({ chunks, rows }) => {
+        ? ({ chunks, rows, estimate }) => {
             const s = (Date.now() - started) / 1000;
-            process.stderr.write(`\r[${i + 1}/${metas.length}] ${qualifiedName(meta)}: ${chunks} chunks, ${rows} rows, ${s > 0 ? Math.round(Number(rows) / s) : 0} rows/s   `);
+            const rate = s > 0 ? Number(rows) / s : 0;
+            const eta = estimate !== null && rate > 0 && estimate > rows ? `, ETA ${Math.ceil(Number(estimate - rows) / rate)} s` : '';
+            process.stderr.write(`\r[${i + 1}/${metas.length}] ${qualifiedName(meta)}: ${chunks} chunks, ${rows}${estimate !== null ? ` of ~${estimate}` : ''} rows, ${Math.round(rate)} rows/s${eta}   `);
           }
         : undefined,
     });

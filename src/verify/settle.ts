@@ -91,7 +91,7 @@ async function lockedAttempt(t: VerifyTable, keys: Key[], source: SourceSide, st
   const src = await source.lockingSnapshot!();
   try {
     const version = await src.lockKeys!(t, keys);
-    if (!(await opts.waitStandby(version))) return { differences: [], unsettled: keys };
+    if (version === null || !(await opts.waitStandby(version))) return { differences: [], unsettled: keys };
     const sb = await standby.snapshot();
     const { va, sbRows } = await within(sb, async (s) => ({ va: s.version, sbRows: await s.rows(t, keys) }));
     const srcRows = await src.rows(t, keys);

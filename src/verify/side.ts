@@ -51,6 +51,8 @@ export interface SideSnapshot {
   checksum(t: VerifyTable, range: KeyRange): Promise<ChunkSum>;
   /** each row's key and row hash, in key order */
   rowHashes(t: VerifyTable, range: KeyRange): Promise<{ key: Key; hash: string }[]>;
+  /** the planner's estimate of the table's rows (for progress), or null */
+  estimateRows?(t: VerifyTable): Promise<bigint | null>;
   /** canonical rows of the given keys (absent keys are absent from the map), by keyText */
   rows(t: VerifyTable, keys: readonly Key[]): Promise<Map<string, CanonRow>>;
   end(): Promise<void>;
@@ -70,9 +72,10 @@ export interface SourceSnapshot extends SideSnapshot {
   /**
    * Locks the rows of `keys` that exist against change until end() (a short shared row lock, like
    * pt-table-checksum's per-chunk locks), then returns the version that includes their last change.
-   * For hot rows that change faster than the standby applies them.
+   * For hot rows that change faster than the standby applies them. Null when the login may not
+   * lock rows (the keys are then reported as not proven).
    */
-  lockKeys?(t: VerifyTable, keys: readonly Key[]): Promise<bigint>;
+  lockKeys?(t: VerifyTable, keys: readonly Key[]): Promise<bigint | null>;
 }
 
 export interface SourceSide extends VerifySide {

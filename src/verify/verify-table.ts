@@ -15,7 +15,7 @@ export interface TableOptions {
   maxReported: number;
   /** chunks per second at most (0: unbounded), for busy primaries */
   maxChunksPerSecond: number;
-  progress?(p: { chunks: number; rows: bigint }): void;
+  progress?(p: { chunks: number; rows: bigint; estimate: bigint | null }): void;
 }
 
 export interface TableResult {
@@ -43,6 +43,7 @@ export async function verifyTable(t: VerifyTable, source: SourceSide, standby: V
   let maxVersion = -1n;
   const candidates: Candidate[] = [];
   let candidateCount = 0;
+  let estimate: bigint | null = null;
   for (;;) {
     const tick = Date.now();
     const [a, b] = await bothSnapshots(source, standby);
@@ -52,6 +53,7 @@ export async function verifyTable(t: VerifyTable, source: SourceSide, standby: V
         const count = (await a.checksum(t, { lo: null, hi: null })).count;
         return { table: name, rows: count, chunks: 0, candidates: 0, differences: [], differenceCount: Number(count), unsettled: [], missingOnStandby: true, ms: Date.now() - started };
       }
+      if (chunks === 0 && opts.progress && a.estimateRows) estimate = await a.estimateRows(t);
       hi = await a.keyAt(t, lo, opts.chunkRows);
       const { found, count } = await differingKeys(t, a, b, { lo, hi }, { leafRows: opts.leafRows });
       candidateCount += found.length;
@@ -62,7 +64,7 @@ export async function verifyTable(t: VerifyTable, source: SourceSide, standby: V
       await Promise.all([a.end(), b.end()]);
     }
     chunks++;
-    opts.progress?.({ chunks, rows });
+    opts.progress?.({ chunks, rows, estimate });
     if (hi === null) break;
     lo = hi;
     if (opts.maxChunksPerSecond > 0) {
