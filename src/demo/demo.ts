@@ -198,7 +198,7 @@ export async function runDemo(opts: DemoOptions, log: Logger): Promise<boolean> 
     for (const meta of await comparer.describe(TABLES)) {
       // capture and apply have stopped at the source's version: nothing is in flight
       const r = await verifyTable({ source: meta, columns: verifyColumns(meta), keyCount: meta.key.length }, sourceSide, side, {
-        chunkRows: 10_000, leafRows: 256, attempts: 1, lock: false, maxReported: 20, maxChunksPerSecond: 0, waitStandby: async () => true,
+        chunkRows: 10_000, leafRows: 256, attempts: 1, lock: false, maxExamined: 1000, maxChunksPerSecond: 0, waitStandby: async () => true,
       });
       const equal = !r.missingOnStandby && r.differenceCount === 0 && r.unsettled.length === 0;
       consistent &&= equal;

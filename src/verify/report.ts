@@ -24,6 +24,10 @@ export interface VerifyReport {
   }[];
 }
 
+/** differences printed per table on the terminal, and named per table in the JSON report */
+const MAX_LINES = 20;
+const MAX_EXAMPLES = 1000;
+
 export function buildReport(source: string, standby: string, startedAt: Date, results: { result: TableResult; notCompared: string[] }[]): VerifyReport {
   const tables = results.map(({ result: r, notCompared }) => ({
     table: r.table,
@@ -34,7 +38,8 @@ export function buildReport(source: string, standby: string, startedAt: Date, re
     missingOnStandby: r.missingOnStandby,
     unsettled: r.unsettled.map(keyText),
     notCompared,
-    examples: r.differences.map((d) => ({ key: keyText(d.key), kind: d.kind, columns: d.columns, source: d.source ? [...d.source] : null, standby: d.standby ? [...d.standby] : null })),
+    // the JSON names at most MAX_EXAMPLES differences per table; `differences` counts them all
+    examples: r.differences.slice(0, MAX_EXAMPLES).map((d) => ({ key: keyText(d.key), kind: d.kind, columns: d.columns, source: d.source ? [...d.source] : null, standby: d.standby ? [...d.standby] : null })),
     ms: r.ms,
   }));
   return {
@@ -47,7 +52,6 @@ export function buildReport(source: string, standby: string, startedAt: Date, re
   };
 }
 
-const MAX_LINES = 20;
 
 export function formatReport(r: VerifyReport): string {
   const lines: string[] = [];

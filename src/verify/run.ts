@@ -73,7 +73,7 @@ async function verifyAll(config: Config, metas: TableMeta[], source: SourceSide,
       leafRows: 256,
       attempts: opts.attempts,
       lock: opts.lock,
-      maxReported: 1000,
+      maxExamined: 100_000,
       maxChunksPerSecond: opts.maxChunksPerSecond,
       waitStandby: (v) => waitApplied(side, v, opts.waitMs),
       progress: opts.progress
