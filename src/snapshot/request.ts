@@ -3,6 +3,7 @@
 // does, see ctResnapshot); the running capture re-snapshots them in its next polls, and the applier
 // empties and refills the standby tables in its ordinary windows, exactly once. Waiting follows the
 // batch log until the snapshots are done, then the standby's ctrelay_state until it applied them.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleObjectControlCodec } from '../avro/control.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, CtrelayError, StandbyError } from '../core/errors.ts';
@@ -19,7 +20,6 @@ export interface ResnapshotOptions {
   progress?(message: string): void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Requests the re-snapshot; when waiting, resolves with the batch seq that completed it, applied. */
 export async function requestResnapshot(config: Config, tables: TableRef[], kafka: KafkaPort, opts: ResnapshotOptions): Promise<bigint | null> {

@@ -1,5 +1,6 @@
 // `ctrelay verify`: wires config -> the source's table definitions, one side per database, the
 // table loop, progress on stderr, the report and the exit code.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { columnOptions, targetNamer } from '../apply/run.ts';
@@ -137,6 +138,6 @@ async function waitApplied(side: VerifySide, version: bigint, ms: number): Promi
     await s.end();
     if (at >= version) return true;
     if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }

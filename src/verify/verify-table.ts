@@ -1,6 +1,7 @@
 // Verifies one table: chunk by chunk in key order, each chunk compared inside a fresh pair of short
 // snapshots (no long transaction on a busy source), the differing keys collected, then settled
 // against in-flight changes once for the whole table (waiting for the standby once, not per chunk).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { differingKeys, type Candidate } from './bisect.ts';
 import { settle, type Difference } from './settle.ts';
 import type { Key, SideSnapshot, SourceSide, VerifySide, VerifyTable } from './side.ts';
@@ -73,7 +74,7 @@ export async function verifyTable(t: VerifyTable, source: SourceSide, standby: V
     lo = hi;
     if (opts.maxChunksPerSecond > 0) {
       const wait = 1000 / opts.maxChunksPerSecond - (Date.now() - tick);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
     }
   }
   const settled = candidates.length === 0
