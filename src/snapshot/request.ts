@@ -1,8 +1,10 @@
-// `ctrelay snapshot` (and `verify --repair`): an online re-snapshot of chosen tables through the
-// normal pipeline. The source is asked to invalidate the tables' cursors (PostgreSQL: as TRUNCATE
-// does, see ctResnapshot); the running capture re-snapshots them in its next polls, and the applier
-// empties and refills the standby tables in its ordinary windows, exactly once. Waiting follows the
-// batch log until the snapshots are done, then the standby's ctrelay_state until it applied them.
+// `ctrelay snapshot` (and `verify --repair`): an online re-snapshot of chosen tables or keys through
+// the normal pipeline. Whole tables: the source invalidates the tables' cursors as TRUNCATE does;
+// the running capture re-snapshots them in its next polls and the applier empties and refills the
+// standby tables in its ordinary windows, exactly once; waiting follows the batch log until the
+// snapshots are done, then the standby's ctrelay_state until it applied them. Keys: the source marks
+// them changed, capture sends them like updates; waiting follows the standby's applied version.
+// (PostgreSQL sources: src/sources/postgres/ct-resnapshot.ts.)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleObjectControlCodec } from '../avro/control.ts';
 import type { Config } from '../config/schema.ts';
@@ -10,7 +12,8 @@ import { ConfigError, CtrelayError, StandbyError } from '../core/errors.ts';
 import { qualifiedName, type TableRef } from '../core/model.ts';
 import { readLastBatch } from '../kafka/batch-log.ts';
 import type { KafkaPort } from '../kafka/port.ts';
-import { ctResnapshot } from '../sources/postgres/ct-admin.ts';
+import { ctResnapshot, ctResnapshotKeys, type KeySelection } from '../sources/postgres/ct-resnapshot.ts';
+import type { ApplyState } from '../standby/dialect.ts';
 import { createDialect } from '../standby/create-dialect.ts';
 
 export interface ResnapshotOptions {
@@ -23,15 +26,8 @@ export interface ResnapshotOptions {
 
 /** Requests the re-snapshot; when waiting, resolves with the batch seq that completed it, applied. */
 export async function requestResnapshot(config: Config, tables: TableRef[], kafka: KafkaPort, opts: ResnapshotOptions): Promise<bigint | null> {
-  if (config.source.kind !== 'postgres') {
-    throw new ConfigError(`snapshot: a ${config.source.kind} source cannot be asked for a re-snapshot yet (PostgreSQL sources only)`);
-  }
+  checkRequest(config, tables);
   const names = tables.map(qualifiedName);
-  for (const t of tables) {
-    if (!config.source.tables.some((x) => x.schema === t.schema && x.table === t.table)) {
-      throw new ConfigError(`--table: ${qualifiedName(t)} is not a table capture replicates (source.tables: ${config.source.tables.map((x) => x.name).join(', ')})`);
-    }
-  }
   const control = new SingleObjectControlCodec();
   const last = async () => readLastBatch(kafka, config.kafka.topicPrefix, config.source.id, control);
   const before = new Map((await last())?.batch.tables.map((t) => [t.table, t.snapshot?.epoch ?? 0]) ?? []);
@@ -53,18 +49,50 @@ export async function requestResnapshot(config: Config, tables: TableRef[], kafk
   }
   opts.progress?.(`capture re-snapshotted ${names.join(', ')} (batch ${seq})`);
   if (!config.standby) return seq;
-  const dialect = createDialect(config.standby.kind, config.standby.url);
+  await waitStandby(config, until, opts.waitMs, (s) => s.batchSeq >= seq!, `batch ${seq}`);
+  opts.progress?.(`the standby ${config.standby.id} applied the re-snapshot`);
+  return seq;
+}
+
+/**
+ * Re-snapshots keys of one table (given keys, or the source rows of a key range): they are marked
+ * changed on the source and the running capture sends them again like any update. When waiting,
+ * resolves once the standby applied the marking version; resolves with that version and the count.
+ */
+export async function requestKeyResnapshot(config: Config, table: TableRef, sel: KeySelection, opts: ResnapshotOptions): Promise<{ keys: number; version: bigint }> {
+  checkRequest(config, [table]);
+  const marked = await ctResnapshotKeys(config.source.url, table, sel);
+  opts.progress?.(`re-snapshot requested for ${marked.keys} key(s) of ${qualifiedName(table)} (source version ${marked.version})`);
+  if (opts.waitMs <= 0 || !config.standby || marked.keys === 0) return marked;
+  await waitStandby(config, Date.now() + opts.waitMs, opts.waitMs, (s) => s.version >= marked.version, `source version ${marked.version}`);
+  opts.progress?.(`the standby ${config.standby.id} applied them`);
+  return marked;
+}
+
+function checkRequest(config: Config, tables: TableRef[]): void {
+  if (config.source.kind !== 'postgres') {
+    throw new ConfigError(`snapshot: a ${config.source.kind} source cannot be asked for a re-snapshot yet (PostgreSQL sources only)`);
+  }
+  for (const t of tables) {
+    if (!config.source.tables.some((x) => x.schema === t.schema && x.table === t.table)) {
+      throw new ConfigError(`--table: ${qualifiedName(t)} is not a table capture replicates (source.tables: ${config.source.tables.map((x) => x.name).join(', ')})`);
+    }
+  }
+}
+
+/** Polls the standby's ctrelay_state until `done`; a StandbyError naming `what` after `until`. */
+async function waitStandby(config: Config, until: number, ms: number, done: (s: ApplyState) => boolean, what: string): Promise<void> {
+  const standby = config.standby!;
+  const dialect = createDialect(standby.kind, standby.url);
   try {
     await dialect.connect();
     for (;;) {
       const state = await dialect.readState(config.source.id);
-      if (state && state.batchSeq >= seq) break;
-      if (Date.now() > until) throw new StandbyError(`snapshot: the standby ${config.standby.id} did not apply batch ${seq} within ${opts.waitMs} ms; is the applier running?`);
+      if (state && done(state)) return;
+      if (Date.now() > until) throw new StandbyError(`snapshot: the standby ${standby.id} did not apply ${what} within ${ms} ms; are capture and the applier running?`);
       await sleep(500);
     }
   } finally {
     await dialect.close();
   }
-  opts.progress?.(`the standby ${config.standby.id} applied the re-snapshot`);
-  return seq;
 }

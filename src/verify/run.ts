@@ -9,6 +9,7 @@ import { ConfigError } from '../core/errors.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { createSource } from '../sources/factory.ts';
 import { createSourceSide, createStandbySide } from './engines/index.ts';
+import { pgKeyInput } from './engines/postgres.ts';
 import { buildReport, formatMetrics, formatReport, type VerifyReport } from './report.ts';
 import { verifyColumns, type SourceSide, type VerifySide } from './side.ts';
 import { verifyTable, type TableResult } from './verify-table.ts';
@@ -44,7 +45,7 @@ export async function runVerify(config: Config, log: Logger, opts: VerifyOptions
     const differing = results.filter(({ result: r }) => r.missingOnStandby || r.differenceCount > 0 || r.unsettled.length > 0);
     if (opts.repair && differing.length > 0) {
       const refs = differing.map(({ result: r }) => metas.find((m) => qualifiedName(m) === r.table)!);
-      await repair(config, refs, log, opts);
+      await repair(config, differing.map((d) => d.result), metas, log, opts);
       const again = await verifyAll(config, refs, source, side, log, opts);
       results = results.map((r) => again.find((a) => a.result.table === r.result.table) ?? r);
     }
@@ -93,16 +94,28 @@ async function verifyAll(config: Config, metas: TableMeta[], source: SourceSide,
   return out;
 }
 
-/** Re-snapshots the differing tables through the running pipeline and waits until the standby applied them. */
-async function repair(config: Config, tables: TableRef[], log: Logger, opts: VerifyOptions): Promise<void> {
-  const [{ requestResnapshot }, { createKafkajsPort }] = await Promise.all([import('../snapshot/request.ts'), import('../kafka/kafkajs/index.ts')]);
+/**
+ * Repairs through the running pipeline and waits until the standby applied it: a table whose every
+ * difference is named gets exactly those keys again (a key re-snapshot: missing and differing rows
+ * are sent as updates, extra rows as deletes); a table missing on the standby, or with more
+ * differences than verify names, is re-snapshotted whole.
+ */
+async function repair(config: Config, differing: TableResult[], metas: TableMeta[], log: Logger, opts: VerifyOptions): Promise<void> {
+  const request = await import('../snapshot/request.ts');
+  const meta = (r: TableResult) => metas.find((m) => qualifiedName(m) === r.table)!;
+  const whole = differing.filter((r) => r.missingOnStandby || r.differenceCount > r.differences.length);
+  const ro = { waitMs: opts.repairWaitMs, reason: 'ctrelay verify --repair found differences', progress: (m: string) => log.info(m) };
+  for (const r of differing.filter((x) => !whole.includes(x))) {
+    const m = meta(r);
+    const columns = verifyColumns(m).slice(0, m.key.length);
+    const keys = [...r.differences.map((d) => d.key), ...r.unsettled].map((k) => k.map((v, j) => pgKeyInput(v, columns[j])));
+    await request.requestKeyResnapshot(config, m, { keys }, ro);
+  }
+  if (whole.length === 0) return;
+  const { createKafkajsPort } = await import('../kafka/kafkajs/index.ts');
   const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-verify` });
   try {
-    await requestResnapshot(config, tables, kafka, {
-      waitMs: opts.repairWaitMs,
-      reason: 'ctrelay verify --repair found differences',
-      progress: (m) => log.info(m),
-    });
+    await request.requestResnapshot(config, whole.map(meta), kafka, ro);
   } finally {
     await kafka.close();
   }

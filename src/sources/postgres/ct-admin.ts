@@ -58,7 +58,7 @@ export async function withPgClient<T>(url: string, what: string, fn: (c: pg.Clie
 }
 
 /** ROLLBACK after a failure, which must not hide that failure (the connection may be gone). */
-async function rollback(c: pg.Client): Promise<void> {
+export async function rollback(c: pg.Client): Promise<void> {
   await c.query('ROLLBACK').catch(() => undefined);
 }
 
@@ -189,7 +189,7 @@ export async function ctDisable(url: string, tables: TableRef[]): Promise<void> 
   });
 }
 
-async function isInstalled(c: pg.Client): Promise<boolean> {
+export async function isInstalled(c: pg.Client): Promise<boolean> {
   const r = await c.query(`SELECT to_regclass('ctrelay.tables') IS NOT NULL AS ok`);
   return r.rows[0].ok;
 }
@@ -243,30 +243,5 @@ export async function ctCleanup(url: string, retention: string): Promise<bigint 
       throw err;
     });
     return r.rows[0].v === null ? null : BigInt(r.rows[0].v);
-  });
-}
-
-/**
- * Asks capture for an online re-snapshot of `tables`, the way TRUNCATE does: in one transaction each
- * table's min valid version becomes that transaction's version (drawn at commit), so capture's next
- * poll finds its cursor below it and re-snapshots the table through the normal pipeline (the
- * standby table is emptied and refilled in applied windows, exactly once). A table that is not
- * tracked is a SourceError naming it.
- */
-export async function ctResnapshot(url: string, tables: TableRef[], reason: string): Promise<void> {
-  await withPgClient(url, 'requesting a re-snapshot', async (c) => {
-    if (!(await isInstalled(c))) throw new SourceError('change tracking is not installed on the source: run ctrelay ct enable first');
-    await c.query('BEGIN');
-    try {
-      for (const t of tables) {
-        const r = await c.query(`SELECT id FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2`, [t.schema, t.table]);
-        if (r.rows.length === 0) throw new SourceError(`table ${t.schema}.${t.table} is not tracked on the source: run ctrelay ct enable ${t.schema}.${t.table}`);
-        await c.query(`SELECT ctrelay.reset_table($1, $2)`, [r.rows[0].id, reason]);
-      }
-      await c.query('COMMIT');
-    } catch (err) {
-      await rollback(c);
-      throw err;
-    }
   });
 }

@@ -73,6 +73,13 @@ export const postgresSql: EngineSql = {
   limitOffset: (limit, offset) => `LIMIT ${limit} OFFSET ${offset}`,
 };
 
+/** A key column's keyText in PostgreSQL's input form of the column's type (for a key re-snapshot). */
+export function pgKeyInput(text: string, c: ColumnMeta): string {
+  if (c.type.kind === 'bytes') return `\\x${text}`;
+  if (c.type.kind === 'timestamptz') return `${text}+00`;
+  return text;
+}
+
 const EXISTS = (t: TableRef) => ({ sql: `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`, params: [t.schema, t.table] });
 
 function queryOn(c: pg.PoolClient, where: string): Query {
