@@ -16,6 +16,8 @@ import { createSource, currentVersion, fmtRate, machineLine, median, RUNS } from
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'ctrelay-bench-verify-'));
+// extra verify options, e.g. BENCH_VERIFY_ARGS='--chunk-rows 50000'
+const EXTRA = (process.env.BENCH_VERIFY_ARGS ?? '').split(' ').filter(Boolean);
 const COLUMNS = 'id, customer, qty, name, email, amount, created, active, score, note';
 
 function psql(url: string, sql: string, out = '/dev/null'): void {
@@ -69,7 +71,7 @@ function verifyOnce(source: ThrowawayDb, standby: ThrowawayDb, kind: string): nu
   }));
   let code: number | null = null;
   const s = seconds(() => {
-    code = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'ctrelay.js'), 'verify', '-c', file], { stdio: ['ignore', 'ignore', 'inherit'] }).status;
+    code = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'ctrelay.js'), 'verify', '-c', file, ...EXTRA], { stdio: ['ignore', 'ignore', 'inherit'] }).status;
   });
   if (code !== 0) throw new Error(`verify against ${kind} exited ${code}: the bench's tables should be equal`);
   return s;

@@ -7,10 +7,12 @@ import { standbyKind } from '../../standby/create-dialect.ts';
 import type { SourceSide, VerifySide } from '../side.ts';
 import { MariaDbStandbySide } from './mariadb.ts';
 import { PgSourceSide, PgStandbySide } from './postgres.ts';
+import { SqlServerSourceSide, SqlServerStandbySide } from './sqlserver.ts';
 
 export function createSourceSide(source: SourceSettings): SourceSide {
   if (source.kind === 'postgres') return new PgSourceSide(source.url);
-  throw new ConfigError(`verify: a ${source.kind} source is not supported yet (PostgreSQL sources only)`);
+  if (source.kind === 'sqlserver') return new SqlServerSourceSide(source.url);
+  throw new ConfigError(`verify: a ${source.kind} source is not supported yet (PostgreSQL and SQL Server sources)`);
 }
 
 /** `namer`: where the standby holds a source table (the applier's target names). */
@@ -18,5 +20,6 @@ export function createStandbySide(kind: string, url: string, namer: (t: TableMet
   const k = standbyKind(kind);
   if (k === 'postgres') return new PgStandbySide(url, name, (t) => namer(t.source), sourceId);
   if (k === 'mariadb') return new MariaDbStandbySide(url, name, (t) => namer(t.source), sourceId);
-  throw new ConfigError(`verify: a ${kind} standby is not supported yet (PostgreSQL and MariaDB standbys)`);
+  if (k === 'sqlserver') return new SqlServerStandbySide(url, name, (t) => namer(t.source), sourceId);
+  throw new ConfigError(`verify: a ${kind} standby is not supported yet (PostgreSQL, MariaDB and SQL Server standbys)`);
 }
