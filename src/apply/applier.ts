@@ -13,9 +13,9 @@
 // the rows that need it; on MariaDB, whose DDL commits the open transaction, just before it.
 // Windows are merged only while they describe every table alike.
 import type { Logger } from 'pino';
-import type { BatchRecord } from '../core/batch.ts';
+import { describeFence, type BatchRecord, type FenceMark } from '../core/batch.ts';
 import type { ControlCodec } from '../core/codec.ts';
-import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, ConfigError, isTransient, ProducerFencedError } from '../core/errors.ts';
+import { ApplyRefusedError, BatchLogMismatchError, ConcurrentApplierError, ConfigError, isTransient, PipelineFencedError, ProducerFencedError } from '../core/errors.ts';
 import { retryTransient, RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { acksTopic, applyTransactionalId, batchesTopic, schemasTopic } from '../core/topics.ts';
 import type { KafkaPort, TransactionalProducer } from '../kafka/port.ts';
@@ -188,6 +188,12 @@ export class Applier {
       if (this.ackPending) await this.ack(this.ackPending, 0);
       return false;
     }
+    // everything before the fence is applied (and acknowledged); nothing after it ever comes
+    const fence = fenceOf(first);
+    if (fence) {
+      if (this.ackPending) await this.ack(this.ackPending, 0);
+      throw new PipelineFencedError(`the applier stopped at batch ${first.batches.at(-1)!.seq}: ${describeFence(this.opts.topicPrefix, fence)}`);
+    }
     const windows: CompleteWindow[] = [first];
     let last = first;
     let bytes = first.bytes;
@@ -200,7 +206,7 @@ export class Applier {
       // table differently needs the standby table changed first: each opens a transaction; so
       // does one that would take the transaction past its byte budget
       const defs = tableDefinitions(more);
-      if (snapshotStarts(more).length > 0 || definitionChanges(seen, defs) || bytes + more.bytes > this.mergeBytes) {
+      if (fenceOf(more) || snapshotStarts(more).length > 0 || definitionChanges(seen, defs) || bytes + more.bytes > this.mergeBytes) {
         this.held = more;
         break;
       }
@@ -309,4 +315,9 @@ export class Applier {
       throw err;
     }
   }
+}
+
+/** The fence that ends the pipeline, when this window is it. */
+function fenceOf(w: CompleteWindow): FenceMark | undefined {
+  return w.batches.find((b) => b.fence)?.fence;
 }

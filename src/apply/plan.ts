@@ -14,11 +14,12 @@
 import { keyId } from '../core/batch.ts';
 import type { DecodedEvent } from '../core/codec.ts';
 import { ConfigError } from '../core/errors.ts';
-import { qualifiedName, type ColumnMeta, type Row, type TableMeta } from '../core/model.ts';
+import { qualifiedName, type ColumnMeta, type Row, type TableMeta, type TableRef } from '../core/model.ts';
 import { canonicalText } from '../standby/canonical-text.ts';
 import type { CompleteWindow } from './window-reader.ts';
 
-export type TargetNamer = (source: TableMeta) => { schema: string; table: string };
+/** Where a standby holds a source table (only its name matters). */
+export type TargetNamer = (source: TableRef) => TableRef;
 
 /** This standby's column options for one source table (config standby.tables[]). */
 export interface ColumnOptions {

@@ -9,6 +9,7 @@ import { startHttpServer } from '../http/server.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
 import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { createDialect, standbyKind } from '../standby/create-dialect.ts';
+import { prepareStandby } from '../standby/promotion.ts';
 import { createSource } from '../sources/factory.ts';
 import { SourceVersionProbe } from '../sources/version-probe.ts';
 import { Applier } from './applier.ts';
@@ -80,6 +81,7 @@ export async function runApply(config: Config, log: Logger, options: ApplyRunOpt
     },
     { kafka, dialect, control: wire.control, events, log: log.child({ component: 'apply' }), metrics },
   );
+  await prepareStandby(dialect, config.source.id, standby.protect); // refuses a promoted standby, protects it (standby.protect)
   await applier.start();
   // lag against the source itself when the standby site can reach it (else against the batch log)
   const probe = new SourceVersionProbe(createSource(config.source), (v) => metrics.sawSourceVersion(v), log.child({ component: 'lag' }));

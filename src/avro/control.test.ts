@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Ack } from '../core/ack.ts';
 import type { BatchRecord } from '../core/batch.ts';
 import { DecodeError } from '../core/errors.ts';
-import { ACK_SCHEMA, BATCH_LOG_SCHEMA, SingleObjectControlCodec, toWireBatch } from './control.ts';
+import { ACK_SCHEMA, BATCH_LOG_SCHEMA, LEGACY_BATCH_LOG_SCHEMAS, SingleObjectControlCodec, toWireBatch } from './control.ts';
 import { AvroValueError } from './errors.ts';
 import { SingleObjectCodec } from './single-object.ts';
+import { fingerprintHex } from './index.ts';
 
 const batch: BatchRecord = {
   sourceId: 'erp',
@@ -40,6 +41,18 @@ describe('batch log and ack records', () => {
     expect(decoded.tables[0].snapshot).toEqual({ epoch: 2, last_key: '{"id":"12"}', done: false, started_seq: 5n });
   });
 
+  it('a fence record round-trips; records written before fences existed decode without one', () => {
+    const fenced: BatchRecord = { ...batch, complete: true, fence: { standbyId: 'dr-site', atMs: 1_700_000_001_000, version: 9_007_199_254_740_993n, kind: 'forced' } };
+    expect(codec.decodeBatch(codec.encodeBatch(fenced))).toEqual(fenced);
+    // the schemas ctrelay shipped: before TableState.definition, and before fence
+    expect(LEGACY_BATCH_LOG_SCHEMAS.map((x) => fingerprintHex(new SingleObjectCodec(x).fingerprint))).toEqual(['c21830c9c4acc856', '6f533c09b1647525']);
+    const { fence: _f, ...wire } = toWireBatch(batch);
+    const older = new SingleObjectCodec(LEGACY_BATCH_LOG_SCHEMAS[1]).encode(wire);
+    const decoded = codec.decodeBatch(older);
+    expect(decoded).toEqual(batch);
+    expect('fence' in decoded).toBe(false);
+  });
+
   it('ack round-trips', () => {
     const ack: Ack = { sourceId: 'erp', standbyId: 'dr-site', seq: 12n, version: 99n, appliedAtMs: 1_700_000_000_999, rows: 123_456n };
     expect(codec.decodeAck(codec.encodeAck(ack))).toEqual(ack);
@@ -47,7 +60,7 @@ describe('batch log and ack records', () => {
 
   it('keeps the agreed field names, in order', () => {
     expect((BATCH_LOG_SCHEMA.fields as { name: string }[]).map((f) => f.name)).toEqual([
-      'source_id', 'seq', 'window_seq', 'version', 'previous_version', 'complete', 'ranges', 'tables', 'events', 'capture_ts_ms', 'commit_ts_ms', 'mode',
+      'source_id', 'seq', 'window_seq', 'version', 'previous_version', 'complete', 'ranges', 'tables', 'events', 'capture_ts_ms', 'commit_ts_ms', 'mode', 'fence',
     ]);
     expect((ACK_SCHEMA.fields as { name: string }[]).map((f) => f.name)).toEqual(['source_id', 'standby_id', 'seq', 'version', 'applied_at_ms', 'rows']);
   });

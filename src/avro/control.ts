@@ -4,7 +4,7 @@
 // snake_case; the mapping happens here, once per batch, never per event. Avro longs are bigints
 // (sequence numbers, versions, offsets); *_ms timestamps are numbers.
 import type { Ack } from '../core/ack.ts';
-import type { BatchRecord, TableState } from '../core/batch.ts';
+import type { BatchRecord, FenceMark, TableState } from '../core/batch.ts';
 import type { ControlCodec, SchemaRecord } from '../core/codec.ts';
 import { DecodeError } from '../core/errors.ts';
 import { AvroValueError } from './errors.ts';
@@ -20,7 +20,16 @@ export const ACK_SCHEMA: JsonObject = loadSchemaFile('ack.avsc');
  * current shape by Avro schema resolution). A batch log outlives upgrades: capture resumes from its
  * last record and the applier reads it from the start.
  */
-export const LEGACY_BATCH_LOG_SCHEMAS: JsonObject[] = [withoutTableField(BATCH_LOG_SCHEMA, 'definition')];
+export const LEGACY_BATCH_LOG_SCHEMAS: JsonObject[] = [
+  withoutField(withoutTableField(BATCH_LOG_SCHEMA, 'definition'), 'fence'),
+  withoutField(BATCH_LOG_SCHEMA, 'fence'),
+];
+
+function withoutField(schema: JsonObject, field: string): JsonObject {
+  const copy = JSON.parse(JSON.stringify(schema)) as { fields: { name: string }[] };
+  copy.fields = copy.fields.filter((f) => f.name !== field);
+  return copy as unknown as JsonObject;
+}
 
 function withoutTableField(schema: JsonObject, field: string): JsonObject {
   const copy = JSON.parse(JSON.stringify(schema)) as { fields: { name: string; type: any }[] };
@@ -52,6 +61,7 @@ interface WireBatch {
   capture_ts_ms: number;
   commit_ts_ms: number | null;
   mode: 'async' | 'sync';
+  fence: { standby_id: string; at_ms: number; version: bigint; kind: string } | null;
 }
 
 interface WireAck {
@@ -86,6 +96,7 @@ export function toWireBatch(b: BatchRecord): WireBatch {
     // data events: what the tables counted (tombstones are records in the ranges, not events)
     events: BigInt(b.tables.reduce((n, t) => n + t.rows, 0)),
     capture_ts_ms: b.captureTsMs, commit_ts_ms: b.commitTsMs, mode: b.mode,
+    fence: b.fence ? { standby_id: b.fence.standbyId, at_ms: b.fence.atMs, version: b.fence.version, kind: b.fence.kind } : null,
   };
 }
 
@@ -94,6 +105,8 @@ function fromWireBatch(w: WireBatch): BatchRecord {
     sourceId: w.source_id, seq: w.seq, windowSeq: w.window_seq, version: w.version, previousVersion: w.previous_version,
     complete: w.complete, ranges: w.ranges, tables: w.tables.map(fromWireTable), captureTsMs: Number(w.capture_ts_ms),
     commitTsMs: w.commit_ts_ms === null ? null : Number(w.commit_ts_ms), mode: w.mode,
+    // absent rather than null on ordinary batches, like the core type's optional field
+    ...(w.fence ? { fence: { standbyId: w.fence.standby_id, atMs: Number(w.fence.at_ms), version: w.fence.version, kind: w.fence.kind as FenceMark['kind'] } } : {}),
   };
 }
 

@@ -10,14 +10,14 @@
 // max.message.bytes takes (read at start), so topics made before ctrelay chunked work too. A
 // record the broker refuses all the same stops capture (exit 4) naming table, key, column and size.
 import type { Logger } from 'pino';
-import type { BatchRecord } from '../core/batch.ts';
+import { describeFence, type BatchRecord } from '../core/batch.ts';
 import { canWatchCatalog, hasStartupWarnings, type ChangeSource, type PollSession } from '../core/change-source.ts';
 import type { SchemaRecord, TableEncoder, WireFormat } from '../core/codec.ts';
 import type { Mode, SyncGate } from '../core/modes.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../core/model.ts';
 import { retryTransient, RetryPolicy, runWithRetries } from '../core/retry.ts';
 import { assertDistinctTopics, batchesTopic, captureTransactionalId, dataTopic, schemasTopic } from '../core/topics.ts';
-import { ConfigError, KafkaError, isTransient, ProducerFencedError } from '../core/errors.ts';
+import { ConfigError, KafkaError, isTransient, PipelineFencedError, ProducerFencedError } from '../core/errors.ts';
 import { DEFAULT_CHUNK_BYTES, recordLimitOf, topicConfigForChunks } from '../kafka/chunks.ts';
 import { RecordTooLargeError, type Admin, type KafkaPort, type OutRecord, type TransactionalProducer, type WrittenRange } from '../kafka/port.ts';
 import { readLastBatch } from '../kafka/batch-log.ts';
@@ -25,6 +25,9 @@ import type { CaptureMetrics } from './metrics.ts';
 import { describeLargest, fitRecords, pageRecords, type RecordLimit, type TopicRecords } from './publish.ts';
 import { DEFAULT_BATCH_BYTES, emptyState, isNoop, ReadSizer, readWindow, type CaptureState, type Page } from './window.ts';
 
+
+/** How often an idle capture looks for a promotion's fence in the batch log. */
+const FENCE_CHECK_MS = 5_000;
 export interface CaptureOptions {
   sourceId: string;
   db: string;
@@ -84,6 +87,7 @@ export class CaptureAgent {
   ready = false;
   /** when the last poll started or the last page was published (ms; 0 = never): /healthz */
   lastPollAt = 0;
+  private fenceCheckedAt = Date.now();
 
   constructor(private readonly opts: CaptureOptions, private readonly deps: CaptureDeps) {
     this.retry = new RetryPolicy({ maxConsecutiveFailures: opts.maxConsecutiveFailures ?? 0 });
@@ -187,6 +191,7 @@ export class CaptureAgent {
     this.producer = kafka.producer(captureTransactionalId(this.opts.topicPrefix, this.opts.sourceId));
     await this.producer.init();
     const last = await readLastBatch(kafka, this.opts.topicPrefix, this.opts.sourceId, wire.control);
+    if (last?.batch.fence) throw new PipelineFencedError(`capture refuses to publish: ${describeFence(this.opts.topicPrefix, last.batch.fence)}`);
     this.state = emptyState();
     this.lastComplete = last?.batch.complete ?? true;
     if (last) {
@@ -213,7 +218,10 @@ export class CaptureAgent {
         step: async () => {
           const published = await this.pollOnce();
           this.ready = true;
-          if (!published && !this.stopping) await this.sleep(this.opts.pollIntervalMs);
+          if (!published && !this.stopping) {
+            await this.checkFence();
+            await this.sleep(this.opts.pollIntervalMs);
+          }
         },
         recover: () => this.resume(),
         stopping: () => this.stopping,
@@ -227,11 +235,29 @@ export class CaptureAgent {
     } catch (err) {
       metrics.errors.inc();
       this.ready = false;
-      throw err;
+      throw err instanceof ProducerFencedError ? await this.whyFenced(err) : err;
     } finally {
       await this.producer?.close().catch(() => undefined);
       await this.deps.source.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * An idle capture never touches its producer, so it would not learn that ctrelay promote fenced
+   * it (a demoted source has nothing to publish): while idle, it looks for a fence in the batch log
+   * every FENCE_CHECK_MS and stops when it finds one.
+   */
+  private async checkFence(): Promise<void> {
+    if (Date.now() - this.fenceCheckedAt < FENCE_CHECK_MS) return;
+    this.fenceCheckedAt = Date.now();
+    const last = await readLastBatch(this.deps.kafka, this.opts.topicPrefix, this.opts.sourceId, this.deps.wire.control);
+    if (last?.batch.fence) throw new PipelineFencedError(`capture stopped: ${describeFence(this.opts.topicPrefix, last.batch.fence)}`);
+  }
+
+  /** A fenced producer: by ctrelay promote when the batch log ends with its fence, else by another capture. */
+  private async whyFenced(err: ProducerFencedError): Promise<unknown> {
+    const last = await readLastBatch(this.deps.kafka, this.opts.topicPrefix, this.opts.sourceId, this.deps.wire.control).catch(() => null);
+    return last?.batch.fence ? new PipelineFencedError(`capture stopped: ${describeFence(this.opts.topicPrefix, last.batch.fence)}`, { cause: err }) : err;
   }
 
   /** Graceful stop: the current page finishes (or its transaction is abandoned), then run() returns. */

@@ -252,6 +252,14 @@ const standbySchema = z
     schema: z.string().min(1).describe('the target schema (PostgreSQL, SQL Server) or database (MariaDB)').optional(),
     mergeBatches: positiveInt('batches merged into one standby transaction in async mode').default(10),
     mergeBytes: positiveInt('bytes of records merged into one standby transaction in async mode (a larger window is applied alone)').default(64 << 20),
+    protect: z
+      .boolean()
+      .describe(
+        'protect the standby against writes by anyone but the applier while it is a standby (PostgreSQL: the database defaults to read-only ' +
+          'transactions; MariaDB: the WHOLE server\'s read_only, set it false on a server shared with other applications; SQL Server: ' +
+          'row-level security block predicates); lifted by ctrelay promote',
+      )
+      .default(true),
     // names are parsed with the SOURCE's identifier rules (they name source tables): see configSchema
     tables: z.array(standbyTableEntry).default([]).describe('per-table column options of this standby (only for tables that need them)'),
   })

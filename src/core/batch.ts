@@ -96,6 +96,28 @@ export interface BatchRecord {
   captureTsMs: number;
   commitTsMs: number | null;
   mode: 'async' | 'sync';
+  /** set on the record `ctrelay promote` writes last: the pipeline ends here (see FenceMark) */
+  fence?: FenceMark;
+}
+
+/**
+ * The end of a pipeline: `ctrelay promote` made a standby the primary. Written as one more batch
+ * (seq + 1, no events, the previous batch's version and tables) in a transaction of capture's own
+ * transactional id, which fences a running capture; a capture that starts finds it as the last
+ * record and refuses to publish, an applier that reaches it stops there.
+ */
+export interface FenceMark {
+  standbyId: string;
+  atMs: number;
+  /** the source version the promoted standby held */
+  version: bigint;
+  kind: 'planned' | 'forced';
+}
+
+/** What a process met at a fence, for its error: who was promoted, when, and the ways on. */
+export function describeFence(prefix: string, f: FenceMark): string {
+  return `the pipeline ${prefix} ended: standby ${f.standbyId} was promoted (${f.kind}) at ${new Date(f.atMs).toISOString()} holding source version ${f.version}, ` +
+    'and ctrelay promote fenced this pipeline. To replicate again, start a new pipeline (another kafka.topicPrefix), e.g. from the promoted database to the old primary';
 }
 
 /** Keys travel inside batch records as JSON; bigint and Buffer need tags to come back exactly. */

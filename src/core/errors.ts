@@ -66,6 +66,13 @@ export class ProducerFencedError extends KafkaError {}
 /** A record that cannot be decoded (unknown schema, corrupt bytes); names topic, partition, offset. */
 export class DecodeError extends KafkaError {}
 
+/**
+ * The pipeline ended: `ctrelay promote` made its standby the primary and wrote a fence record to the
+ * batch log. Capture refuses to publish from the old source and appliers stop at the fence; the
+ * configuration describes a flow that no longer exists (exit 2: reverse it, or start a new one).
+ */
+export class PipelineFencedError extends ConfigError {}
+
 /** A standby problem retrying cannot fix (permission, a table it cannot create). Exit 5. */
 export class StandbyError extends CtrelayError {
   constructor(message: string, options?: ErrorOptions) {

@@ -21,6 +21,7 @@ import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { ctEnable } from '../sources/postgres/ct-admin.ts';
 import { PostgresSource } from '../sources/postgres/source.ts';
 import { createDialect } from '../standby/create-dialect.ts';
+import { prepareStandby } from '../standby/promotion.ts';
 import { createSourceSide, createStandbySide } from '../verify/engines/index.ts';
 import { keyText, verifyColumns } from '../verify/side.ts';
 import { verifyTable } from '../verify/verify-table.ts';
@@ -150,6 +151,9 @@ export async function runDemo(opts: DemoOptions, log: Logger): Promise<boolean> 
   );
   await agent.start();
   const capturing = agent.run();
+  // protected as `ctrelay apply` protects it, except a MariaDB standby: its protection is the whole
+  // server's read_only, and the demo's server is the local one everything else uses too
+  await prepareStandby(dialect, 'demo', opts.standby !== 'mariadb');
   await applier.start();
   const applying = applier.run();
   out(`capture and apply running (topics ${prefix}.*); workload for ${opts.seconds} s...`);

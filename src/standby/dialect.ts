@@ -23,6 +23,11 @@ export interface ApplyState {
   batchOffset: bigint;
   /** when the transaction was applied (set by the dialect on write; ignored on input) */
   appliedAt?: Date;
+  /**
+   * when the standby was promoted for this source (src/standby/promotion.ts; read by readState,
+   * null while it is a standby; ignored on input: writeState refuses a promoted standby)
+   */
+  promotedAt?: Date | null;
 }
 
 /** One column of a standby table as it exists (describeTable): what the catalog says, nothing inferred. */

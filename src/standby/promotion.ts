@@ -4,6 +4,7 @@
 import type { TableRef } from '../core/model.ts';
 import { StandbyError } from '../core/errors.ts';
 import type { StandbyDialect } from './dialect.ts';
+import { driverMessage } from './messages.ts';
 
 /** How a standby was promoted: stored in its ctrelay_state row of the source it replicated. */
 export interface Promotion {
@@ -22,12 +23,15 @@ export interface SequenceAdvance {
   column: string;
   /** the engine's object, e.g. `public.orders_id_seq`, or `AUTO_INCREMENT` on MariaDB */
   sequence: string;
-  /** the value before, and the next value a default/identity now hands out */
+  /** the next value it would have handed out before the call (null: the engine did not say) */
   before: bigint | null;
+  /** the next value a default/identity now hands out */
   next: bigint;
 }
 
 export interface StandbyPromotion {
+  /** the standby for messages, e.g. `PostgreSQL standby host:5432/db` */
+  readonly where: string;
   /**
    * Protects the standby against writes from anyone but the applier, so that an application pointed
    * at it by mistake cannot make it diverge. Idempotent; called by the applier at start while the
@@ -56,6 +60,7 @@ export interface StandbyPromotion {
    * the largest value the column holds and past `floors` (`schema.table.column` -> the last value
    * the source handed out, when the source answers), so that the first insert after a failover
    * does not collide with a replicated key. Never moves a counter backwards. Returns what moved.
+   * `tables` and the floors' keys are standby names (the applier's target names).
    */
   advanceSequences(tables: TableRef[], floors: ReadonlyMap<string, bigint>): Promise<SequenceAdvance[]>;
 }
@@ -73,8 +78,57 @@ export class PromotedError extends StandbyError {
     super(
       `${where} was promoted at ${p.at.toISOString()} (ctrelay promote; source ${sourceId} at version ${p.version}): ` +
         'it is a primary now and the applier refuses to write it. To replicate into it again, reverse the flow ' +
-        '(ctrelay failback) or rebuild it as a new standby',
+        '(enable change tracking on it and make it the source of a new pipeline) or rebuild it as a new standby',
       options,
     );
   }
+}
+
+/** The key of `floors` for one column (advanceSequences). */
+export function floorKey(table: TableRef, column: string): string {
+  return `${table.schema}.${table.table}.${column}`;
+}
+
+/**
+ * The next value a counter must hand out after advanceSequences: past the column's largest value
+ * and past the source's floor, and never below what it would hand out now (`currentNext`).
+ */
+export function nextCounterValue(currentNext: bigint, columnMax: bigint | null, floor: bigint | undefined): bigint {
+  let next = currentNext;
+  if (columnMax !== null && columnMax + 1n > next) next = columnMax + 1n;
+  if (floor !== undefined && floor + 1n > next) next = floor + 1n;
+  return next;
+}
+
+/** A login that may not protect the standby: names what it needs and the way out (standby.protect: false). */
+export class ProtectRefusedError extends StandbyError {
+  constructor(where: string, needs: string, err: unknown, also = '') {
+    super(
+      `${where}: cannot protect the standby against writes by other sessions: the applier's login needs ${needs}${also}. ` +
+        'Give the login that and restart the applier, or set `standby.protect: false` in the config to replicate without the protection ' +
+        `(${driverMessage(err)})`,
+      { cause: err },
+    );
+  }
+}
+
+/** markPromoted on a standby that holds nothing of `sourceId`. */
+export function nothingToPromote(where: string, sourceId: string): StandbyError {
+  return new StandbyError(
+    `${where} holds no ctrelay_state row for source ${sourceId}: nothing of that source was applied here, so there is nothing to promote (check source.id)`,
+  );
+}
+
+/**
+ * What the applier does with the standby before it applies anything: connect, create the state
+ * table, refuse a standby promoted for `sourceId` (a PromotedError), and protect it when `protect`
+ * (config standby.protect).
+ */
+export async function prepareStandby(dialect: StandbyDialect, sourceId: string, protect: boolean): Promise<void> {
+  await dialect.connect();
+  await dialect.ensureStateTable();
+  if (!isPromotable(dialect)) return;
+  const promotion = await dialect.readPromotion(sourceId);
+  if (promotion) throw new PromotedError(dialect.where, sourceId, promotion);
+  if (protect) await dialect.protect();
 }

@@ -29,7 +29,8 @@ it('a restarted applier that cannot write shows the real lag in versions, batche
   await fx.waitCaptured(prefix, source);
 
   // the standby's state row is locked: the restarted applier reads the backlog but cannot commit
-  const lock = new pg.Client({ connectionString: standby.url });
+  // read-write like the applier's own sessions: the applier protected the standby (new sessions default to read-only)
+  const lock = new pg.Client({ connectionString: standby.url, options: '-c default_transaction_read_only=off' });
   await lock.connect();
   try {
     await lock.query(`BEGIN; SELECT * FROM ctrelay.ctrelay_state FOR UPDATE`);

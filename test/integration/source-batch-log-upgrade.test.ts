@@ -19,11 +19,12 @@ const fx = usePipeline({
   tables: ['public.items'],
 });
 
-/** The batch-log schema without the TableState field `definition`: what earlier versions wrote with. */
+/** The batch-log schema without the TableState field `definition` (nor the later `fence`): what earlier versions wrote with. */
 function schemaBefore(): object {
   const copy = JSON.parse(JSON.stringify(BATCH_LOG_SCHEMA));
   const tables = copy.fields.find((f: { name: string }) => f.name === 'tables');
   tables.type.items.fields = tables.type.items.fields.filter((f: { name: string }) => f.name !== 'definition');
+  copy.fields = copy.fields.filter((f: { name: string }) => f.name !== 'fence');
   return copy;
 }
 

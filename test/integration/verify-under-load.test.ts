@@ -3,11 +3,11 @@
 // false positive from rows in flight), repeatedly, on both standbys. The tables are pgbench's own at
 // scale 10 (1,000,000 accounts), created as `pgbench -i -s 10` creates them; pgbench_history has no
 // primary key and is not replicated.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pgbenchSchema, runPgbench } from '../support/pgbench.ts';
 import { usePipeline, type Standby } from '../support/pipeline-fixture.ts';
 import { uniquePrefix, type Proc } from '../support/pipeline.ts';
 
@@ -15,14 +15,7 @@ const SCALE = 10;
 
 const fx = usePipeline({
   name: 'vload',
-  schema: `
-    CREATE TABLE pgbench_branches (bid int NOT NULL PRIMARY KEY, bbalance int, filler char(88));
-    CREATE TABLE pgbench_tellers (tid int NOT NULL PRIMARY KEY, bid int, tbalance int, filler char(84));
-    CREATE TABLE pgbench_accounts (aid int NOT NULL PRIMARY KEY, bid int, abalance int, filler char(84));
-    CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));
-    INSERT INTO pgbench_branches SELECT g, 0, NULL FROM generate_series(1, ${SCALE}) g;
-    INSERT INTO pgbench_tellers SELECT g, (g - 1) / 10 + 1, 0, NULL FROM generate_series(1, ${SCALE * 10}) g;
-    INSERT INTO pgbench_accounts SELECT g, (g - 1) / 100000 + 1, 0, '' FROM generate_series(1, ${SCALE * 100_000}) g;`,
+  schema: pgbenchSchema(SCALE),
   tables: ['public.pgbench_branches', 'public.pgbench_tellers', 'public.pgbench_accounts'],
   config: { source: { pollIntervalMs: 100, maxBatchRows: 20_000, snapshotChunkRows: 50_000 } },
 });
@@ -39,10 +32,7 @@ describe('ctrelay verify under a running pgbench workload', () => {
     fx.capture(fx.config(prefix));
     for (const a of appliers) await fx.waitCaughtUpWhileRunning(prefix, a.standby, a.app);
 
-    const bench = spawn('pgbench', ['-n', '-c', '2', '-j', '2', '-T', '600', fx.db.url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let benchOut = '';
-    bench.stdout.on('data', (d) => (benchOut += d));
-    bench.stderr.on('data', (d) => (benchOut += d));
+    const { child: bench, output } = runPgbench(fx.db.url, 2, 600);
     try {
       await new Promise((r) => setTimeout(r, 3000));
       const before = Number((await fx.admin.query('SELECT count(*) FROM pgbench_history')).rows[0].count);
@@ -66,8 +56,8 @@ describe('ctrelay verify under a running pgbench workload', () => {
       expect(inFlight).toBeGreaterThan(0);
       // the workload really ran during the verifies
       const after = Number((await fx.admin.query('SELECT count(*) FROM pgbench_history')).rows[0].count);
-      expect(after - before, benchOut).toBeGreaterThan(500);
-      expect(bench.exitCode, benchOut).toBeNull();
+      expect(after - before, output()).toBeGreaterThan(500);
+      expect(bench.exitCode, output()).toBeNull();
     } finally {
       bench.kill('SIGINT');
     }

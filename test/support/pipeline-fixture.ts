@@ -47,6 +47,19 @@ function isMapping(v: unknown): v is ConfigPatch {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * `standby.protect: false` for a MariaDB standby unless the test says otherwise: its protection is
+ * the whole server's read_only, and the test server is shared by every test file (each in its own
+ * database), the very case the README tells operators to turn it off for. PostgreSQL standbys keep
+ * the default (protected: the database defaults to read-only transactions).
+ */
+function unprotectedMariaDb(config: ConfigPatch): ConfigPatch {
+  const standby = config.standby;
+  if (!isMapping(standby) || standby.protect !== undefined) return config;
+  const kind = typeof standby.kind === 'string' ? standby.kind : typeof standby.url === 'string' ? /^(\w+):/.exec(standby.url)?.[1] : undefined;
+  return kind === 'mariadb' || kind === 'mysql' ? { ...config, standby: { ...standby, protect: false } } : config;
+}
+
 /** `patch` over `base`: mappings merge recursively, other values (arrays too) replace, undefined is skipped. */
 export function mergeConfig(base: ConfigPatch, patch: ConfigPatch): ConfigPatch {
   const out: ConfigPatch = { ...base };
@@ -171,6 +184,9 @@ export class PipelineFixture {
   async start(): Promise<void> {
     this.source = await createPgDatabase(this.opts.name);
     this.client = new pg.Client({ connectionString: this.source.url });
+    // a session the server ends (ctrelay promote --demote-source ends application sessions) is
+    // reported by the next query, not as an uncaught 'error' event
+    this.client.on('error', () => undefined);
     await this.client.connect();
     if (this.opts.schema) await this.client.query(this.opts.schema);
     if (this.tables.length > 0) await ctEnable(this.source.url, this.tables);
@@ -211,6 +227,14 @@ export class PipelineFixture {
     return this.ready(this.client, 'admin');
   }
 
+  /** A new admin session on the source, after the server ended the old one (promote --demote-source does). */
+  async reconnectAdmin(): Promise<void> {
+    await this.client?.end().catch(() => undefined);
+    this.client = new pg.Client({ connectionString: this.db.url });
+    this.client.on('error', () => undefined);
+    await this.client.connect();
+  }
+
   /** A Kafka port on the test brokers. */
   get kafka(): KafkaPort {
     return this.ready(this.port, 'kafka');
@@ -229,7 +253,7 @@ export class PipelineFixture {
       log: { level: 'info' },
     };
     const defaults = typeof this.opts.config === 'function' ? this.opts.config(prefix) : (this.opts.config ?? {});
-    return writeConfig(mergeConfig(mergeConfig(base, defaults), patch));
+    return writeConfig(unprotectedMariaDb(mergeConfig(mergeConfig(base, defaults), patch)));
   }
 
   /** Spawns `ctrelay ...args` as a real process, killed (SIGKILL) at the end unless it exited. */

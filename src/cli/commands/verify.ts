@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--max-chunks-per-second <n>', 'bound the read rate on a busy primary (0 = unbounded)', wholeNumber, 0)
     .option('--wait <ms>', 'how long to wait for the standby to apply a version while settling in-flight rows', wholeNumber, 60_000)
     .option('--progress', 'progress on stderr (default: when stderr is a terminal)')
-    .option('--repair', 're-snapshot the tables that differ through the running capture and applier (PostgreSQL sources), then verify them again')
+    .option('--repair', 'send the differing rows again through the running capture and applier (PostgreSQL sources), then verify those tables again')
     .option('--repair-wait <ms>', 'how long --repair waits for capture and the standby to complete the re-snapshot', wholeNumber, 600_000)
     .addHelpText('after', `
 Runs while capture and apply run, without long transactions on the source: each chunk of
@@ -33,8 +33,10 @@ MariaDB); a chunk that differs is halved until its rows can be listed. A row tha
 re-read once the standby has applied the source version it was read at; a row the source changed
 since the standby's version is in flight, not a difference. A row that keeps changing gets one
 last attempt with a short shared row lock on the source (--no-lock: reported as not proven).
---repair asks the running capture to re-snapshot each table that differs (as \`ctrelay snapshot\`
-does), waits until the standby applied it, and verifies those tables again.
+--repair sends the differing rows again through the running capture and applier (their keys are
+marked changed on the source, as \`ctrelay snapshot --keys\` does; a table missing on the standby or
+with more differences than verify names is re-snapshotted whole), waits until the standby applied
+them, and verifies those tables again.
 
 Exit codes: 0 equal; 1 differences, each named by table, key and columns (or rows not proven);
 2 usage; 3 source, 4 Kafka, 5 standby errors.

@@ -29,6 +29,12 @@
 // (mariadb-transaction.ts), naming the trigger: it would fire a second time for changes whose
 // effects already arrive from the source. Drop standby triggers while the standby replicates and
 // re-create them when it is promoted.
+//
+// Failover (mariadb-promotion.ts): protect() sets the SERVER's read_only = ON, which is the WHOLE
+// server, every database on it, not only this standby's: every login without READ_ONLY ADMIN can no
+// longer write anywhere on it. The applier's login needs READ_ONLY ADMIN (checked by protect()).
+// On a server shared with other applications set `standby.protect: false`. Once markPromoted
+// committed for a source, writeState of that source refuses with a PromotedError.
 import mysql from 'mysql2/promise';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError } from '../../core/errors.ts';
@@ -44,6 +50,8 @@ import { redactUrl } from '../../core/redact.ts';
 import { ddlType, fromMaria, parseMariaType, quoteIdent } from './mariadb-types.ts';
 import { qualified, scanStatement } from './mariadb-statements.ts';
 import { MariaTransaction } from './mariadb-transaction.ts';
+import { advanceAutoIncrements, ensurePromotedColumn, isReadOnly, lockedState, markPromotedOn, promotionOf, protectOn, unprotectOn } from './mariadb-promotion.ts';
+import type { Promotion, SequenceAdvance, StandbyPromotion } from '../promotion.ts';
 import { isMissingTable, isTransientMaria } from './mariadb-errors.ts';
 
 export interface MariaDbDialectOptions {
@@ -64,7 +72,7 @@ const SESSION_SQL =
   'foreign_key_checks = 0';
 const MARIADB_MAX_IDENTIFIER_CHARS = 64;
 
-export class MariaDbDialect implements StandbyDialect {
+export class MariaDbDialect implements StandbyDialect, StandbyPromotion {
   readonly kind = 'mariadb';
   /** every DDL statement commits the open transaction: tables change just before the transaction */
   readonly transactionalDdl = false;
@@ -172,28 +180,56 @@ export class MariaDbDialect implements StandbyDialect {
            batch_seq BIGINT NOT NULL,
            version BIGINT NOT NULL,
            batch_offset BIGINT NOT NULL,
-           applied_at DATETIME(6) NOT NULL
+           applied_at DATETIME(6) NOT NULL,
+           promoted_at DATETIME(6) NULL
          ) ENGINE=InnoDB`,
       );
+      await ensurePromotedColumn(c, this.stateDatabase, this.stateTable);
     });
   }
 
   async readState(sourceId: string): Promise<ApplyState | null> {
     return this.withConnection('cannot read the apply state', (c) => unlessMissing(async () => {
-      const [rows] = await c.query(
-        `SELECT batch_seq AS b, version AS v, batch_offset AS o, applied_at AS a FROM ${this.stateTable} WHERE source_id = ?`,
-        [sourceId],
-      );
-      const row = (rows as { b: string; v: string; o: string; a: string }[])[0];
+      // every column: a state table from before promoted_at existed reads as not promoted
+      const [rows] = await c.query(`SELECT * FROM ${this.stateTable} WHERE source_id = ?`, [sourceId]);
+      const row = (rows as { batch_seq: string; version: string; batch_offset: string; applied_at: string; promoted_at?: string | null }[])[0];
       if (!row) return null;
       return {
         sourceId,
-        batchSeq: BigInt(row.b),
-        version: BigInt(row.v),
-        batchOffset: BigInt(row.o),
-        appliedAt: new Date(`${row.a.replace(' ', 'T')}Z`),
+        batchSeq: BigInt(row.batch_seq),
+        version: BigInt(row.version),
+        batchOffset: BigInt(row.batch_offset),
+        appliedAt: new Date(`${row.applied_at.replace(' ', 'T')}Z`),
+        promotedAt: promotionOf({ at: row.promoted_at ?? null, v: row.version, b: row.batch_seq })?.at ?? null,
       };
     }, isMissingTable, null));
+  }
+
+  async protect(): Promise<void> {
+    await this.withConnection('cannot protect the standby (SET GLOBAL read_only = ON)', (c) => protectOn(c, this.where, this.stateTable));
+  }
+
+  async unprotect(): Promise<void> {
+    await this.withConnection('cannot lift the standby\'s protection (SET GLOBAL read_only = OFF)', (c) => unprotectOn(c, this.where));
+  }
+
+  isProtected(): Promise<boolean> {
+    return this.withConnection('cannot read @@global.read_only', isReadOnly);
+  }
+
+  markPromoted(sourceId: string): Promise<Promotion> {
+    return this.withConnection(`cannot mark the standby promoted for source ${sourceId}`, async (c) => {
+      await ensurePromotedColumn(c, this.stateDatabase, this.stateTable);
+      return markPromotedOn(c, this.where, this.stateTable, sourceId);
+    });
+  }
+
+  readPromotion(sourceId: string): Promise<Promotion | null> {
+    return this.readState(sourceId).then((s) => (s?.promotedAt ? { at: s.promotedAt, version: s.version, batchSeq: s.batchSeq } : null));
+  }
+
+  advanceSequences(tables: TableRef[], floors: ReadonlyMap<string, bigint>): Promise<SequenceAdvance[]> {
+    return this.withConnection('cannot advance the AUTO_INCREMENT counters', (c) => advanceAutoIncrements(c, tables, floors));
   }
 
   async describeTable(table: TableRef): Promise<StandbyColumn[] | null> {

@@ -15,6 +15,8 @@ import { deleteStatement, qualified, readBackStatement, rowTuple, upsertParts } 
 import { describeOn, MARIA_CHECK_HINT, triggersOn, type MariaDbDialect } from './mariadb-dialect.ts';
 import { isTransientMaria } from './mariadb-errors.ts';
 import { fromMaria, quoteIdent } from './mariadb-types.ts';
+import { lockedState, promotionOf } from './mariadb-promotion.ts';
+import { PromotedError } from '../promotion.ts';
 
 /** Keys per DELETE: bounded so the IN list stays well inside the packet and the optimiser's range limits. */
 const DELETE_CHUNK = 5_000;
@@ -195,15 +197,14 @@ export class MariaTransaction extends SqlTransaction {
   async writeState(state: ApplyState): Promise<void> {
     // forward only: read the stored position under a lock first (a locking read sees the newest
     // committed row, and a concurrent applier waits here); mysql2's FOUND_ROWS flag makes the
-    // upsert's affectedRows useless for telling "unchanged" apart
+    // upsert's affectedRows useless for telling "unchanged" apart. A markPromoted that committed
+    // meanwhile is seen here (it holds the same row lock while it promotes).
     const written = await this.run(
       async () => {
-        const [rows] = await this.conn.query(
-          `SELECT CAST(batch_seq AS CHAR) AS s FROM ${this.dialect.stateTable} WHERE source_id = ? FOR UPDATE`,
-          [state.sourceId],
-        );
-        const stored = (rows as { s: string }[])[0]?.s;
-        if (stored !== undefined && BigInt(stored) >= state.batchSeq) return false;
+        const stored = await lockedState(this.conn, this.dialect.stateTable, state.sourceId, true);
+        const promotion = promotionOf(stored);
+        if (promotion) throw new PromotedError(this.where, state.sourceId, promotion);
+        if (stored !== undefined && BigInt(stored.b) >= state.batchSeq) return false;
         await this.conn.query(
           `INSERT INTO ${this.dialect.stateTable} (source_id, batch_seq, version, batch_offset, applied_at)
            VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))

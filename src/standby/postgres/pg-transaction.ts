@@ -15,6 +15,8 @@ import { checkReadBack, writeShape, type WriteShape } from '../write-shape.ts';
 import { columnArrays, deleteStatement, qualified, readBackStatement, upsertStatement } from './pg-statements.ts';
 import { concurrentCreate, PG_CHECK_HINT, RAW_TYPES, type PostgresDialect } from './postgres-dialect.ts';
 import { isDataError, isTransientPg } from './pg-errors.ts';
+import { readPromotionOn } from './pg-promotion.ts';
+import { PromotedError } from '../promotion.ts';
 import { fromPgText } from './pg-types.ts';
 
 /** Rows per statement: large enough to amortise the round trip, small enough to bound memory. */
@@ -138,12 +140,16 @@ export class PgTransaction extends SqlTransaction {
       ` VALUES ($1, $2::bigint, $3::bigint, $4::bigint, clock_timestamp())` +
       ` ON CONFLICT (source_id) DO UPDATE SET batch_seq = EXCLUDED.batch_seq, version = EXCLUDED.version,` +
       ` batch_offset = EXCLUDED.batch_offset, applied_at = EXCLUDED.applied_at` +
-      ` WHERE ${this.dialect.stateTable}.batch_seq < EXCLUDED.batch_seq`;
+      ` WHERE ${this.dialect.stateTable}.batch_seq < EXCLUDED.batch_seq AND ${this.dialect.stateTable}.promoted_at IS NULL`;
+    const doing = `cannot write apply state for source ${state.sourceId}`;
     const written = await this.run(
       () => this.query(sql, [state.sourceId, String(state.batchSeq), String(state.version), String(state.batchOffset)]),
-      (err) => this.classify(err, `cannot write apply state for source ${state.sourceId}`),
+      (err) => this.classify(err, doing),
     );
     if (written === 0) {
+      // the row waited for (a markPromoted that committed meanwhile) is read as committed now
+      const promotion = await this.run(() => readPromotionOn(this.client, this.dialect.stateTable, state.sourceId), (err) => this.classify(err, doing));
+      if (promotion) throw this.poison(new PromotedError(this.where, state.sourceId, promotion));
       throw this.poison(
         new ConcurrentApplierError(
           `ctrelay_state on ${this.where} is already at or past batch ${state.batchSeq} of source ${state.sourceId}: another applier writes this standby; this one stops`,

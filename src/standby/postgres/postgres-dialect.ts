@@ -17,6 +17,12 @@
 // still fire: a BEFORE ROW one (it could change or skip the row written) is refused naming it, the
 // others are logged once per table (ctrelay's own change-tracking triggers, on a standby that is
 // also a ctrelay source, are such AFTER triggers).
+//
+// Failover (pg-promotion.ts): protect() makes the DATABASE default to read-only transactions for
+// every new session (ALTER DATABASE … SET default_transaction_read_only = on, which needs the
+// database's owner or a superuser); the applier's sessions start with it off (connect()), so apply
+// transactions, DDL and markPromoted write as before. Once markPromoted committed for a source,
+// writeState of that source refuses with a PromotedError (pg-transaction.ts).
 import pg from 'pg';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { StandbyError, StandbyUnavailableError } from '../../core/errors.ts';
@@ -34,6 +40,8 @@ import { ddlType, fromPgText, parsePgType, toPgText } from './pg-types.ts';
 import { locateBadRow } from './locate-bad-row.ts';
 import { qualified, scanStatement } from './pg-statements.ts';
 import { PgTransaction } from './pg-transaction.ts';
+import { advanceSequencesOn, ensurePromotedColumn, isProtectedOn, markPromotedOn, readPromotionOn, setProtection } from './pg-promotion.ts';
+import type { Promotion, SequenceAdvance, StandbyPromotion } from '../promotion.ts';
 import { ignoreConcurrentCreate, isConcurrentCreate, isMissingRelation, isTransientPg, sqlState } from './pg-errors.ts';
 
 export interface PostgresDialectOptions {
@@ -68,7 +76,7 @@ function replicaModeRefused(where: string, role: string | null, err: unknown): R
   );
 }
 
-export class PostgresDialect implements StandbyDialect {
+export class PostgresDialect implements StandbyDialect, StandbyPromotion {
   readonly kind = 'postgres';
   /** PostgreSQL DDL is transactional: a table changes in the transaction that first needs it */
   readonly transactionalDdl = true;
@@ -104,8 +112,9 @@ export class PostgresDialect implements StandbyDialect {
     if (this.pool) return;
     const u = new URL(this.url);
     // Session settings as startup options: they hold from the first statement on every pooled
-    // connection, with no race against a 'connect' handler.
-    const own = '-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c client_encoding=UTF8';
+    // connection, with no race against a 'connect' handler. A startup option wins over the
+    // database's own settings: the applier writes a standby protected by protect().
+    const own = '-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c client_encoding=UTF8 -c default_transaction_read_only=off';
     const given = u.searchParams.get('options');
     u.searchParams.delete('options');
     const pool = new pg.Pool({
@@ -172,22 +181,50 @@ export class PostgresDialect implements StandbyDialect {
            batch_seq bigint NOT NULL,
            version bigint NOT NULL,
            batch_offset bigint NOT NULL,
-           applied_at timestamptz NOT NULL)`,
+           applied_at timestamptz NOT NULL,
+           promoted_at timestamptz)`,
       ).catch(ignoreConcurrentCreate);
+      await ensurePromotedColumn(c, this.stateTable).catch(ignoreConcurrentCreate);
     });
   }
 
   async readState(sourceId: string): Promise<ApplyState | null> {
     return this.withClient('cannot read the apply state', (c) => unlessMissing(async () => {
-      const r = await c.query<{ b: string; v: string; o: string; a: Date }>(
-        `SELECT batch_seq::text AS b, version::text AS v, batch_offset::text AS o, applied_at AS a
-           FROM ${this.stateTable} WHERE source_id = $1`,
+      // promoted_at through to_jsonb: a state table from before it existed reads as not promoted
+      const r = await c.query<{ b: string; v: string; o: string; a: Date; p: Date | null }>(
+        `SELECT batch_seq::text AS b, version::text AS v, batch_offset::text AS o, applied_at AS a,
+                (to_jsonb(s) ->> 'promoted_at')::timestamptz AS p
+           FROM ${this.stateTable} s WHERE source_id = $1`,
         [sourceId],
       );
       const row = r.rows[0];
       if (!row) return null;
-      return { sourceId, batchSeq: BigInt(row.b), version: BigInt(row.v), batchOffset: BigInt(row.o), appliedAt: row.a };
+      return { sourceId, batchSeq: BigInt(row.b), version: BigInt(row.v), batchOffset: BigInt(row.o), appliedAt: row.a, promotedAt: row.p };
     }, isMissingRelation, null));
+  }
+
+  async protect(): Promise<void> {
+    await this.withClient('cannot protect the standby', (c) => setProtection(c, this.where, true));
+  }
+
+  async unprotect(): Promise<void> {
+    await this.withClient('cannot lift the standby\'s protection', (c) => setProtection(c, this.where, false));
+  }
+
+  isProtected(): Promise<boolean> {
+    return this.withClient('cannot read the database\'s default_transaction_read_only', isProtectedOn);
+  }
+
+  markPromoted(sourceId: string): Promise<Promotion> {
+    return this.withClient(`cannot mark the standby promoted for source ${sourceId}`, (c) => markPromotedOn(c, this.where, this.stateTable, sourceId));
+  }
+
+  readPromotion(sourceId: string): Promise<Promotion | null> {
+    return this.withClient('cannot read the promotion', (c) => readPromotionOn(c, this.stateTable, sourceId));
+  }
+
+  advanceSequences(tables: TableRef[], floors: ReadonlyMap<string, bigint>): Promise<SequenceAdvance[]> {
+    return this.withClient('cannot advance the sequences', (c) => advanceSequencesOn(c, tables, floors));
   }
 
   async describeTable(table: TableRef): Promise<StandbyColumn[] | null> {

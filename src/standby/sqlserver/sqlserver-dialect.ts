@@ -17,6 +17,13 @@
 // transaction refuses a table with an enabled trigger or an enabled foreign key on it or to it,
 // naming them and the statements that disable them while the standby replicates.
 //
+// Failover (sqlserver-promotion.ts, NOT RUN either): protect() puts Row-Level Security BLOCK
+// predicates of one security policy (<state schema>.ctrelay_protect) on every user table of the
+// database outside the state schema, letting only sessions marked as the applier's
+// (SESSION_CONTEXT(N'ctrelay_applier') = 1, set at the start of every apply transaction) write them;
+// tables ensureTable creates later get them too. unprotect() turns the policy off. Once
+// markPromoted committed for a source, writeState of that source refuses with a PromotedError.
+//
 // NOT RUN YET against a SQL Server (none where it was written): its statements are unit-tested;
 // the standby conformance suite (test/conformance/sqlserver/standby-sqlserver.mssql-test.ts) is
 // its first real test.
@@ -25,6 +32,7 @@ import { StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { execute, type Statement } from '../../drivers/sqlserver/params.ts';
 import { parseSqlServerUrl } from '../../drivers/sqlserver/url.ts';
+import { objectName } from '../../drivers/sqlserver/quote.ts';
 import { fromDriver, ValueConversionError } from '../../drivers/sqlserver/values.ts';
 import { isEmptyChange, logTableChange } from '../column-change.ts';
 import { silentLogger, type ApplyState, type DialectLogger, type StandbyColumn, type StandbyDialect, type StandbyTransaction } from '../dialect.ts';
@@ -34,6 +42,11 @@ import { isTransientSqlServer } from './sqlserver-errors.ts';
 import * as T from './sqlserver-statements.ts';
 import { SqlServerTransaction } from './sqlserver-transaction.ts';
 import { standbyColumns } from './sqlserver-types.ts';
+import * as P from './sqlserver-promotion.ts';
+import { nothingToPromote, ProtectRefusedError, type Promotion, type SequenceAdvance, type StandbyPromotion } from '../promotion.ts';
+
+/** Permission errors of protect(): 229/230 permission denied on an object, 262 in the database, 15247 no permission. */
+const PERMISSION_ERRORS = new Set([229, 230, 262, 15247]);
 
 export interface SqlServerDialectOptions {
   /** mssql://user:password@host:port/database?... */
@@ -47,7 +60,7 @@ export interface SqlServerDialectOptions {
 type Rec = Record<string, unknown>;
 type Runner = sql.ConnectionPool | sql.Transaction;
 
-export class SqlServerDialect implements StandbyDialect {
+export class SqlServerDialect implements StandbyDialect, StandbyPromotion {
   readonly kind = 'sqlserver';
   /** SQL Server DDL is transactional: a table changes in the transaction that first needs it */
   readonly transactionalDdl = true;
@@ -121,6 +134,70 @@ export class SqlServerDialect implements StandbyDialect {
     const pool = this.requirePool();
     await this.run(pool, T.ensureSchemaStatement(this.stateSchema), `cannot create schema ${this.stateSchema}`);
     await this.run(pool, T.createStateTableStatement(this.stateSchema), 'cannot create ctrelay_state');
+    await this.run(pool, P.ensurePromotedColumnStatement(this.stateSchema), 'cannot add ctrelay_state.promoted_at');
+  }
+
+  async protect(): Promise<void> {
+    const pool = this.requirePool();
+    const doing = 'cannot protect the standby (row-level security policy)';
+    try {
+      await this.execute(pool, T.ensureSchemaStatement(this.stateSchema));
+      await this.execute(pool, P.predicateFunctionStatement(this.stateSchema));
+      for (const t of await this.execute(pool, P.userTablesStatement(this.stateSchema))) {
+        await this.execute(pool, P.protectTableStatement(this.stateSchema, t.name as string));
+      }
+      await this.execute(pool, P.policyStateStatement(this.stateSchema, true));
+    } catch (err) {
+      const n = (err as { number?: unknown }).number;
+      if (typeof n === 'number' && PERMISSION_ERRORS.has(n)) {
+        throw new ProtectRefusedError(
+          this.where,
+          `CREATE FUNCTION and ALTER ANY SECURITY POLICY in the database, ALTER on schema ${this.stateSchema} and ALTER and REFERENCES on every table (db_owner has them)`,
+          err,
+        );
+      }
+      throw this.fail(err, doing);
+    }
+  }
+
+  async unprotect(): Promise<void> {
+    await this.run(this.requirePool(), P.policyStateStatement(this.stateSchema, false), 'cannot turn the protection policy off');
+  }
+
+  async isProtected(): Promise<boolean> {
+    const [r] = await this.run(this.requirePool(), P.isProtectedStatement(this.stateSchema), 'cannot read the protection policy');
+    return r?.is_enabled === true;
+  }
+
+  async markPromoted(sourceId: string): Promise<Promotion> {
+    const pool = this.requirePool();
+    await this.run(pool, P.ensurePromotedColumnStatement(this.stateSchema), 'cannot add ctrelay_state.promoted_at');
+    const [r] = await this.run(pool, P.markPromotedStatement(this.stateSchema, sourceId), `cannot mark the standby promoted for source ${sourceId}`);
+    if (!r) throw nothingToPromote(this.where, sourceId);
+    return { at: r.promoted_at as Date, version: BigInt(r.version as string), batchSeq: BigInt(r.batch_seq as string) };
+  }
+
+  async readPromotion(sourceId: string): Promise<Promotion | null> {
+    const s = await this.readState(sourceId);
+    return s?.promotedAt ? { at: s.promotedAt, version: s.version, batchSeq: s.batchSeq } : null;
+  }
+
+  async advanceSequences(tables: TableRef[], floors: ReadonlyMap<string, bigint>): Promise<SequenceAdvance[]> {
+    const pool = this.requirePool();
+    const out: SequenceAdvance[] = [];
+    for (const t of tables) {
+      const doing = `cannot advance the identity and sequences of ${tableName(t)}`;
+      const counters = (await this.run(pool, P.countersStatement(t), doing)) as unknown as P.CounterRow[];
+      const maxes = new Map<string, bigint | null>();
+      for (const c of counters) {
+        const [m] = await this.run(pool, P.columnMaxStatement(t, c.column_name), doing);
+        maxes.set(c.column_name, m?.m == null ? null : BigInt(m.m as string));
+      }
+      const plan = P.counterPlan(t, counters, maxes, floors);
+      for (const st of plan.statements) await this.run(pool, st, doing);
+      out.push(...plan.advances);
+    }
+    return out;
   }
 
   async readState(sourceId: string): Promise<ApplyState | null> {
@@ -132,6 +209,7 @@ export class SqlServerDialect implements StandbyDialect {
       version: BigInt(r.version as string),
       batchOffset: BigInt(r.batch_offset as string),
       appliedAt: r.applied_at instanceof Date ? r.applied_at : undefined,
+      promotedAt: r.promoted_at instanceof Date ? r.promoted_at : null,
     };
   }
 
@@ -157,6 +235,8 @@ export class SqlServerDialect implements StandbyDialect {
     if (existing.length === 0) {
       await send(T.ensureSchemaStatement(table.schema), `cannot create schema ${table.schema}`);
       await send(T.createTableStatement(table), `cannot create table ${name}`);
+      // a protected standby protects the new table too (nothing when protect() never ran)
+      await send(P.protectTableStatement(this.stateSchema, objectName(table)), `cannot protect table ${name}`);
       this.logger.info({ table: name }, 'created standby table');
       return;
     }
@@ -191,7 +271,10 @@ export class SqlServerDialect implements StandbyDialect {
     const tx = new sql.Transaction(this.requirePool());
     try {
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+      // the session may write a protected standby's tables (see the header)
+      await this.execute(tx, P.applierSessionStatement());
     } catch (err) {
+      await tx.rollback().catch(() => undefined);
       throw this.fail(err, 'cannot begin a transaction');
     }
     return new SqlServerTransaction(this, tx, this.stateSchema);

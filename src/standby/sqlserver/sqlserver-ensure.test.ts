@@ -42,10 +42,13 @@ describe('SQL Server ensureTable (fake catalog)', () => {
   it('creates an absent table with nchar(n) and real, in its schema', async () => {
     const f = fake([], [row('id', 'int', 4, 10, 0, false, true)]);
     await dialect().ensureOn(table, (st) => f.send(st));
-    expect(f.sent).toHaveLength(2);
+    expect(f.sent).toHaveLength(3);
     expect(f.sent[0].sql).toContain('CREATE SCHEMA');
     expect(f.sent[1].sql).toContain('[code] nchar(5) NULL');
     expect(f.sent[1].sql).toContain('[r] real NULL');
+    // a protected standby protects the new table too (standby/sqlserver/sqlserver-promotion.ts)
+    expect(f.sent[2].sql).toContain('ADD BLOCK PREDICATE');
+    expect(f.sent[2].params.qualifiedName).toEqual({ sqlType: 'nvarchar', value: '[dbo].[items]' });
   });
 
   it('sends nothing when the table already holds the definition', async () => {

@@ -126,7 +126,7 @@ describe('identifiers', () => {
 describe('parameters', () => {
   it.each(Object.entries(allStatements(hostile)))('%s: every @parameter used is bound, every bound one is used', (_, st) => {
     const used = new Set([...st.sql.matchAll(/@([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]));
-    for (const local of ['written', 'ddl', 'ROWCOUNT', 'TRANCOUNT']) used.delete(local); // DECLAREd variables, system functions
+    for (const local of ['written', 'promoted', 'promotedVersion', 'promotedSeq', 'ddl', 'ROWCOUNT', 'TRANCOUNT']) used.delete(local); // DECLAREd variables, system functions
     expect([...used].sort()).toEqual(Object.keys(st.params).sort());
   });
 
@@ -249,7 +249,7 @@ describe('what the statements do', () => {
     expect(sqlText).toContain('UPDATE [ops]]x].[ctrelay_state] SET');
     expect(sqlText).toContain('WHERE source_id = @sourceId AND batch_seq < @batchSeq;');
     expect(sqlText).toContain('WITH (UPDLOCK, HOLDLOCK) WHERE source_id = @sourceId');
-    expect(sqlText.trimEnd()).toMatch(/SELECT @written AS rows_written;$/);
+    expect(sqlText.trimEnd()).toMatch(/SELECT @written AS rows_written, @promoted AS promoted_at, .*;$/);
   });
 
   it('scans in key order from the last key, reading each type losslessly as text', () => {

@@ -190,7 +190,8 @@ export function createStateTableStatement(schema: string): Statement {
     batch_seq bigint NOT NULL,
     version bigint NOT NULL,
     batch_offset bigint NOT NULL,
-    applied_at datetime2(3) NOT NULL
+    applied_at datetime2(3) NOT NULL,
+    promoted_at datetime2(3) NULL
   );`,
     params: { qualifiedName: nv(t) },
   };
@@ -198,20 +199,26 @@ export function createStateTableStatement(schema: string): Statement {
 
 export function readStateStatement(schema: string, sourceId: string): Statement {
   return {
-    sql: `SELECT batch_seq, version, batch_offset, applied_at FROM ${stateTableName(schema)} WHERE source_id = @sourceId;`,
+    // every column: a state table from before promoted_at existed reads as not promoted
+    sql: `SELECT * FROM ${stateTableName(schema)} WHERE source_id = @sourceId;`,
     params: { sourceId: nv(sourceId) },
   };
 }
 
 /**
- * Forward only: the row is updated only when its batch_seq is below ours, inserted only when
- * absent (under UPDLOCK, HOLDLOCK, so two appliers cannot both insert); `rows_written` = 0 means
- * another applier is at or past our batch.
+ * Forward only: the row is read first under UPDLOCK, HOLDLOCK (a markPromoted that committed
+ * meanwhile is seen, one in flight waits for this transaction); a promoted row is left as it is
+ * (`promoted_at` returned, rows_written 0); else updated only when its batch_seq is below ours,
+ * inserted only when absent (two appliers cannot both insert); `rows_written` = 0 means another
+ * applier is at or past our batch.
  */
 export function writeStateStatement(schema: string, state: ApplyState): Statement {
   const t = stateTableName(schema);
   return {
-    sql: `DECLARE @written int;
+    sql: `DECLARE @written int = 0, @promoted datetime2(3), @promotedVersion bigint, @promotedSeq bigint;
+SELECT @promoted = promoted_at, @promotedVersion = version, @promotedSeq = batch_seq FROM ${t} WITH (UPDLOCK, HOLDLOCK) WHERE source_id = @sourceId;
+IF @promoted IS NULL
+BEGIN
 UPDATE ${t} SET batch_seq = @batchSeq, version = @version, batch_offset = @batchOffset, applied_at = SYSUTCDATETIME() WHERE source_id = @sourceId AND batch_seq < @batchSeq;
 SET @written = @@ROWCOUNT;
 IF @written = 0 AND NOT EXISTS (SELECT 1 FROM ${t} WITH (UPDLOCK, HOLDLOCK) WHERE source_id = @sourceId)
@@ -219,7 +226,8 @@ BEGIN
   INSERT INTO ${t} (source_id, batch_seq, version, batch_offset, applied_at) VALUES (@sourceId, @batchSeq, @version, @batchOffset, SYSUTCDATETIME());
   SET @written = @@ROWCOUNT;
 END
-SELECT @written AS rows_written;`,
+END
+SELECT @written AS rows_written, @promoted AS promoted_at, @promotedVersion AS promoted_version, @promotedSeq AS promoted_seq;`,
     params: {
       sourceId: nv(state.sourceId),
       batchSeq: { sqlType: 'bigint', value: state.batchSeq },

@@ -11,6 +11,7 @@
 // Keys (sqlserver-keys.ts): the first statement on a table in a transaction refuses a string key
 // column with a non-binary collation, and a staged key SQL Server would take for another one
 // (trailing spaces, trailing zero bytes) is refused before the upsert touches anything.
+import { PromotedError } from '../promotion.ts';
 import type sql from 'mssql';
 import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta } from '../../core/model.ts';
@@ -213,6 +214,10 @@ export class SqlServerTransaction extends SqlTransaction {
 
   async writeState(state: ApplyState): Promise<void> {
     const [res] = await this.send(T.writeStateStatement(this.stateSchema, state), `cannot write apply state for source ${state.sourceId}`);
+    if (res?.promoted_at instanceof Date) {
+      const p = { at: res.promoted_at, version: BigInt(res.promoted_version as string), batchSeq: BigInt(res.promoted_seq as string) };
+      throw this.poison(new PromotedError(this.where, state.sourceId, p));
+    }
     if (Number(res?.rows_written ?? 0) === 0) {
       throw this.poison(
         new ConcurrentApplierError(

@@ -1,0 +1,29 @@
+// What `ctrelay promote` asks of the old primary in a planned switchover, per source engine.
+// A forced promotion never touches the source.
+import type { SourceSettings } from '../sources/factory.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { TableRef } from '../core/model.ts';
+import { demoteSource, sequenceValues, sourceVersion, undemoteSource, type Demotion, type SequenceValue } from '../sources/postgres/failover.ts';
+
+export interface SourceFailover {
+  /** Makes the source refuse writes from now on (see the engine's file for what it does). */
+  demote(): Promise<Demotion>;
+  undemote(): Promise<void>;
+  /** The source's change-tracking version now: what the standby must reach. */
+  version(): Promise<bigint>;
+  /** The last value each sequence feeding a column of `tables` handed out (source names). */
+  sequenceValues(tables: TableRef[]): Promise<SequenceValue[]>;
+}
+
+export function sourceFailover(source: SourceSettings): SourceFailover {
+  if (source.kind === 'postgres') {
+    const url = source.url;
+    return {
+      demote: () => demoteSource(url),
+      undemote: () => undemoteSource(url),
+      version: () => sourceVersion(url),
+      sequenceValues: (tables) => sequenceValues(url, tables),
+    };
+  }
+  throw new ConfigError(`promote: a planned switchover from a ${source.kind} source is not supported yet; with the source gone, use --force`);
+}

@@ -1,0 +1,80 @@
+// The old primary's side of `ctrelay promote` on PostgreSQL: demotion for a planned switchover, the
+// version to drain to, and the values its sequences handed out (which change tracking does not
+// carry, so that the promoted standby's sequences can be moved past them).
+import type { TableRef } from '../../core/model.ts';
+import { quoteIdent } from '../../drivers/postgres/quote.ts';
+import { withPgClient } from './ct-admin.ts';
+import { APPLICATION_NAME } from './source.ts';
+
+export interface Demotion {
+  database: string;
+  /** application sessions ended (their open transactions rolled back) */
+  terminated: number;
+}
+
+/**
+ * Makes the source database refuse writes from now on: new sessions start read-only
+ * (`default_transaction_read_only`), and every other client session of the database except
+ * ctrelay's own (capture must still read the last changes) is ended, so no write can commit after
+ * the version read next. A session that sets the setting off again can still write: this is a
+ * switchover between cooperating parties, not a defence. Needs the database's owner or a superuser.
+ */
+export async function demoteSource(url: string): Promise<Demotion> {
+  return withPgClient(url, 'demoting the source', async (c) => {
+    const db = (await c.query<{ d: string }>('SELECT current_database() AS d')).rows[0].d;
+    await c.query(`ALTER DATABASE ${quoteIdent(db)} SET default_transaction_read_only = on`);
+    const r = await c.query(
+      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+          AND application_name <> $1`,
+      [APPLICATION_NAME],
+    );
+    return { database: db, terminated: r.rows[0].n as number };
+  });
+}
+
+/** Undoes demoteSource (a promotion that stopped before the switch leaves the source writable again). */
+export async function undemoteSource(url: string): Promise<void> {
+  await withPgClient(url, 'lifting the source\'s demotion', async (c) => {
+    const db = (await c.query<{ d: string }>('SELECT current_database() AS d')).rows[0].d;
+    await c.query(`ALTER DATABASE ${quoteIdent(db)} RESET default_transaction_read_only`);
+  });
+}
+
+/** ctrelay's change-tracking version of the source now. */
+export async function sourceVersion(url: string): Promise<bigint> {
+  return withPgClient(url, 'reading the source version', async (c) => BigInt((await c.query('SELECT ctrelay.current_version()::text AS v')).rows[0].v));
+}
+
+/** The last value a sequence feeding a source column handed out. */
+export interface SequenceValue {
+  table: TableRef;
+  column: string;
+  value: bigint;
+}
+
+/**
+ * The last value each sequence feeding a column of `tables` handed out (identity and serial
+ * columns, and defaults that call nextval); sequences never used are left out.
+ */
+export async function sequenceValues(url: string, tables: TableRef[]): Promise<SequenceValue[]> {
+  return withPgClient(url, 'reading the source\'s sequences', async (c) => {
+    const out: SequenceValue[] = [];
+    for (const t of tables) {
+      const rel = `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+      const cols = await c.query<{ col: string; seq: string }>(
+        `SELECT a.attname AS col, coalesce(pg_get_serial_sequence($1, a.attname),
+                  (regexp_match(pg_get_expr(d.adbin, d.adrelid), '^nextval\\(''(.*)''::regclass\\)$'))[1]) AS seq
+           FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+        [rel],
+      );
+      for (const { col, seq } of cols.rows) {
+        if (!seq) continue;
+        const v = await c.query(`SELECT CASE WHEN is_called THEN last_value END::text AS v FROM ${seq}`);
+        if (v.rows[0]?.v != null) out.push({ table: t, column: col, value: BigInt(v.rows[0].v) });
+      }
+    }
+    return out;
+  });
+}
