@@ -158,4 +158,55 @@ describe('ctrelay promote', () => {
     expect(applyAgain.error).toMatch(/was promoted at .*the applier refuses to write it/);
   });
 
+
+  it('round trip: A -> B (promote, writes on B), failback, B -> A (promote back): A equals B', { timeout: 300_000 }, async () => {
+    await undemote();
+    const prefix = uniquePrefix('promrt');
+    const b: Standby = await fx.standby('postgres', 'promrt');
+    await b.query(`${pgbenchHistory(true)}; ${ORDERS}`);
+    const file = fx.config(prefix, { standby: { id: 'site-b', url: b.url } });
+    const app = fx.apply(file);
+    fx.capture(file);
+    await fx.waitCaughtUpWhileRunning(prefix, b, app);
+    const there = await fx.run(['promote', '-c', file, '--demote-source'], 120_000);
+    expect(there.code, there.stderr.slice(-3000)).toBe(0);
+
+    // the application moved to B and writes there
+    const onB = await fresh(b.url);
+    await onB.query(`INSERT INTO orders (note) SELECT 'written on b' FROM generate_series(1, 30)`);
+    await onB.query('UPDATE pgbench_accounts SET abalance = abalance + 7 WHERE aid <= 500');
+    await onB.query('DELETE FROM pgbench_accounts WHERE aid BETWEEN 600 AND 610');
+    await onB.end();
+
+    const reversed = join(tmpdir(), `${prefix}-reversed.yaml`);
+    const fb = await fx.run(['failback', '-c', file, '-o', reversed]);
+    expect(fb.code, fb.stderr).toBe(0);
+    expect(fb.stdout).toContain(`under topic prefix ${prefix}-r1`);
+    const text = readFileSync(reversed, 'utf8');
+    expect(text).toContain(`id: site-b`);
+    fx.capture(reversed);
+    fx.apply(reversed);
+    // planned: promote waits until A (now the standby) caught up with B, verifies, then switches back
+    const back = await fx.run(['promote', '-c', reversed, '--demote-source', '--wait', '180000'], 240_000);
+    expect(back.code, back.stdout + back.stderr.slice(-3000)).toBe(0);
+    expect(back.stdout).toContain('nothing lost');
+
+    // A equals B, table by table, by the test's own SQL
+    const onA = await fresh(fx.db.url);
+    const onB2 = await fresh(b.url);
+    try {
+      for (const t of ['pgbench_branches', 'pgbench_tellers', 'pgbench_accounts', 'pgbench_history', 'orders']) {
+        const sql = `SELECT coalesce(json_agg(x ORDER BY 1), '[]')::text AS j FROM (SELECT * FROM ${t} ORDER BY 1) x`;
+        const a = (await onA.query(sql)).rows[0].j;
+        expect(a, t).toBe((await onB2.query(sql)).rows[0].j);
+      }
+      expect(Number((await onA.query(`SELECT count(*) AS n FROM orders WHERE note = 'written on b'`)).rows[0].n)).toBe(30);
+      // A is the primary again: it takes writes, keys past everything B handed out
+      const id = Number((await onA.query(`INSERT INTO orders (note) VALUES ('back on a') RETURNING id`)).rows[0].id);
+      expect(id).toBeGreaterThan(Number((await onB2.query('SELECT max(id) AS m FROM orders')).rows[0].m));
+    } finally {
+      await onA.end();
+      await onB2.end();
+    }
+  });
 });

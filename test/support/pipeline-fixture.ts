@@ -92,6 +92,8 @@ export class Standby {
   static async create(kind: 'postgres' | 'mariadb', db: ThrowawayDb): Promise<Standby> {
     if (kind === 'mariadb') return new Standby(kind, db, null, await mysql.createConnection(db.url));
     const c = new pg.Client({ connectionString: db.url });
+    // ended by the server when a promote demotes this database: reported by the next query
+    c.on('error', () => undefined);
     await c.connect();
     return new Standby(kind, db, c, null);
   }
