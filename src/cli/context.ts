@@ -57,3 +57,11 @@ export function wholeNumber(v: string): number {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got "${v}"`);
   return n;
 }
+
+/** A duration option: `1s`, `500ms`, `2m`, or plain milliseconds; returns milliseconds. */
+export function duration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError(`expected a duration such as 1s, 500ms or 2m, got "${v}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+}

@@ -3,7 +3,7 @@
 import type { SourceSettings } from '../sources/factory.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { TableRef } from '../core/model.ts';
-import { demoteSource, sequenceValues, sourceVersion, undemoteSource, type Demotion, type SequenceValue } from '../sources/postgres/failover.ts';
+import { cutState, demoteSource, sequenceValues, sourceVersion, undemoteSource, type CutState, type Demotion, type SequenceValue } from '../sources/postgres/failover.ts';
 
 export interface SourceFailover {
   /** Makes the source refuse writes from now on (see the engine's file for what it does). */
@@ -13,6 +13,8 @@ export interface SourceFailover {
   version(): Promise<bigint>;
   /** The last value each sequence feeding a column of `tables` handed out (source names). */
   sequenceValues(tables: TableRef[]): Promise<SequenceValue[]>;
+  /** The version, clock and changes after `since` at this moment, in one snapshot (a drill's cut). */
+  cutState(tables: TableRef[], since: bigint): Promise<CutState>;
 }
 
 export function sourceFailover(source: SourceSettings): SourceFailover {
@@ -23,7 +25,8 @@ export function sourceFailover(source: SourceSettings): SourceFailover {
       undemote: () => undemoteSource(url),
       version: () => sourceVersion(url),
       sequenceValues: (tables) => sequenceValues(url, tables),
+      cutState: (tables, since) => cutState(url, tables, since),
     };
   }
-  throw new ConfigError(`promote: a planned switchover from a ${source.kind} source is not supported yet; with the source gone, use --force`);
+  throw new ConfigError(`a planned switchover or a drill from a ${source.kind} source is not supported yet; with the source gone, use promote --force`);
 }

@@ -59,6 +59,12 @@ export async function runVerify(config: Config, log: Logger, opts: VerifyOptions
   return { report, exitCode: report.equal ? 0 : 1 };
 }
 
+/** Verifies every table with the defaults (report on stdout); true when the standby equals the source. */
+export async function verifiesEqual(config: Config, log: Logger): Promise<boolean> {
+  const r = await runVerify(config, log, { chunkRows: 10_000, attempts: 5, lock: true, maxChunksPerSecond: 0, waitMs: 60_000, progress: false, repair: false, repairWaitMs: 0 });
+  return r.exitCode === 0;
+}
+
 type Checked = { result: TableResult; notCompared: string[] };
 
 async function verifyAll(config: Config, metas: TableMeta[], source: SourceSide, side: VerifySide, log: Logger, opts: VerifyOptions): Promise<Checked[]> {

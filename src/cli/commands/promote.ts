@@ -44,7 +44,7 @@ Examples:
     .action(async (options: PromoteCliOptions, cmd: Command) => {
       const config = await loadCommandConfig(cmd);
       const log = commandLogger(cmd, config, 'promote');
-      const [{ promote }, { formatPromoteReport }, { createKafkajsPort }, { runVerify }, { writeFile }] = await Promise.all([
+      const [{ promote }, { formatPromoteReport }, { createKafkajsPort }, { verifiesEqual }, { writeFile }] = await Promise.all([
         import('../../failover/promote.ts'), import('../../failover/report.ts'), import('../../kafka/kafkajs/index.ts'),
         import('../../verify/run.ts'), import('node:fs/promises'),
       ]);
@@ -57,9 +57,7 @@ Examples:
           waitMs: options.wait,
           log,
           progress: (m) => process.stderr.write(`promote: ${m}\n`),
-          runVerify: async () => (await runVerify(config, log, {
-            chunkRows: 10_000, attempts: 5, lock: true, maxChunksPerSecond: 0, waitMs: 60_000, progress: false, repair: false, repairWaitMs: 0,
-          })).exitCode === 0,
+          runVerify: () => verifiesEqual(config, log),
         });
         if (options.json) await writeFile(options.json, JSON.stringify(report, null, 2) + '\n');
         process.stdout.write(formatPromoteReport(report));

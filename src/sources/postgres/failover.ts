@@ -78,3 +78,40 @@ export async function sequenceValues(url: string, tables: TableRef[]): Promise<S
     return out;
   });
 }
+
+/** The source at a drill's cut: its version and clock, and every change after `since` up to it. */
+export interface CutState {
+  version: bigint;
+  at: Date;
+  /** one entry per changed key (change tracking keeps a key's last change), in version order */
+  changes: { table: string; version: bigint; commitTs: Date }[];
+}
+
+/**
+ * Reads, in one snapshot, the source's version and clock and the keys changed after `since`, per
+ * table: what a standby at `since` lacks at this moment. A drill takes it at the cut and counts, once
+ * the standby is promoted, the changes it did not get.
+ */
+export async function cutState(url: string, tables: TableRef[], since: bigint): Promise<CutState> {
+  return withPgClient(url, 'reading the source at the cut', async (c) => {
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      const head = (await c.query<{ v: string; at: Date }>('SELECT ctrelay.current_version()::text AS v, now() AS at')).rows[0];
+      const changes: CutState['changes'] = [];
+      for (const t of tables) {
+        const side = (await c.query<{ s: string }>('SELECT side_table AS s FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2', [t.schema, t.table])).rows[0]?.s;
+        if (!side) continue;
+        const r = await c.query<{ v: string; ts: Date }>(
+          `SELECT x.version::text AS v, x.commit_ts AS ts FROM ctrelay.${quoteIdent(side)} s JOIN ctrelay.txn x ON x.xid = s.last_xid
+            WHERE x.version > $1::bigint AND x.version <= $2::bigint`,
+          [since.toString(), head.v],
+        );
+        for (const row of r.rows) changes.push({ table: `${t.schema}.${t.table}`, version: BigInt(row.v), commitTs: row.ts });
+      }
+      changes.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+      return { version: BigInt(head.v), at: head.at, changes };
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+    }
+  });
+}
