@@ -3,7 +3,7 @@
 import type { SourceSettings } from '../sources/factory.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { TableRef } from '../core/model.ts';
-import { cutState, demoteSource, sequenceValues, sourceVersion, undemoteSource, type CutState, type Demotion, type SequenceValue } from '../sources/postgres/failover.ts';
+import { cutState, demoteSource, lostChanges, sequenceValues, sourceVersion, undemoteSource, type CutState, type Demotion, type LostChange, type SequenceValue } from '../sources/postgres/failover.ts';
 
 export interface SourceFailover {
   /** Makes the source refuse writes from now on (see the engine's file for what it does). */
@@ -15,6 +15,8 @@ export interface SourceFailover {
   sequenceValues(tables: TableRef[]): Promise<SequenceValue[]>;
   /** The version, clock and changes after `since` at this moment, in one snapshot (a drill's cut). */
   cutState(tables: TableRef[], since: bigint): Promise<CutState>;
+  /** Every key changed after `since`, with its row as the source holds it now. */
+  lostChanges(tables: TableRef[], since: bigint): Promise<LostChange[]>;
 }
 
 export function sourceFailover(source: SourceSettings): SourceFailover {
@@ -26,6 +28,7 @@ export function sourceFailover(source: SourceSettings): SourceFailover {
       version: () => sourceVersion(url),
       sequenceValues: (tables) => sequenceValues(url, tables),
       cutState: (tables, since) => cutState(url, tables, since),
+      lostChanges: (tables, since) => lostChanges(url, tables, since),
     };
   }
   throw new ConfigError(`a planned switchover or a drill from a ${source.kind} source is not supported yet; with the source gone, use promote --force`);

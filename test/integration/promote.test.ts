@@ -79,6 +79,13 @@ describe('ctrelay promote', () => {
       const onStandby = (await standby.query('SELECT id FROM orders ORDER BY id')).map((x) => Number(x.id));
       const onSource = (await admin.query('SELECT id FROM orders ORDER BY id')).rows.map((x) => Number(x.id));
       expect(onStandby).toEqual(onSource.filter((id) => !lost.includes(id)));
+      // the old primary answers again: exactly the lost rows, as JSON lines to re-apply
+      const out = join(tmpdir(), `${prefix}-lost.jsonl`);
+      const lc = await fx.run(['lost-changes', '-c', file, '-o', out]);
+      expect(lc.code, lc.stderr).toBe(0);
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.table, l.op, l.key.id, l.row.note])).toEqual(lost.map((id) => ['public.orders', 'upsert', id, 'lost']));
+      expect(lc.stderr).toContain(`lost-changes: ${lost.length} change(s) after source version`);
       // AUTO_INCREMENT past every replicated key
       await standby.query(`INSERT INTO orders (note) VALUES ('after failover')`);
       const next = Number((await standby.query(`SELECT max(id) AS m FROM orders`))[0].m);

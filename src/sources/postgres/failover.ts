@@ -2,7 +2,7 @@
 // version to drain to, and the values its sequences handed out (which change tracking does not
 // carry, so that the promoted standby's sequences can be moved past them).
 import type { TableRef } from '../../core/model.ts';
-import { quoteIdent } from '../../drivers/postgres/quote.ts';
+import { quoteIdent, quoteLiteral } from '../../drivers/postgres/quote.ts';
 import { withPgClient } from './ct-admin.ts';
 import { APPLICATION_NAME } from './source.ts';
 
@@ -114,4 +114,45 @@ export async function cutState(url: string, tables: TableRef[], since: bigint): 
       await c.query('ROLLBACK').catch(() => undefined);
     }
   });
+}
+
+/** One change the old primary holds after a version: its key, and the row as it is now (null: deleted). */
+export interface LostChange {
+  table: string;
+  version: bigint;
+  commitTs: Date;
+  /** the key and the row as JSON text from PostgreSQL's to_jsonb (numbers keep every digit) */
+  keyJson: string;
+  rowJson: string | null;
+}
+
+/**
+ * Every key of `tables` changed after version `since`, in version order, with the row as the old
+ * primary holds it now (change tracking keeps a key's last change: a key changed twice is listed
+ * once, with its final row). What a forced promotion lost, once the old primary answers again.
+ */
+export async function lostChanges(url: string, tables: TableRef[], since: bigint): Promise<LostChange[]> {
+  const all: LostChange[] = [];
+  await withPgClient(url, 'reading the changes after the promoted version', async (c) => {
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      for (const t of tables) {
+        const info = (await c.query<{ s: string; k: string[] }>('SELECT side_table AS s, key_columns::text[] AS k FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2', [t.schema, t.table])).rows[0];
+        if (!info) continue;
+        const keyObj = `jsonb_build_object(${info.k.map((k) => `${quoteLiteral(k)}, s.${quoteIdent(k)}`).join(', ')})::text`;
+        const on = info.k.map((k) => `r.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+        const r = await c.query<{ v: string; ts: Date; k: string; row: string | null }>(
+          `SELECT x.version::text AS v, x.commit_ts AS ts, ${keyObj} AS k, CASE WHEN r.${quoteIdent(info.k[0])} IS NULL THEN NULL ELSE to_jsonb(r)::text END AS row
+             FROM ctrelay.${quoteIdent(info.s)} s JOIN ctrelay.txn x ON x.xid = s.last_xid
+             LEFT JOIN ${quoteIdent(t.schema)}.${quoteIdent(t.table)} r ON ${on}
+            WHERE x.version > $1::bigint ORDER BY x.version`,
+          [since.toString()],
+        );
+        for (const row of r.rows) all.push({ table: `${t.schema}.${t.table}`, version: BigInt(row.v), commitTs: row.ts, keyJson: row.k, rowJson: row.row });
+      }
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+    }
+  });
+  return all.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
