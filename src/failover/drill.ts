@@ -94,8 +94,12 @@ export async function drill(config: Config, kafka: KafkaPort, opts: DrillOptions
   const promotedAtMs = Date.now();
   mark(`standby ${standby.id} promoted at source version ${report.promotedVersion}${report.verified ? ', verified' : ''} and writable`);
   const promoted = BigInt(report.promotedVersion);
-  // planned: the source took no write after the demotion, so its state now is its state at the cut
-  if (!cut) cut = await source.cutState(tables, promoted);
+  // planned: the cut is the demotion; whatever the source holds beyond the promoted version now
+  // (a session that escaped the demotion) is lost
+  if (!cut) {
+    const now = await source.cutState(tables, promoted);
+    cut = { version: report.cutVersion === null ? now.version : BigInt(report.cutVersion), at: new Date(cutAtMs), changes: now.changes };
+  }
   const lost = cut.changes.filter((c) => c.version > promoted);
   const perTable: Record<string, number> = {};
   for (const c of lost) perTable[c.table] = (perTable[c.table] ?? 0) + 1;
@@ -104,6 +108,8 @@ export async function drill(config: Config, kafka: KafkaPort, opts: DrillOptions
   const rtoSeconds = (promotedAtMs - cutAtMs) / 1000;
   const rpoMet = opts.objectiveRpoMs === undefined ? null : rpoSeconds * 1000 <= opts.objectiveRpoMs;
   const rtoMet = opts.objectiveRtoMs === undefined ? null : rtoSeconds * 1000 <= opts.objectiveRtoMs;
+  // an ack is written after the standby's commit, so this holds unless the promoted standby lost
+  // data it had acknowledged (restored from a backup, another database behind the same id): checked
   const acknowledgedLost = acknowledged !== null && acknowledged > promoted;
   return {
     kind: opts.kind,

@@ -18,11 +18,12 @@ import type { Logger } from 'pino';
 import { SingleObjectControlCodec } from '../avro/control.ts';
 import { targetNamer } from '../apply/run.ts';
 import type { Config, StandbyConfig } from '../config/schema.ts';
-import { ConfigError, CtrelayError, StandbyError } from '../core/errors.ts';
+import { ConfigError, CtrelayError } from '../core/errors.ts';
 import type { TableRef } from '../core/model.ts';
 import type { KafkaPort } from '../kafka/port.ts';
 import { createDialect } from '../standby/create-dialect.ts';
 import { floorKey, isPromotable, type PromotableDialect, type SequenceAdvance } from '../standby/promotion.ts';
+import { readLastBatch } from '../kafka/batch-log.ts';
 import { fenceBatchLog } from './fence.ts';
 import { sourceFailover } from './source-failover.ts';
 
@@ -83,26 +84,34 @@ export async function promote(config: Config, kafka: KafkaPort, opts: PromoteOpt
     let verified: boolean | null = null;
     const source = opts.force ? null : sourceFailover(config.source);
     const already = await dialect.readPromotion(config.source.id);
-    if (!already && source) {
-      if (opts.demoteSource) demoted = await step('source demoted (new sessions read-only, application sessions ended)', () => source.demote());
+    // a promotion interrupted after its fence is finished from the fence: the source is not demoted
+    // or read again (capture is fenced: the standby could never reach a newer version)
+    const fencedBefore = (await readLastBatch(kafka, prefix, config.source.id, control))?.batch.fence ?? null;
+    if (fencedBefore && !already) opts.progress(`the batch log already ends with a fence (${fencedBefore.kind}, ${new Date(fencedBefore.atMs).toISOString()}): finishing that promotion`);
+    let fenced: Awaited<ReturnType<typeof fenceBatchLog>> | null = null;
+    const fence = () => step('pipeline fenced in the batch log (capture stops)', () =>
+      fenceBatchLog(kafka, prefix, config.source.id, control, { standbyId: standby.id, atMs: Date.now(), kind: opts.force ? 'forced' : 'planned' }));
+    if (!already && !fencedBefore && source) {
       try {
+        if (opts.demoteSource) demoted = await step('source demoted (new sessions read-only, application sessions ended)', () => source.demote());
         cut = await step('source version read', () => source.version());
-        await step(`standby ${standby.id} caught up to source version ${cut}`, () => waitState(dialect, config.source.id, (s) => s.version >= cut!, opts.waitMs, `source version ${cut}`));
+        await step(`standby ${standby.id} caught up to source version ${cut}`, () => waitState(dialect, config.source.id, (s) => s.version >= cut!, opts.waitMs, `source version ${cut}`, 'are capture and the applier running?'));
         if (opts.verify) {
           verified = await step('standby verified against the source', () => opts.runVerify());
           if (!verified) throw new CtrelayError(`promote: the standby ${standby.id} differs from the source (see verify's report above): not promoted`);
         }
+        fenced = await fence();
       } catch (err) {
-        if (demoted) await source.undemote().catch(() => undefined);
+        // before the fence nothing is switched: the source takes writes again
+        if (opts.demoteSource) await source.undemote().catch(() => undefined);
         throw err;
       }
     }
-    const fenced = await step('pipeline fenced in the batch log (capture stops)', () =>
-      fenceBatchLog(kafka, prefix, config.source.id, control, { standbyId: standby.id, atMs: Date.now(), kind: opts.force ? 'forced' : 'planned' }));
+    fenced ??= await fence();
     const drainTo = fenced.lastComplete;
     if (drainTo && !already) {
       await step(`standby applied every batch before the fence (batch ${drainTo.seq})`, () =>
-        waitState(dialect, config.source.id, (s) => s.batchSeq >= drainTo.seq, opts.waitMs, `batch ${drainTo.seq}`));
+        waitState(dialect, config.source.id, (s) => s.batchSeq >= drainTo.seq, opts.waitMs, `batch ${drainTo.seq}`, 'is the applier running? (capture is fenced already and need not run)'));
     }
     const promotion = await step('standby marked promoted (the applier stops)', () => dialect.markPromoted(config.source.id));
     const names = targetNamer(standby.kind, standby.url, standby.schema);
@@ -155,14 +164,14 @@ function promotable(standby: StandbyConfig): PromotableDialect {
   return d;
 }
 
-/** Polls the standby's state of `sourceId` until `done`; a StandbyError naming `what` after `ms`. */
-async function waitState(dialect: PromotableDialect, sourceId: string, done: (s: { version: bigint; batchSeq: bigint }) => boolean, ms: number, what: string): Promise<void> {
+/** Polls the standby's state of `sourceId` until `done`; an error (exit 1) naming `what` after `ms`. */
+async function waitState(dialect: PromotableDialect, sourceId: string, done: (s: { version: bigint; batchSeq: bigint }) => boolean, ms: number, what: string, hint: string): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const s = await dialect.readState(sourceId);
     if (s && done(s)) return;
     if (Date.now() > until) {
-      throw new StandbyError(`promote: the standby did not reach ${what} within ${ms} ms (it holds ${s ? `batch ${s.batchSeq}, source version ${s.version}` : 'nothing of this source'}): are capture and the applier running?`);
+      throw new CtrelayError(`promote: the standby did not reach ${what} within ${ms} ms (it holds ${s ? `batch ${s.batchSeq}, source version ${s.version}` : 'nothing of this source'}): ${hint}; run promote again once it can`);
     }
     await sleep(100);
   }

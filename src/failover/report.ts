@@ -6,15 +6,15 @@ export function formatPromoteReport(r: PromoteReport): string {
     `promoted: standby ${r.standbyId} is the primary now (${r.kind}, ${r.ms} ms)`,
     `  holds source ${r.sourceId} up to version ${r.promotedVersion} (batch ${r.promotedBatch}${r.promotedCommitAt ? `, committed at the source ${r.promotedCommitAt}` : ''})`,
   ];
-  if (r.kind === 'planned') {
-    const after = r.sourceVersionAfter === null ? null : BigInt(r.sourceVersionAfter);
-    const moved = after !== null && r.cutVersion !== null && after > BigInt(r.cutVersion);
-    lines.push(moved
-      ? `  LOST: the source moved on to version ${after} after the cut at ${r.cutVersion}; those changes are not on the promoted standby`
-      : `  nothing lost: the source was at version ${r.cutVersion} when the standby reached it${r.verified ? ', and verify found them equal' : ''}`);
+  const after = r.sourceVersionAfter === null ? null : BigInt(r.sourceVersionAfter);
+  if (after !== null && after > BigInt(r.promotedVersion)) {
+    lines.push(`  LOST: the source is at version ${after}, beyond the promoted ${r.promotedVersion}: those changes are not on the promoted standby (ctrelay lost-changes lists them)`);
+  } else if (after !== null) {
+    lines.push(`  nothing lost: the source is at version ${after}${r.verified ? ', and verify found the standby equal to it' : ''}`);
   } else {
-    lines.push('  changes the source committed after that version are not on the promoted standby');
+    lines.push('  what the source committed after that version is not on the promoted standby (ctrelay lost-changes lists it once the source answers)');
   }
+  if (r.kind === 'forced') lines.push('  the source was not asked for its sequences: counters were moved past the largest replicated values only');
   if (r.demoted) lines.push(`  source database ${r.demoted.database} demoted: new sessions read-only, ${r.demoted.terminated} application session(s) ended`);
   for (const s of r.sequences) lines.push(`  ${s.table}.${s.column}: ${s.sequence} next value ${s.next}${s.before !== null ? ` (was ${s.before})` : ''}`);
   lines.push('  capture and the applier of this pipeline are fenced: they stop and refuse to start again');

@@ -8,7 +8,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleObjectControlCodec } from '../avro/control.ts';
 import type { Config } from '../config/schema.ts';
-import { ConfigError, CtrelayError, StandbyError } from '../core/errors.ts';
+import { describeFence } from '../core/batch.ts';
+import { ConfigError, CtrelayError, PipelineFencedError, StandbyError } from '../core/errors.ts';
 import { qualifiedName, type TableRef } from '../core/model.ts';
 import { readLastBatch } from '../kafka/batch-log.ts';
 import type { KafkaPort } from '../kafka/port.ts';
@@ -30,7 +31,9 @@ export async function requestResnapshot(config: Config, tables: TableRef[], kafk
   const names = tables.map(qualifiedName);
   const control = new SingleObjectControlCodec();
   const last = async () => readLastBatch(kafka, config.kafka.topicPrefix, config.source.id, control);
-  const before = new Map((await last())?.batch.tables.map((t) => [t.table, t.snapshot?.epoch ?? 0]) ?? []);
+  const head = await last();
+  if (head?.batch.fence) throw new PipelineFencedError(`snapshot: ${describeFence(config.kafka.topicPrefix, head.batch.fence)}`);
+  const before = new Map(head?.batch.tables.map((t) => [t.table, t.snapshot?.epoch ?? 0]) ?? []);
   await ctResnapshot(config.source.url, tables, opts.reason);
   opts.progress?.(`re-snapshot requested for ${names.join(', ')}`);
   if (opts.waitMs <= 0) return null;

@@ -10,6 +10,8 @@ import { createDialect } from '../standby/create-dialect.ts';
 export interface Status {
   source: { id: string; currentVersion: string | null; error?: string };
   capture: { seq: string; version: string; complete: boolean; capturedAt: string; tables: { table: string; cursor: string; snapshot: string }[] } | null;
+  /** the batch log ends with ctrelay promote's fence: the pipeline has ended */
+  fenced?: { standbyId: string; kind: string; at: string; version: string };
   standby: { id: string; kind: string; seq: string; version: string; appliedAt: string | null; lagVersions: string | null; lagBatches: string | null; error?: string } | null;
 }
 
@@ -29,6 +31,10 @@ export async function readStatus(config: Config, kafka: KafkaPort): Promise<Stat
     await source.close().catch(() => undefined);
   }
   const last = await readLastBatch(kafka, config.kafka.topicPrefix, config.source.id, new SingleObjectControlCodec());
+  if (last?.batch.fence) {
+    const f = last.batch.fence;
+    status.fenced = { standbyId: f.standbyId, kind: f.kind, at: new Date(f.atMs).toISOString(), version: f.version.toString() };
+  }
   if (last) {
     const b = last.batch;
     status.capture = {
@@ -55,7 +61,8 @@ export async function readStatus(config: Config, kafka: KafkaPort): Promise<Stat
         seq: state ? state.batchSeq.toString() : 'none', version: state ? state.version.toString() : 'none',
         appliedAt: state?.appliedAt ? state.appliedAt.toISOString() : null,
         lagVersions: state && status.source.currentVersion !== null ? (BigInt(status.source.currentVersion) - state.version).toString() : null,
-        lagBatches: state && status.capture ? (BigInt(status.capture.seq) - state.batchSeq).toString() : captured === null ? null : 'all',
+        // the fence is not a batch to apply
+        lagBatches: state && status.capture ? (BigInt(status.capture.seq) - (status.fenced ? 1n : 0n) - state.batchSeq).toString() : captured === null ? null : 'all',
       };
     } catch (err) {
       status.standby = { id: s.id, kind: s.kind, seq: '?', version: '?', appliedAt: null, lagVersions: null, lagBatches: null, error: message(err) };
@@ -69,6 +76,7 @@ export async function readStatus(config: Config, kafka: KafkaPort): Promise<Stat
 export function formatStatus(s: Status): string {
   const lines: string[] = [];
   lines.push(`source ${s.source.id}: ${s.source.error ? `unreachable: ${s.source.error}` : `current version ${s.source.currentVersion}`}`);
+  if (s.fenced) lines.push(`pipeline ENDED: standby ${s.fenced.standbyId} was promoted (${s.fenced.kind}) at ${s.fenced.at} holding source version ${s.fenced.version}; capture and apply are fenced`);
   if (!s.capture) lines.push('capture: nothing in the batch log yet');
   else {
     lines.push(`capture: batch ${s.capture.seq}${s.capture.complete ? '' : ' (window incomplete)'}, version ${s.capture.version}, captured at ${s.capture.capturedAt}`);

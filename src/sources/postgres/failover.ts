@@ -1,6 +1,7 @@
 // The old primary's side of `ctrelay promote` on PostgreSQL: demotion for a planned switchover, the
 // version to drain to, and the values its sequences handed out (which change tracking does not
 // carry, so that the promoted standby's sequences can be moved past them).
+import { SourceError } from '../../core/errors.ts';
 import type { TableRef } from '../../core/model.ts';
 import { quoteIdent, quoteLiteral } from '../../drivers/postgres/quote.ts';
 import { withPgClient } from './ct-admin.ts';
@@ -15,21 +16,35 @@ export interface Demotion {
 /**
  * Makes the source database refuse writes from now on: new sessions start read-only
  * (`default_transaction_read_only`), and every other client session of the database except
- * ctrelay's own (capture must still read the last changes) is ended, so no write can commit after
- * the version read next. A session that sets the setting off again can still write: this is a
- * switchover between cooperating parties, not a defence. Needs the database's owner or a superuser.
+ * ctrelay's own (application_name `ctrelay`: capture must still read the last changes) is ended and
+ * waited for (a session in the middle of its COMMIT finishes it or is gone before this returns), so
+ * the version read next is the last. Prepared transactions of the database are refused by name: a
+ * COMMIT PREPARED would still land after the cut. A session that sets the setting off again, or
+ * names itself ctrelay, can still write: promote then reports the source's version beyond the
+ * promoted one as lost, never as nothing lost. Needs the database's owner (or a superuser) and
+ * pg_signal_backend; on any failure the setting is reset.
  */
 export async function demoteSource(url: string): Promise<Demotion> {
   return withPgClient(url, 'demoting the source', async (c) => {
     const db = (await c.query<{ d: string }>('SELECT current_database() AS d')).rows[0].d;
+    const prepared = await c.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared');
+    if (prepared.rows.length > 0) {
+      throw new SourceError(`promote: the source database ${db} has prepared transactions (${prepared.rows.map((r) => r.gid).join(', ')}): COMMIT PREPARED or ROLLBACK PREPARED them first, a later commit would be lost`);
+    }
     await c.query(`ALTER DATABASE ${quoteIdent(db)} SET default_transaction_read_only = on`);
-    const r = await c.query(
-      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-          AND application_name <> $1`,
-      [APPLICATION_NAME],
-    );
-    return { database: db, terminated: r.rows[0].n as number };
+    try {
+      const r = await c.query<{ n: number; stuck: number }>(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT pg_terminate_backend(pid, 5000))::int AS stuck FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+            AND application_name <> $1`,
+        [APPLICATION_NAME],
+      );
+      if (r.rows[0].stuck > 0) throw new SourceError(`promote: ${r.rows[0].stuck} session(s) of the source database ${db} did not end within 5 s`);
+      return { database: db, terminated: r.rows[0].n };
+    } catch (err) {
+      await c.query(`ALTER DATABASE ${quoteIdent(db)} RESET default_transaction_read_only`).catch(() => undefined);
+      throw err;
+    }
   });
 }
 

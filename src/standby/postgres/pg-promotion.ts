@@ -116,7 +116,8 @@ export async function advanceSequencesOn(c: pg.PoolClient, tables: TableRef[], f
     const r = await c.query<{ col: string; seq: string }>(SEQUENCES_OF_TABLE, [qualified(t)]);
     for (const { col, seq } of r.rows) {
       const m = await c.query<{ m: string | null }>(`SELECT max(${quoteIdent(col)})::text AS m FROM ${qualified(t)}`);
-      const max = m.rows[0].m === null ? null : BigInt(m.rows[0].m);
+      // a sequence may feed a text column ('ord-' || nextval(...)): only whole numbers bound it
+      const max = m.rows[0].m !== null && /^-?\d+$/.test(m.rows[0].m) ? BigInt(m.rows[0].m) : null;
       fed.set(seq, [...(fed.get(seq) ?? []), { table: t, column: col, max }]);
     }
   }
