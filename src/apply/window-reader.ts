@@ -28,6 +28,8 @@ export interface CompleteWindow {
   events: DecodedEvent[];
   /** bytes of the window's records (keys and values, chunks included): what it holds in memory */
   bytes: number;
+  /** the events' record values as on Kafka (chunks put back together), when `keepValues` is set */
+  values?: Buffer[];
 }
 
 const tp = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -43,6 +45,8 @@ export class WindowReader {
   private queue: { record: InRecord; batch: BatchRecord }[] = [];
   /** windows dropped because they never completed */
   discarded = 0;
+  /** keep each event's record value (CompleteWindow.values): the archiver stores them as they are */
+  keepValues = false;
 
   constructor(
     private readonly kafka: KafkaPort,
@@ -73,8 +77,8 @@ export class WindowReader {
         if (batch.complete) {
           const batches = this.pending;
           this.pending = [];
-          const { events, bytes } = await this.fetchEvents(batches);
-          return { batches, offset: record.offset, events, bytes };
+          const { events, bytes, values } = await this.fetchEvents(batches);
+          return { batches, offset: record.offset, events, bytes, values };
         }
       }
       const left = deadline - Date.now();
@@ -107,7 +111,7 @@ export class WindowReader {
     }
   }
 
-  private async fetchEvents(batches: BatchRecord[]): Promise<{ events: DecodedEvent[]; bytes: number }> {
+  private async fetchEvents(batches: BatchRecord[]): Promise<{ events: DecodedEvent[]; bytes: number; values?: Buffer[] }> {
     const ranges = batches.flatMap((b) => b.ranges);
     const missing = ranges.filter((r) => !this.positions.has(tp(r.topic, r.partition)));
     if (missing.length > 0) {
@@ -123,6 +127,7 @@ export class WindowReader {
       this.dataReader = await this.kafka.reader([...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, from: p.next })));
     }
     const out: DecodedEvent[] = [];
+    const values: Buffer[] | undefined = this.keepValues ? [] : undefined;
     let bytes = 0;
     // one per window: a batch holds whole events, so nothing is open between batches
     const chunks = new ChunkAssembler();
@@ -161,13 +166,14 @@ export class WindowReader {
           const where = `${rec.topic}[${rec.partition}]@${rec.offset}`;
           // the synchronous path first: awaiting per event would cost a microtask on the hot path
           out.push(this.events.decoder.decodeEvent(rec.value!, where) ?? (await this.events.decodeEvent(rec.value!, where)));
+          values?.push(rec.value!);
           if (out.length % DECODE_SLICE === 0) await yieldToEventLoop();
         }
         this.buffered.set(key, buf);
       }
       chunks.assertComplete(`the ranges of batch ${b.seq} in ${this.batchesTopic}`);
     }
-    return { events: out, bytes };
+    return { events: out, bytes, values };
   }
 
   /**

@@ -52,7 +52,9 @@ describe('parseConfig', () => {
     expect(config.http).toEqual({
       capture: { host: '127.0.0.1', port: 9464 },
       apply: { host: '127.0.0.1', port: 9465 },
+      archive: { host: '127.0.0.1', port: 9466 },
     });
+    expect(config.archive).toEqual({ segmentBytes: 64 << 20, segmentMs: 60_000, codec: 'deflate' });
     expect(config.log.level).toBe('info');
   });
 

@@ -270,6 +270,15 @@ const standbySchema = z
   })
   .describe('a mapping with url (and optionally kind, id, schema, mergeBatches)');
 
+const archiveSchema = z
+  .strictObject({
+    target: z.string().min(1).describe('where the archive lives: a directory path, file:///dir or s3://bucket/prefix (default ./ctrelay-archive/<kafka.topicPrefix>)').optional(),
+    segmentBytes: positiveInt('bytes of records buffered before the archive writes a segment of files').default(64 << 20),
+    segmentMs: positiveInt('milliseconds after which the archive writes the open segment').default(60_000),
+    codec: z.enum(['deflate']).describe('"deflate" (the Avro container codec of the archive files)').default('deflate'),
+  })
+  .describe('a mapping with target (and optionally segmentBytes, segmentMs, codec)');
+
 const listener = (defaultPort: number) =>
   z.strictObject({ host: host.default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});
 
@@ -284,7 +293,8 @@ const configObject = z.strictObject({
     })
     .prefault({}),
   standby: standbySchema.optional(),
-  http: z.strictObject({ capture: listener(9464), apply: listener(9465) }).prefault({}),
+  archive: archiveSchema.prefault({}),
+  http: z.strictObject({ capture: listener(9464), apply: listener(9465), archive: listener(9466) }).prefault({}),
   log: z
     .strictObject({ level: z.enum(LOG_LEVELS).describe('one of trace, debug, info, warn, error').default('info') })
     .prefault({}),

@@ -103,3 +103,22 @@ export function isTransient(err: unknown): boolean {
 export function isUserError(err: unknown): err is CtrelayError {
   return err instanceof CtrelayError;
 }
+
+/** An archive (ctrelay archive/restore) that cannot be read or does not hold what was asked. Exit 6. */
+export class ArchiveError extends CtrelayError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 6, options);
+  }
+}
+
+/** An archive file or manifest whose bytes are not what the manifest recorded (SHA-256, Avro framing); names the file. Exit 7. */
+export class ArchiveCorruptError extends CtrelayError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 7, options);
+  }
+}
+
+/** The archive's storage cannot be reached or asked to retry (throttling, a 5xx, a connection lost). */
+export class ArchiveUnavailableError extends ArchiveError {
+  override readonly transient = true;
+}

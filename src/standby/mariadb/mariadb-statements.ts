@@ -63,9 +63,15 @@ export function deleteStatement(table: TableMeta, keys: Row[]): string {
   return `DELETE FROM ${qualified(table)} WHERE ${keyCondition(table, keys)}`;
 }
 
-/** A column as reads select it: a FLOAT prints with 6 significant digits, as a DOUBLE its exact value. */
+/**
+ * A column as reads select it: a FLOAT prints with 6 significant digits, as a DOUBLE its exact value.
+ * A DOUBLE is read as its text: mysql2 parses a DOUBLE of up to 17 characters digit by digit, which
+ * can be off in the last place (90.66666666666667 came back as 90.66666666666669); fromMaria's
+ * Number() of the text is exact.
+ */
 function readExpression(c: ColumnMeta): string {
-  return c.type.kind === 'float32' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name);
+  if (c.type.kind === 'float32') return `CAST(${quoteIdent(c.name)} AS DOUBLE)`;
+  return c.type.kind === 'float64' ? `CAST(${quoteIdent(c.name)} AS CHAR)` : quoteIdent(c.name);
 }
 
 /** The key and the checked columns (write-shape.ts) of the rows of `keys`, in that column order. */

@@ -1,0 +1,120 @@
+// Avro object container files (Avro specification, "Object Container Files"), written and read by
+// hand rather than through avsc's streams: the records are the envelope bodies exactly as they were
+// on Kafka (the single-object header taken off), copied without decoding and encoding again, so a
+// file holds byte for byte what capture wrote. Codec deflate (raw DEFLATE, as the spec says).
+// The sync marker comes from the file's name: the same content under the same name gives the same
+// bytes, which makes a file rewritten after a crash identical to the one it replaces.
+import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import avro from 'avsc';
+
+const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
+/** uncompressed bytes per block: big enough for deflate to work, small enough to stream */
+const BLOCK_BYTES = 256 * 1024;
+
+function zigzag(n: number): Buffer {
+  const out: number[] = [];
+  let v = n >= 0 ? n * 2 : -n * 2 - 1;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+function bytesField(b: Buffer): Buffer[] {
+  return [zigzag(b.length), b];
+}
+
+export interface ContainerFile {
+  /** the writer schema's JSON text (header `avro.schema`) */
+  schema: string;
+  /** the other header entries (`ctrelay.*`) */
+  meta: Record<string, string>;
+  /** every record's Avro binary body, in file order */
+  records: Buffer[];
+}
+
+/** An object container file holding `records` (Avro binary bodies of `schema`). */
+export function writeContainer(name: string, schema: string, meta: Record<string, string>, records: Buffer[]): Buffer {
+  const sync = createHash('sha256').update(name).digest().subarray(0, 16);
+  const entries: [string, Buffer][] = [['avro.schema', Buffer.from(schema)], ['avro.codec', Buffer.from('deflate')], ...Object.entries(meta).map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer])];
+  const parts: Buffer[] = [MAGIC, zigzag(entries.length)];
+  for (const [k, v] of entries) parts.push(...bytesField(Buffer.from(k)), ...bytesField(v));
+  parts.push(zigzag(0), sync);
+  for (let i = 0; i < records.length; ) {
+    const block: Buffer[] = [];
+    let size = 0;
+    while (i < records.length && (block.length === 0 || size + records[i].length <= BLOCK_BYTES)) {
+      block.push(records[i]);
+      size += records[i++].length;
+    }
+    const data = deflateRawSync(Buffer.concat(block));
+    parts.push(zigzag(block.length), zigzag(data.length), data, sync);
+  }
+  return Buffer.concat(parts);
+}
+
+class Cursor {
+  pos = 0;
+  constructor(readonly buf: Buffer, readonly what: string) {}
+  long(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new Error(`${this.what}: truncated at byte ${this.pos}`);
+      const b = this.buf[this.pos++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 0x80;
+    }
+    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+  }
+  bytes(n = this.long()): Buffer {
+    if (n < 0 || this.pos + n > this.buf.length) throw new Error(`${this.what}: a length of ${n} at byte ${this.pos} runs past the end`);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}
+
+/**
+ * Reads a file written by writeContainer (or any deflate/null-codec container file). Throws a plain
+ * Error saying what is wrong where: the caller names the file.
+ */
+export function readContainer(buf: Buffer): ContainerFile {
+  const c = new Cursor(buf, 'container');
+  if (!c.bytes(4).equals(MAGIC)) throw new Error('not an Avro object container file (bad magic)');
+  const header: Record<string, string> = {};
+  for (let n = c.long(); n !== 0; n = c.long()) {
+    for (let i = 0; i < Math.abs(n); i++) {
+      if (n < 0 && i === 0) c.long(); // a block size: present when the count is negative
+      header[c.bytes().toString()] = c.bytes().toString();
+    }
+  }
+  const sync = c.bytes(16);
+  const schema = header['avro.schema'];
+  if (!schema) throw new Error('the header has no avro.schema');
+  const codec = header['avro.codec'] ?? 'null';
+  if (codec !== 'deflate' && codec !== 'null') throw new Error(`codec ${codec} is not supported`);
+  // only to find where each record ends: plain types, no logical types needed
+  const type = avro.Type.forSchema(JSON.parse(schema), { wrapUnions: true });
+  const records: Buffer[] = [];
+  while (c.pos < buf.length) {
+    const count = c.long();
+    const raw = c.bytes();
+    if (!c.bytes(16).equals(sync)) throw new Error(`block ending at byte ${c.pos}: sync marker does not match the header's`);
+    const data = codec === 'deflate' ? inflateRawSync(raw) : raw;
+    let pos = 0;
+    for (let i = 0; i < count; i++) {
+      const { offset } = type.decode(data, pos);
+      if (offset < 0) throw new Error(`block ending at byte ${c.pos}: record ${i} runs past the block`);
+      records.push(data.subarray(pos, offset));
+      pos = offset;
+    }
+    if (pos !== data.length) throw new Error(`block ending at byte ${c.pos}: ${data.length - pos} bytes after its ${count} records`);
+  }
+  const meta = Object.fromEntries(Object.entries(header).filter(([k]) => !k.startsWith('avro.')));
+  return { schema, meta, records };
+}

@@ -1,0 +1,118 @@
+// `ctrelay archive` and `ctrelay archive list`: wiring (config -> Kafka, decoder, store, metrics,
+// HTTP, signals) and the listing of what an archive can restore.
+import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
+import { singleObjectWireFormat } from '../avro/wire-format.ts';
+import type { Config } from '../config/schema.ts';
+import { retryTransient } from '../core/retry.ts';
+import { runUntilSignalled } from '../core/signals.ts';
+import { createMetricsRegistry } from '../http/metrics.ts';
+import { startHttpServer } from '../http/server.ts';
+import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
+import { TopicDecoder } from '../kafka/schemas-topic.ts';
+import { Archiver } from './archiver.ts';
+import { readWindows, requireManifest, type Manifest, type WindowEntry } from './manifest.ts';
+import type { ArchiveStore } from './store.ts';
+import { createArchiveStore } from './create-store.ts';
+
+/** Where `ctrelay archive` writes when archive.target is not set. */
+export const defaultArchiveTarget = (topicPrefix: string) => `./ctrelay-archive/${topicPrefix}`;
+
+export interface ArchiveRunOptions {
+  httpPort?: number;
+}
+
+export async function runArchive(config: Config, log: Logger, options: ArchiveRunOptions = {}): Promise<void> {
+  const store = createArchiveStore(config.archive.target ?? defaultArchiveTarget(config.kafka.topicPrefix));
+  const registry = createMetricsRegistry();
+  const registers = [registry];
+  const seq = new Gauge({ name: 'ctrelay_archive_batch_seq', help: 'last batch archived (in a segment the manifest lists)', registers });
+  const version = new Gauge({ name: 'ctrelay_archive_version', help: 'source version of the last archived window', registers });
+  let newest = -1n;
+  let archivedSeq = -1n;
+  new Gauge({ name: 'ctrelay_archive_lag_batches', help: 'batches in the batch log not yet archived', registers, collect() { this.set(Number(newest > archivedSeq ? newest - archivedSeq : 0n)); } });
+  const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-archive`, logger: log.child({ component: 'kafkajs' }) });
+  const wire = singleObjectWireFormat();
+  const archiver = new Archiver(
+    { sourceId: config.source.id, topicPrefix: config.kafka.topicPrefix, segmentBytes: config.archive.segmentBytes, segmentMs: config.archive.segmentMs },
+    {
+      kafka, control: wire.control, events: new TopicDecoder(kafka, config.kafka.topicPrefix, wire.decoder()), store, log: log.child({ component: 'archive' }),
+      archived: (m) => {
+        archivedSeq = BigInt(m.archived.seq);
+        seq.set(Number(m.archived.seq));
+        version.set(Number(m.archived.version));
+      },
+      observe: (s) => void (s > newest && (newest = s)),
+    },
+  );
+  try {
+    // control topics capture created a moment ago may not have a known leader yet
+    await retryTransient(() => archiver.resume(), 8, (err) => log.warn({ err }, 'resuming from the archive manifest failed; retrying'));
+    const http = await startHttpServer({
+      host: config.http.archive.host,
+      port: options.httpPort ?? config.http.archive.port,
+      registry,
+      health: () => ({ ok: true }),
+      ready: () => ({ ok: true, detail: { seq: archiver.archivedSeq.toString() } }),
+    });
+    log.info({ url: http.url, location: store.location }, 'archive running');
+    try {
+      await runUntilSignalled(archiver, () => log.info('stopping: writing the open segment'));
+    } finally {
+      await http.close();
+    }
+  } finally {
+    await kafka.close();
+    await store.close();
+    log.info('archive stopped');
+  }
+}
+
+const size = (n: number) => (n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+/**
+ * The oldest restore point: the first window at which every table has a complete full the archive
+ * holds from its start (null: none yet).
+ */
+export async function oldestRestorable(store: ArchiveStore, m: Manifest): Promise<WindowEntry | null> {
+  if (m.segments.length === 0) return null;
+  const firstSeq = BigInt(m.segments[0].firstSeq);
+  let seq = -1n;
+  for (const table of new Set(m.epochs.map((e) => e.table))) {
+    const usable = m.epochs.filter((e) => e.table === table && e.doneSeq !== null && BigInt(e.startedSeq) >= firstSeq).sort((a, b) => a.epoch - b.epoch)[0];
+    if (!usable) return null;
+    if (BigInt(usable.doneSeq!) > seq) seq = BigInt(usable.doneSeq!);
+  }
+  const segment = m.segments.find((s) => BigInt(s.lastSeq) >= seq);
+  return segment ? ((await readWindows(store, segment)).find((w) => BigInt(w.seq) >= seq) ?? null) : null;
+}
+
+/** `archive list`: the restorable window and the files per table, as text. */
+export function formatArchiveList(location: string, m: Manifest, oldest: WindowEntry | null): string {
+  const lines = [
+    `archive ${location}: source ${m.sourceId}, topic prefix ${m.topicPrefix}, ${m.segments.length} segments, batches up to ${m.archived.seq}`,
+    oldest
+      ? `restorable: version ${oldest.version} (${oldest.commitTs ?? 'commit time unknown'}) .. version ${m.archived.version} (${m.archived.commitTs ?? 'commit time unknown'})`
+      : 'restorable: nothing yet (a table\'s first snapshot is not complete in the archive)',
+    '',
+    'table                              files   fulls  rows        size       restorable from version',
+  ];
+  for (const table of [...new Set(m.epochs.map((e) => e.table))].sort()) {
+    const files = m.files.filter((f) => f.table === table);
+    const done = m.epochs.filter((e) => e.table === table && e.doneVersion !== null);
+    lines.push(
+      `${table.padEnd(34)} ${String(files.length).padStart(5)} ${String(done.length).padStart(7)}  ${String(files.reduce((a, f) => a + f.rows, 0)).padEnd(11)} ${size(files.reduce((a, f) => a + f.bytes, 0)).padEnd(10)} ${done[0]?.doneVersion ?? '(snapshot not complete)'}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function listArchive(location: string): Promise<string> {
+  const store = createArchiveStore(location);
+  try {
+    const m = await requireManifest(store);
+    return formatArchiveList(store.location, m, await oldestRestorable(store, m));
+  } finally {
+    await store.close();
+  }
+}
