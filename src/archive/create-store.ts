@@ -16,3 +16,17 @@ export function createArchiveStore(target: string, s3: Omit<S3StoreOptions, 'url
   if (target === '') throw new ConfigError('archive target is empty: give s3://bucket/prefix, file:///dir or a directory path');
   return new FsArchiveStore(target);
 }
+
+/** The store options of config's archive.s3 (credentials only when both halves are set). */
+export function s3Options(c: { endpoint?: string; region?: string; forcePathStyle?: boolean; accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; serverSideEncryption?: 'AES256' | 'aws:kms'; kmsKeyId?: string } = {}): Omit<S3StoreOptions, 'url'> {
+  if ((c.accessKeyId === undefined) !== (c.secretAccessKey === undefined)) {
+    throw new ConfigError('archive.s3: accessKeyId and secretAccessKey go together (or leave both out for the AWS credential chain)');
+  }
+  return {
+    endpoint: c.endpoint,
+    region: c.region,
+    forcePathStyle: c.forcePathStyle,
+    credentials: c.accessKeyId && c.secretAccessKey ? { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken } : undefined,
+    serverSideEncryption: c.serverSideEncryption === 'aws:kms' ? { type: 'aws:kms', kmsKeyId: c.kmsKeyId } : c.serverSideEncryption === 'AES256' ? { type: 'AES256' } : undefined,
+  };
+}

@@ -21,6 +21,7 @@ import { createDialect, kindFromUrl } from '../standby/create-dialect.ts';
 import { readContainer, type ContainerFile } from './container.ts';
 import { checkChain, getChecked, readWindows, requireManifest, type FileEntry, type Manifest, type WindowEntry } from './manifest.ts';
 import { createArchiveStore } from './create-store.ts';
+import type { S3StoreOptions } from './s3-store.ts';
 import type { ArchiveStore } from './store.ts';
 
 export type RestorePoint = { kind: 'latest' } | { kind: 'version'; version: bigint } | { kind: 'time'; at: Date };
@@ -34,6 +35,8 @@ export interface RestoreOptions {
   schema?: string;
   /** progress lines (the CLI shows them on a terminal) */
   progress?: (message: string) => void;
+  /** an s3:// archive's endpoint and region; credentials from the AWS SDK's chain */
+  s3?: Omit<S3StoreOptions, 'url'>;
 }
 
 export interface RestoreResult {
@@ -99,7 +102,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   const kind = kindFromUrl(opts.target);
   if (!kind) throw new ConfigError(`--target ${redactUrl(opts.target)}: expected a postgres://, mysql:// (mariadb://) or sqlserver:// URL`);
   const progress = opts.progress ?? (() => undefined);
-  const store = createArchiveStore(opts.from);
+  const store = createArchiveStore(opts.from, opts.s3);
   try {
     const m = await requireManifest(store);
     const point = await resolvePoint(store, m, opts.point);
@@ -174,8 +177,8 @@ export interface CheckResult {
 }
 
 /** `restore --check`: every file's SHA-256 and framing, every index, the chain. ArchiveCorruptError on the first problem set. */
-export async function checkArchive(from: string, progress: (m: string) => void = () => undefined): Promise<CheckResult> {
-  const store = createArchiveStore(from);
+export async function checkArchive(from: string, progress: (m: string) => void = () => undefined, s3: Omit<S3StoreOptions, 'url'> = {}): Promise<CheckResult> {
+  const store = createArchiveStore(from, s3);
   try {
     const m = await requireManifest(store);
     let bytes = 0;

@@ -13,7 +13,8 @@ import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { Archiver } from './archiver.ts';
 import { readWindows, requireManifest, type Manifest, type WindowEntry } from './manifest.ts';
 import type { ArchiveStore } from './store.ts';
-import { createArchiveStore } from './create-store.ts';
+import { createArchiveStore, s3Options } from './create-store.ts';
+import type { S3StoreOptions } from './s3-store.ts';
 
 /** Where `ctrelay archive` writes when archive.target is not set. */
 export const defaultArchiveTarget = (topicPrefix: string) => `./ctrelay-archive/${topicPrefix}`;
@@ -23,7 +24,7 @@ export interface ArchiveRunOptions {
 }
 
 export async function runArchive(config: Config, log: Logger, options: ArchiveRunOptions = {}): Promise<void> {
-  const store = createArchiveStore(config.archive.target ?? defaultArchiveTarget(config.kafka.topicPrefix));
+  const store = createArchiveStore(config.archive.target ?? defaultArchiveTarget(config.kafka.topicPrefix), s3Options(config.archive.s3));
   const registry = createMetricsRegistry();
   const registers = [registry];
   const seq = new Gauge({ name: 'ctrelay_archive_batch_seq', help: 'last batch archived (in a segment the manifest lists)', registers });
@@ -107,8 +108,8 @@ export function formatArchiveList(location: string, m: Manifest, oldest: WindowE
   return lines.join('\n') + '\n';
 }
 
-export async function listArchive(location: string): Promise<string> {
-  const store = createArchiveStore(location);
+export async function listArchive(location: string, s3: Omit<S3StoreOptions, 'url'> = {}): Promise<string> {
+  const store = createArchiveStore(location, s3);
   try {
     const m = await requireManifest(store);
     return formatArchiveList(store.location, m, await oldestRestorable(store, m));

@@ -276,8 +276,21 @@ const archiveSchema = z
     segmentBytes: positiveInt('bytes of records buffered before the archive writes a segment of files').default(64 << 20),
     segmentMs: positiveInt('milliseconds after which the archive writes the open segment').default(60_000),
     codec: z.enum(['deflate']).describe('"deflate" (the Avro container codec of the archive files)').default('deflate'),
+    // only for an s3:// target; unset keys fall back to the AWS SDK's defaults (AWS_REGION, the credential chain)
+    s3: z
+      .strictObject({
+        endpoint: z.string().url().describe('the endpoint URL of an S3-compatible server, e.g. http://minio:9000').optional(),
+        region: z.string().min(1).describe('the bucket\'s region').optional(),
+        forcePathStyle: z.boolean().describe('true or false: the bucket in the path (default true with an endpoint)').optional(),
+        accessKeyId: z.string().min(1).describe('an access key id (use ${ENV})').optional(),
+        secretAccessKey: z.string().min(1).describe('a secret access key (use ${ENV})').optional(),
+        sessionToken: z.string().min(1).describe('a session token (use ${ENV})').optional(),
+        serverSideEncryption: z.enum(['AES256', 'aws:kms']).describe('"AES256" or "aws:kms"').optional(),
+        kmsKeyId: z.string().min(1).describe('the KMS key of aws:kms encryption').optional(),
+      })
+      .optional(),
   })
-  .describe('a mapping with target (and optionally segmentBytes, segmentMs, codec)');
+  .describe('a mapping with target (and optionally segmentBytes, segmentMs, codec, s3)');
 
 const listener = (defaultPort: number) =>
   z.strictObject({ host: host.default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});

@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsArchiveStore } from '../../src/archive/fs-store.ts';
-import { readWindows } from '../../src/archive/manifest.ts';
+import { readManifest, readWindows } from '../../src/archive/manifest.ts';
 import { ARCHIVE_SCHEMA, ARCHIVE_TABLES, archiveWorkload, manifestOf, waitArchived } from '../support/archive.ts';
 import { runningUrl, usePipeline } from '../support/pipeline-fixture.ts';
-import { readBatches, sleep, uniquePrefix } from '../support/pipeline.ts';
+import { readBatches, runCtrelay, sleep, uniquePrefix, until } from '../support/pipeline.ts';
+import { startS3Proxy } from '../support/s3proxy.ts';
+import { createArchiveStore } from '../../src/archive/create-store.ts';
 
 const fx = usePipeline({ name: 'archive', schema: ARCHIVE_SCHEMA, tables: ARCHIVE_TABLES, config: { source: { pollIntervalMs: 100 } } });
 
@@ -76,5 +78,47 @@ describe('ctrelay archive', () => {
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
     rmSync(dir, { recursive: true, force: true }); // kept when the test fails, to look at
+  });
+
+  it('archives to S3-compatible object storage and restores from it (s3proxy)', { timeout: 120_000 }, async () => {
+    const proxy = await startS3Proxy();
+    try {
+      await proxy.createBucket('ctrelay-archive');
+      const prefix = uniquePrefix('arcs3');
+      const target = `s3://ctrelay-archive/${prefix}`;
+      const file = fx.config(prefix, {
+        archive: { target, segmentMs: 200, s3: { endpoint: proxy.endpoint, region: proxy.region, accessKeyId: '${S3_KEY}', secretAccessKey: '${S3_SECRET}' } },
+        http: { archive: { port: 0 } },
+      });
+      // every process reads the whole file: capture needs the variables too
+      const env = { S3_KEY: proxy.accessKeyId, S3_SECRET: proxy.secretAccessKey };
+      fx.spawn(['capture', '-c', file], env);
+      const work = archiveWorkload(fx.db.url);
+      await sleep(1500);
+      await work.stop();
+      const version = await fx.currentVersion();
+      await fx.waitCaptured(prefix, version);
+      const arc = fx.spawn(['archive', '-c', file], env);
+      const store = createArchiveStore(target, { endpoint: proxy.endpoint, region: proxy.region, credentials: { accessKeyId: proxy.accessKeyId, secretAccessKey: proxy.secretAccessKey } });
+      try {
+        await until(() => readManifest(store), (m) => m !== null && BigInt(m.archived.version) >= version, () => `the archive at ${target} to reach version ${version}; archive said:\n${arc.stderr().slice(-2000)}`, 40_000, 200);
+      } finally {
+        await store.close();
+      }
+      arc.child.kill('SIGTERM');
+      expect(await arc.exited, arc.stderr().slice(-2000)).toBe(0);
+      expect(arc.stderr()).not.toContain(proxy.secretAccessKey);
+      // restore and check read it back over S3, credentials from the AWS SDK's environment
+      const aws = { AWS_ACCESS_KEY_ID: proxy.accessKeyId, AWS_SECRET_ACCESS_KEY: proxy.secretAccessKey, AWS_REGION: proxy.region };
+      const check = await runCtrelay(['restore', '--from', target, '--s3-endpoint', proxy.endpoint, '--check'], aws);
+      expect(check.code, check.stderr).toBe(0);
+      const pgTarget = await fx.standby('postgres', 'arcs3pg');
+      const r = await runCtrelay(['restore', '--from', target, '--s3-endpoint', proxy.endpoint, '--latest', '--target', pgTarget.url, '--json'], aws);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).window.version).toBe(String(version));
+      await fx.expectStandbyEqualsSource(pgTarget);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -40,12 +40,12 @@ Examples:
   $ ctrelay archive list -c ctrelay.yaml
   $ ctrelay archive list --from /backups/erp`)
     .action(async (options: { from?: string }, cmd: Command) => {
-      const { listArchive, defaultArchiveTarget } = await import('../../archive/run.ts');
-      let from = options.from;
-      if (!from) {
-        const config = await loadCommandConfig(cmd);
-        from = config.archive.target ?? defaultArchiveTarget(config.kafka.topicPrefix);
+      const [{ listArchive, defaultArchiveTarget }, { s3Options }] = await Promise.all([import('../../archive/run.ts'), import('../../archive/create-store.ts')]);
+      if (options.from) {
+        process.stdout.write(await listArchive(options.from));
+        return;
       }
-      process.stdout.write(await listArchive(from));
+      const config = await loadCommandConfig(cmd);
+      process.stdout.write(await listArchive(config.archive.target ?? defaultArchiveTarget(config.kafka.topicPrefix), s3Options(config.archive.s3)));
     });
 }

@@ -9,6 +9,7 @@ interface RestoreCliOptions {
   schema?: string;
   check?: boolean;
   json?: boolean;
+  s3Endpoint?: string;
 }
 
 function version(v: string): bigint {
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--schema <name>', 'target schema (PostgreSQL, SQL Server) or database (MariaDB); default as a standby: the source schema, or the URL\'s database on MariaDB')
     .option('--check', 'verify every file\'s SHA-256 and the chain of windows (no gap, no duplicate); restores nothing')
     .option('--json', 'print the result as JSON')
+    .option('--s3-endpoint <url>', 'an s3:// archive on an S3-compatible server: its endpoint (credentials and region from the AWS SDK\'s environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)')
     .addHelpText('after', `
 A restore point is a complete window of the batch log: --to-version V gives the source's exact
 state at the newest archived window whose version is <= V (the archive reproduces the versions its
@@ -60,7 +62,7 @@ Examples:
       const print = (v: unknown, text: string) => process.stdout.write(o.json ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) + '\n' : text);
       if (o.check) {
         const { checkArchive } = await import('../../archive/restore.ts');
-        const r = await checkArchive(o.from, progress);
+        const r = await checkArchive(o.from, progress, { endpoint: o.s3Endpoint });
         print(r, `${r.location}: intact: ${r.files} files (${r.bytes} bytes), windows of batches ${r.windows}, no gap, no duplicate\n`);
         return;
       }
@@ -74,6 +76,7 @@ Examples:
         schema: o.schema,
         point: o.latest ? { kind: 'latest' } : o.toVersion !== undefined ? { kind: 'version', version: o.toVersion } : { kind: 'time', at: o.toTime! },
         progress,
+        s3: { endpoint: o.s3Endpoint },
       });
       const rows = r.tables.reduce((a, t) => a + t.rows, 0);
       print(r, `restored ${r.tables.length} tables (${rows} rows) at version ${r.window.version} (batch ${r.window.seq}, committed ${r.window.commitTs ?? 'at an unknown time'})\n`);
