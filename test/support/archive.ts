@@ -45,6 +45,9 @@ export function archiveWorkload(url: string): PausableWorkload {
   let failed: unknown = null;
   const loop = (async () => {
     await c.connect();
+    // new keys above what the tables hold: an earlier workload in the same file wrote some
+    nextItem = Number((await c.query('SELECT coalesce(max(id), 300) + 1 AS n FROM items')).rows[0].n);
+    nextN = Number((await c.query('SELECT coalesce(max(n), 200) + 1 AS n FROM ledger')).rows[0].n);
     while (!stopping) {
       if (paused) await paused;
       if (stopping) break;
