@@ -117,7 +117,7 @@ export interface FenceMark {
 /** What a process met at a fence, for its error: who was promoted, when, and the ways on. */
 export function describeFence(prefix: string, f: FenceMark): string {
   return `the pipeline ${prefix} ended: standby ${f.standbyId} was promoted (${f.kind}) at ${new Date(f.atMs).toISOString()} holding source version ${f.version}, ` +
-    'and ctrelay promote fenced this pipeline. To replicate again, start a new pipeline (another kafka.topicPrefix), e.g. from the promoted database to the old primary';
+    'and ctrelay promote fenced this pipeline. To replicate again, reverse the flow with ctrelay failback (a new pipeline under another kafka.topicPrefix)';
 }
 
 /** Keys travel inside batch records as JSON; bigint and Buffer need tags to come back exactly. */

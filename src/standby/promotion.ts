@@ -78,7 +78,7 @@ export class PromotedError extends StandbyError {
     super(
       `${where} was promoted at ${p.at.toISOString()} (ctrelay promote; source ${sourceId} at version ${p.version}): ` +
         'it is a primary now and the applier refuses to write it. To replicate into it again, reverse the flow ' +
-        '(enable change tracking on it and make it the source of a new pipeline) or rebuild it as a new standby',
+        'with ctrelay failback (it becomes the source of a new pipeline) or rebuild it as a new standby',
       options,
     );
   }
