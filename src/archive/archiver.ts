@@ -16,6 +16,8 @@ import type { KafkaPort } from '../kafka/port.ts';
 import { readSchemas, type TopicDecoder } from '../kafka/schemas-topic.ts';
 import { WindowReader, type CompleteWindow } from '../apply/window-reader.ts';
 import { writeContainer } from './container.ts';
+import { readFulls } from './fulls.ts';
+import { applyRetention, planRetention } from './retention.ts';
 import { MANIFEST_FORMAT, readManifest, sha256, writeManifest, type EpochEntry, type FileEntry, type Manifest, type WindowEntry } from './manifest.ts';
 import type { ArchiveStore } from './store.ts';
 
@@ -26,6 +28,10 @@ export interface ArchiveOptions {
   segmentBytes: number;
   /** ... or once its first window is this old */
   segmentMs: number;
+  /** the Avro container codec of the files written (default deflate) */
+  codec?: 'deflate' | 'snappy';
+  /** archive.retention.fulls: fulls kept (retention.ts); undefined keeps everything */
+  retainFulls?: number;
 }
 
 export interface ArchiveDeps {
@@ -219,7 +225,7 @@ export class Archiver {
     for (const [table, parts] of this.parts) {
       for (const [n, p] of parts.entries()) {
         const name = `${tableDir(table)}/${p.epoch}/${span}.${n}.avro`;
-        const body = writeContainer(name, this.schemas.get(p.fingerprint)!, { 'ctrelay.table': table, 'ctrelay.epoch': String(p.epoch), 'ctrelay.fingerprint': p.fingerprint, 'ctrelay.batches': `${this.firstSeq}-${last.seq}` }, p.records);
+        const body = writeContainer(name, this.schemas.get(p.fingerprint)!, { 'ctrelay.table': table, 'ctrelay.epoch': String(p.epoch), 'ctrelay.fingerprint': p.fingerprint, 'ctrelay.batches': `${this.firstSeq}-${last.seq}` }, p.records, this.opts.codec);
         await store.put(name, body);
         const epoch = this.epochs.find((e) => e.table === table && e.epoch === p.epoch);
         const full = !epoch || epoch.doneSeq === null || BigInt(epoch.doneSeq) >= this.firstSeq!;
@@ -246,11 +252,24 @@ export class Archiver {
       }],
       files: [...(before?.files ?? []), ...files],
       epochs: structuredClone(this.epochs),
+      ...(before?.retainedFrom ? { retainedFrom: before.retainedFrom } : {}),
     };
     await writeManifest(store, next);
     this.manifest = next;
     this.deps.log.info({ batches: span, files: files.length, rows: files.reduce((a, f) => a + f.rows, 0), version: last.version }, 'segment archived');
     this.discardSegment();
     this.deps.archived?.(next);
+    await this.retain();
+  }
+
+  /** Applies archive.retention.fulls to the archive as the newest manifest has it. */
+  private async retain(): Promise<void> {
+    if (this.opts.retainFulls === undefined || !this.manifest) return;
+    const plan = planRetention(this.manifest, await readFulls(this.deps.store, this.manifest), this.opts.retainFulls);
+    if (!plan) return;
+    await writeManifest(this.deps.store, plan.manifest);
+    this.manifest = plan.manifest;
+    const deleted = await applyRetention(this.deps.store, plan);
+    this.deps.log.info({ keptFrom: plan.manifest.retainedFrom!.version, segments: plan.manifest.segments.length, deleted }, 'retention: dropped what no kept full needs');
   }
 }

@@ -1,15 +1,19 @@
 // Avro object container files (Avro specification, "Object Container Files"), written and read by
 // hand rather than through avsc's streams: the records are the envelope bodies exactly as they were
 // on Kafka (the single-object header taken off), copied without decoding and encoding again, so a
-// file holds byte for byte what capture wrote. Codec deflate (raw DEFLATE, as the spec says).
+// file holds byte for byte what capture wrote. Codec deflate (raw DEFLATE, as the spec says) or
+// snappy (raw Snappy, each block followed by the big-endian CRC32 of its uncompressed bytes, which
+// the reader checks: a snappy stream has no checksum of its own); null is read too.
 // The sync marker comes from the file's name: the same content under the same name gives the same
 // bytes, which makes a file rewritten after a crash identical to the one it replaces.
 import { createHash } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import avro from 'avsc';
+// snappyjs: pure JS, so a fresh machine has nothing native to build (or prebuilt binary to match)
+import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappyjs';
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
-/** uncompressed bytes per block: big enough for deflate to work, small enough to stream */
+/** uncompressed bytes per block: big enough for the codec to work, small enough to stream */
 const BLOCK_BYTES = 256 * 1024;
 
 function zigzag(n: number): Buffer {
@@ -36,10 +40,17 @@ export interface ContainerFile {
   records: Buffer[];
 }
 
+function compressBlock(codec: 'deflate' | 'snappy', data: Buffer): Buffer {
+  if (codec === 'deflate') return deflateRawSync(data);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(data));
+  return Buffer.concat([snappyCompress(data), crc]);
+}
+
 /** An object container file holding `records` (Avro binary bodies of `schema`). */
-export function writeContainer(name: string, schema: string, meta: Record<string, string>, records: Buffer[]): Buffer {
+export function writeContainer(name: string, schema: string, meta: Record<string, string>, records: Buffer[], codec: 'deflate' | 'snappy' = 'deflate'): Buffer {
   const sync = createHash('sha256').update(name).digest().subarray(0, 16);
-  const entries: [string, Buffer][] = [['avro.schema', Buffer.from(schema)], ['avro.codec', Buffer.from('deflate')], ...Object.entries(meta).map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer])];
+  const entries: [string, Buffer][] = [['avro.schema', Buffer.from(schema)], ['avro.codec', Buffer.from(codec)], ...Object.entries(meta).map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer])];
   const parts: Buffer[] = [MAGIC, zigzag(entries.length)];
   for (const [k, v] of entries) parts.push(...bytesField(Buffer.from(k)), ...bytesField(v));
   parts.push(zigzag(0), sync);
@@ -50,7 +61,7 @@ export function writeContainer(name: string, schema: string, meta: Record<string
       block.push(records[i]);
       size += records[i++].length;
     }
-    const data = deflateRawSync(Buffer.concat(block));
+    const data = compressBlock(codec, Buffer.concat(block));
     parts.push(zigzag(block.length), zigzag(data.length), data, sync);
   }
   return Buffer.concat(parts);
@@ -79,8 +90,23 @@ class Cursor {
   }
 }
 
+function decompressBlock(codec: string, raw: Buffer, where: string): Buffer {
+  if (codec === 'null') return raw;
+  if (codec === 'deflate') return inflateRawSync(raw);
+  if (raw.length < 4) throw new Error(`${where}: ${raw.length} bytes, too short for snappy data and its CRC32`);
+  let data: Buffer;
+  try {
+    data = snappyUncompress(raw.subarray(0, raw.length - 4));
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+  // snappyjs does not notice every damaged stream (it can return short or zero-filled data): the CRC does
+  if (crc32(data) !== raw.readUInt32BE(raw.length - 4)) throw new Error(`${where}: the CRC32 of the uncompressed data does not match the block's (snappy)`);
+  return data;
+}
+
 /**
- * Reads a file written by writeContainer (or any deflate/null-codec container file). Throws a plain
+ * Reads a file written by writeContainer (or any null, deflate or snappy container file). Throws a plain
  * Error saying what is wrong where: the caller names the file.
  */
 export function readContainer(buf: Buffer): ContainerFile {
@@ -97,7 +123,7 @@ export function readContainer(buf: Buffer): ContainerFile {
   const schema = header['avro.schema'];
   if (!schema) throw new Error('the header has no avro.schema');
   const codec = header['avro.codec'] ?? 'null';
-  if (codec !== 'deflate' && codec !== 'null') throw new Error(`codec ${codec} is not supported`);
+  if (codec !== 'deflate' && codec !== 'snappy' && codec !== 'null') throw new Error(`codec ${codec} is not supported`);
   // only to find where each record ends: plain types, no logical types needed
   const type = avro.Type.forSchema(JSON.parse(schema), { wrapUnions: true });
   const records: Buffer[] = [];
@@ -105,7 +131,7 @@ export function readContainer(buf: Buffer): ContainerFile {
     const count = c.long();
     const raw = c.bytes();
     if (!c.bytes(16).equals(sync)) throw new Error(`block ending at byte ${c.pos}: sync marker does not match the header's`);
-    const data = codec === 'deflate' ? inflateRawSync(raw) : raw;
+    const data = decompressBlock(codec, raw, `block ending at byte ${c.pos}`);
     let pos = 0;
     for (let i = 0; i < count; i++) {
       const { offset } = type.decode(data, pos);

@@ -51,6 +51,8 @@ export interface FileEntry {
   rows: number;
   bytes: number;
   sha256: string;
+  /** a synthetic full's file (fulls.ts): the table's net rows at window seq `at` */
+  at?: string;
 }
 
 /** A table's snapshot epoch: a full from startedSeq on, complete at doneSeq. */
@@ -73,6 +75,11 @@ export interface Manifest {
   segments: SegmentEntry[];
   files: FileEntry[];
   epochs: EpochEntry[];
+  /**
+   * Set once retention dropped segments (retention.ts): the window of the oldest synthetic full
+   * kept. Restore points before it are gone.
+   */
+  retainedFrom?: WindowEntry;
   /** SHA-256 of the manifest's JSON without this field */
   sha256?: string;
 }

@@ -11,6 +11,7 @@ import { startHttpServer } from '../http/server.ts';
 import { createKafkajsPort } from '../kafka/kafkajs/index.ts';
 import { TopicDecoder } from '../kafka/schemas-topic.ts';
 import { Archiver } from './archiver.ts';
+import { readFulls, type FullEntry } from './fulls.ts';
 import { readWindows, requireManifest, type Manifest, type WindowEntry } from './manifest.ts';
 import type { ArchiveStore } from './store.ts';
 import { createArchiveStore, s3Options } from './create-store.ts';
@@ -35,7 +36,7 @@ export async function runArchive(config: Config, log: Logger, options: ArchiveRu
   const kafka = createKafkajsPort({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-archive`, logger: log.child({ component: 'kafkajs' }) });
   const wire = singleObjectWireFormat();
   const archiver = new Archiver(
-    { sourceId: config.source.id, topicPrefix: config.kafka.topicPrefix, segmentBytes: config.archive.segmentBytes, segmentMs: config.archive.segmentMs },
+    { sourceId: config.source.id, topicPrefix: config.kafka.topicPrefix, segmentBytes: config.archive.segmentBytes, segmentMs: config.archive.segmentMs, codec: config.archive.codec, retainFulls: config.archive.retention?.fulls },
     {
       kafka, control: wire.control, events: new TopicDecoder(kafka, config.kafka.topicPrefix, wire.decoder()), store, log: log.child({ component: 'archive' }),
       archived: (m) => {
@@ -72,29 +73,48 @@ export async function runArchive(config: Config, log: Logger, options: ArchiveRu
 const size = (n: number) => (n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
 /**
- * The oldest restore point: the first window at which every table has a complete full the archive
- * holds from its start (null: none yet).
+ * The oldest restore point (null: none yet): the first window at which every table restores, from
+ * the archive's beginning (its first complete snapshot there) or from a synthetic full (each table
+ * not in it restorable from its own snapshot by then).
  */
-export async function oldestRestorable(store: ArchiveStore, m: Manifest): Promise<WindowEntry | null> {
+export async function oldestRestorable(store: ArchiveStore, m: Manifest, fulls: FullEntry[]): Promise<WindowEntry | null> {
   if (m.segments.length === 0) return null;
   const firstSeq = BigInt(m.segments[0].firstSeq);
-  let seq = -1n;
-  for (const table of new Set(m.epochs.map((e) => e.table))) {
-    const usable = m.epochs.filter((e) => e.table === table && e.doneSeq !== null && BigInt(e.startedSeq) >= firstSeq).sort((a, b) => a.epoch - b.epoch)[0];
-    if (!usable) return null;
-    if (BigInt(usable.doneSeq!) > seq) seq = BigInt(usable.doneSeq!);
+  const tables = [...new Set(m.epochs.map((e) => e.table))];
+  /** from `from` on, when does `table` restore without a full? (null: never, its start is gone) */
+  const ownSnapshot = (table: string, from: bigint): bigint | null => {
+    const e = m.epochs.filter((x) => x.table === table && x.doneSeq !== null && BigInt(x.startedSeq) >= firstSeq && BigInt(x.doneSeq) >= from).sort((a, b) => a.epoch - b.epoch)[0];
+    return e ? BigInt(e.doneSeq!) : null;
+  };
+  const candidates: bigint[] = [];
+  if (!m.retainedFrom) {
+    const each = tables.map((t) => ownSnapshot(t, -1n));
+    if (each.every((x) => x !== null)) candidates.push(each.reduce((a, x) => (x! > a ? x! : a), -1n)!);
   }
+  for (const f of fulls) {
+    const c = BigInt(f.window.seq);
+    let seq: bigint | null = c;
+    for (const t of tables) {
+      if (f.tables.some((x) => x.table === t) || !m.epochs.some((e) => e.table === t && BigInt(e.startedSeq) <= c)) continue;
+      const own = ownSnapshot(t, c);
+      seq = own === null || seq === null ? null : own > seq ? own : seq;
+    }
+    if (seq !== null) candidates.push(seq);
+  }
+  if (candidates.length === 0) return null;
+  const seq = candidates.reduce((a, x) => (x < a ? x : a));
   const segment = m.segments.find((s) => BigInt(s.lastSeq) >= seq);
   return segment ? ((await readWindows(store, segment)).find((w) => BigInt(w.seq) >= seq) ?? null) : null;
 }
 
 /** `archive list`: the restorable window and the files per table, as text. */
-export function formatArchiveList(location: string, m: Manifest, oldest: WindowEntry | null): string {
+export function formatArchiveList(location: string, m: Manifest, oldest: WindowEntry | null, fulls: FullEntry[] = []): string {
   const lines = [
     `archive ${location}: source ${m.sourceId}, topic prefix ${m.topicPrefix}, ${m.segments.length} segments, batches up to ${m.archived.seq}`,
     oldest
       ? `restorable: version ${oldest.version} (${oldest.commitTs ?? 'commit time unknown'}) .. version ${m.archived.version} (${m.archived.commitTs ?? 'commit time unknown'})`
       : 'restorable: nothing yet (a table\'s first snapshot is not complete in the archive)',
+    `synthetic fulls (ctrelay archive compact): ${fulls.length === 0 ? 'none' : fulls.map((f) => `version ${f.window.version}`).join(', ')}${m.retainedFrom ? `; retention keeps from version ${m.retainedFrom.version}` : ''}`,
     '',
     'table                              files   fulls  rows        size       restorable from version',
   ];
@@ -112,7 +132,8 @@ export async function listArchive(location: string, s3: Omit<S3StoreOptions, 'ur
   const store = createArchiveStore(location, s3);
   try {
     const m = await requireManifest(store);
-    return formatArchiveList(store.location, m, await oldestRestorable(store, m));
+    const fulls = await readFulls(store, m);
+    return formatArchiveList(store.location, m, await oldestRestorable(store, m, fulls), fulls);
   } finally {
     await store.close();
   }

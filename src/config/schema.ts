@@ -275,7 +275,13 @@ const archiveSchema = z
     target: z.string().min(1).describe('where the archive lives: a directory path, file:///dir or s3://bucket/prefix (default ./ctrelay-archive/<kafka.topicPrefix>)').optional(),
     segmentBytes: positiveInt('bytes of records buffered before the archive writes a segment of files').default(64 << 20),
     segmentMs: positiveInt('milliseconds after which the archive writes the open segment').default(60_000),
-    codec: z.enum(['deflate']).describe('"deflate" (the Avro container codec of the archive files)').default('deflate'),
+    codec: z.enum(['deflate', 'snappy']).describe('"deflate" or "snappy" (the Avro container codec of the archive files)').default('deflate'),
+    retention: z
+      .strictObject({
+        fulls: positiveInt('fulls kept (synthetic fulls of ctrelay archive compact, and the archive\'s beginning until retention first drops it); what no restore at or after the oldest of them needs is deleted'),
+      })
+      .describe('unset: the archive keeps everything')
+      .optional(),
     // only for an s3:// target; unset keys fall back to the AWS SDK's defaults (AWS_REGION, the credential chain)
     s3: z
       .strictObject({
@@ -290,7 +296,7 @@ const archiveSchema = z
       })
       .optional(),
   })
-  .describe('a mapping with target (and optionally segmentBytes, segmentMs, codec, s3)');
+  .describe('a mapping with target (and optionally segmentBytes, segmentMs, codec, retention, s3)');
 
 const listener = (defaultPort: number) =>
   z.strictObject({ host: host.default('127.0.0.1'), port: port.default(defaultPort) }).prefault({});

@@ -12,12 +12,12 @@ interface RestoreCliOptions {
   s3Endpoint?: string;
 }
 
-function version(v: string): bigint {
+export function version(v: string): bigint {
   if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`expected a source version (a whole number), got "${v}"`);
   return BigInt(v.trim());
 }
 
-function time(v: string): Date {
+export function time(v: string): Date {
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`expected a time such as 2026-12-01T03:00:00Z, got "${v}"`);
   return d;
@@ -63,7 +63,7 @@ Examples:
       if (o.check) {
         const { checkArchive } = await import('../../archive/restore.ts');
         const r = await checkArchive(o.from, progress, { endpoint: o.s3Endpoint });
-        print(r, `${r.location}: intact: ${r.files} files (${r.bytes} bytes), windows of batches ${r.windows}, no gap, no duplicate\n`);
+        print(r, `${r.location}: intact: ${r.files} files (${r.bytes} bytes, ${r.fulls} synthetic fulls), windows of batches ${r.windows}, no gap, no duplicate\n`);
         return;
       }
       const points = [o.toVersion !== undefined, o.toTime !== undefined, o.latest === true].filter(Boolean).length;
