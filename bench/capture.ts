@@ -4,6 +4,8 @@
 //   (b) streaming changes/s: BENCH_CHANGES net changes pre-written (transactions of 1,000 rows)
 //       while the agent is stopped; agent start -> published up to the source's current version
 //   (c) sustained: a writer keeps writing for BENCH_SUSTAIN_S seconds while the agent runs
+// with the real Archiver in-process during (b) and (c) (unless BENCH_ARCHIVE=0): its lag (batches
+// read, not yet in its manifest) and how long after capture was done the archive caught up;
 // and a per-stage breakdown (source query, window building, Avro encoding, Kafka produce+commit),
 // timed by an instrumented pass over the same window with the same code, one stage at a time.
 //
@@ -11,6 +13,7 @@
 //   BENCH_ROWS=200000 BENCH_CHANGES=200000 BENCH_RUNS=3 BENCH_SUSTAIN_S=15 BENCH_STAGE_RUNS=1 BENCH_SINGLE_QUERY=0
 //   BENCH_SNAPSHOT=5000x10000,20000x50000   maxBatchRows x snapshotChunkRows per configuration
 //   BENCH_STREAM=5000,20000                 maxBatchRows per configuration
+//   BENCH_ARCHIVE=0 BENCH_ARCHIVE_SEGMENT_MS=1000
 // Prints medians of BENCH_RUNS runs; asserts nothing about timing.
 import { SingleObjectTableEncoder } from '../src/avro/table-encoder.ts';
 import { isNoop, readWindow, emptyState, type CaptureState } from '../src/capture/window.ts';
@@ -21,6 +24,7 @@ import {
   ensureBroker, fmtRate, fmtRuns, kafkaPort, machineLine, median, RUNS, snapshotDone, startAgent, createSource,
   currentVersion, uniquePrefix, waitFor, Writer, TABLE, sleep, type AgentSettings,
 } from './support.ts';
+import { ArchiveLag, startArchiver } from './archiving.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 200_000);
@@ -34,6 +38,9 @@ const STREAM_CONFIGS = (process.env.BENCH_STREAM ?? '5000,20000').split(',').map
 const STAGE_RUNS = Number(process.env.BENCH_STAGE_RUNS ?? 1);
 /** also time the whole streaming window as one unpaged changes() call (paging cost) */
 const SINGLE_QUERY = process.env.BENCH_SINGLE_QUERY === '1';
+const ARCHIVE = process.env.BENCH_ARCHIVE !== '0';
+/** small, so that segments roll while capture runs and the lag says how far the archive trails */
+const ARCHIVE_SEGMENT_MS = Number(process.env.BENCH_ARCHIVE_SEGMENT_MS ?? 1000);
 
 interface Stages {
   /** beginPoll + changes()/snapshotChunk() calls: SQL round trips plus text -> value conversion */
@@ -218,6 +225,9 @@ async function main(): Promise<void> {
     const writer = new Writer(db.url, ROWS);
     let state = best!.state;
     const prefix = best!.prefix;
+    // the archiver first archives the snapshot's batch log (not measured), so the lag is the streaming's
+    const ar = ARCHIVE ? await startArchiver(prefix, ARCHIVE_SEGMENT_MS) : null;
+    await ar?.reached(state.seq);
     let bestStream: { maxBatchRows: number; rate: number } | null = null;
     const writeRates: number[] = [];
     for (const maxBatchRows of STREAM_CONFIGS) {
@@ -226,12 +236,14 @@ async function main(): Promise<void> {
       const totals: number[] = [];
       const stages: Stages[] = [];
       const single: number[] = [];
+      const lag = new ArchiveLag(ar);
       for (let run = 0; run < RUNS; run++) {
         writer.seal();
         writeRates.push(await writer.write(CHANGES));
         const target = await currentVersion(db.url);
         const before = state;
         const t0 = performance.now();
+        lag.start();
         const a = await startAgent(db.url, prefix, s);
         await waitFor(a, (st) => st.version >= target);
         const ms = performance.now() - t0;
@@ -241,12 +253,14 @@ async function main(): Promise<void> {
         rates.push(events / (ms / 1000));
         totals.push(ms);
         state = a.agent.currentState;
+        await lag.caughtUp(state.seq, t0 + ms);
         // the same window again, one stage at a time
         if (run < STAGE_RUNS) stages.push(await stagePass(db.url, before, s, (st) => st.version >= target));
         if (run === 0 && SINGLE_QUERY) single.push(await singleQueryMs(db.url, before.version, CHANGES + 1));
       }
       const rate = median(rates);
       console.log(`streaming maxBatchRows=${maxBatchRows}: ${fmtRate(rate)} changes/s  (runs: ${fmtRuns(rates)})`);
+      lag.print();
       printStages(`streaming, maxBatchRows=${maxBatchRows}`, stages, median(totals));
       if (single.length) console.log(`    the whole window in ONE changes() call (no paging): ${(median(single) / 1000).toFixed(2)} s`);
       if (!bestStream || rate > bestStream.rate) bestStream = { maxBatchRows, rate };
@@ -259,7 +273,9 @@ async function main(): Promise<void> {
       const rates: number[] = [];
       const writes: number[] = [];
       const catchUps: number[] = [];
+      const lag = new ArchiveLag(ar);
       for (let run = 0; run < RUNS; run++) {
+        lag.start();
         const a = await startAgent(db.url, prefix, s);
         await waitFor(a, (st) => st.seq >= 0n && st.version >= 0n);
         const e0 = await a.events();
@@ -275,15 +291,19 @@ async function main(): Promise<void> {
         const tEnd = performance.now();
         await waitFor(a, (st) => st.version >= target);
         const ms = performance.now() - t0;
-        catchUps.push(performance.now() - tEnd);
+        const doneAt = performance.now();
+        catchUps.push(doneAt - tEnd);
         const events = (await a.events()) - e0;
         await a.stop();
+        await lag.caughtUp(a.agent.currentState.seq, doneAt);
         writes.push((writer.written - written0) / (wroteMs / 1000));
         rates.push(events / (ms / 1000));
       }
       console.log(`sustained maxBatchRows=${s.maxBatchRows}, writer running ${SUSTAIN_S} s: capture ${fmtRate(median(rates))} events/s (runs: ${fmtRuns(rates)}); ` +
         `writer ${fmtRate(median(writes))} changes/s; catch-up after the writer stopped ${(median(catchUps) / 1000).toFixed(2)} s`);
+      lag.print();
     }
+    await ar?.stop(true);
   } finally {
     await db.drop();
   }

@@ -5,7 +5,6 @@
 // last event is a delete, and keeps a table whose rows were all deleted as its last delete alone,
 // so a restore still creates that table, empty.
 import { keyId } from '../core/batch.ts';
-import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import { tableDir } from './archiver.ts';
 import { writeContainer } from './container.ts';
 import { createArchiveStore } from './create-store.ts';
@@ -70,7 +69,7 @@ export async function compact(opts: CompactOptions): Promise<CompactResult> {
 async function mergeTable(store: ArchiveStore, t: TableFiles, s: bigint, startedSeq: string, codec: 'deflate' | 'snappy'): Promise<FileEntry[]> {
   const net = new Map<string, Kept>();
   let last: Kept | null = null;
-  const schemas = await forEachEvent(store, t, s, singleObjectWireFormat().decoder(), (d, body, fingerprint) => {
+  const schemas = await forEachEvent(store, t, s, (d, body, fingerprint) => {
     const id = keyId(d.event.key, d.table.key);
     // copied: a kept body must not pin the whole decompressed block it came from
     last = { body: Buffer.from(body), fingerprint, version: d.event.source.version, commitTs: d.event.source.commit_ts };

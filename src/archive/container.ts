@@ -105,11 +105,19 @@ function decompressBlock(codec: string, raw: Buffer, where: string): Buffer {
   return data;
 }
 
+/** A container file's header and its blocks, decompressed and checked, records not yet split. */
+export interface ContainerBlocks {
+  schema: string;
+  meta: Record<string, string>;
+  /** `where` names the block in errors: "block ending at byte N" */
+  blocks: { count: number; data: Buffer; where: string }[];
+}
+
 /**
- * Reads a file written by writeContainer (or any null, deflate or snappy container file). Throws a plain
- * Error saying what is wrong where: the caller names the file.
+ * Reads a file written by writeContainer (or any null, deflate or snappy container file) up to its
+ * blocks. Throws a plain Error saying what is wrong where: the caller names the file.
  */
-export function readContainer(buf: Buffer): ContainerFile {
+export function readBlocks(buf: Buffer): ContainerBlocks {
   const c = new Cursor(buf, 'container');
   if (!c.bytes(4).equals(MAGIC)) throw new Error('not an Avro object container file (bad magic)');
   const header: Record<string, string> = {};
@@ -124,23 +132,44 @@ export function readContainer(buf: Buffer): ContainerFile {
   if (!schema) throw new Error('the header has no avro.schema');
   const codec = header['avro.codec'] ?? 'null';
   if (codec !== 'deflate' && codec !== 'snappy' && codec !== 'null') throw new Error(`codec ${codec} is not supported`);
-  // only to find where each record ends: plain types, no logical types needed
-  const type = avro.Type.forSchema(JSON.parse(schema), { wrapUnions: true });
-  const records: Buffer[] = [];
+  const blocks: ContainerBlocks['blocks'] = [];
   while (c.pos < buf.length) {
     const count = c.long();
     const raw = c.bytes();
     if (!c.bytes(16).equals(sync)) throw new Error(`block ending at byte ${c.pos}: sync marker does not match the header's`);
-    const data = decompressBlock(codec, raw, `block ending at byte ${c.pos}`);
-    let pos = 0;
-    for (let i = 0; i < count; i++) {
-      const { offset } = type.decode(data, pos);
-      if (offset < 0) throw new Error(`block ending at byte ${c.pos}: record ${i} runs past the block`);
-      records.push(data.subarray(pos, offset));
-      pos = offset;
-    }
-    if (pos !== data.length) throw new Error(`block ending at byte ${c.pos}: ${data.length - pos} bytes after its ${count} records`);
+    const where = `block ending at byte ${c.pos}`;
+    blocks.push({ count, data: decompressBlock(codec, raw, where), where });
   }
   const meta = Object.fromEntries(Object.entries(header).filter(([k]) => !k.startsWith('avro.')));
+  return { schema, meta, blocks };
+}
+
+/**
+ * Walks a block's `count` records with `next(data, pos)` (which returns where the record at `pos`
+ * ends, or a negative number past the end); throws when they do not fill the block exactly.
+ */
+export function eachRecord(block: ContainerBlocks['blocks'][number], next: (data: Buffer, pos: number, i: number) => number): void {
+  let pos = 0;
+  for (let i = 0; i < block.count; i++) {
+    const end = next(block.data, pos, i);
+    if (end < 0 || end > block.data.length) throw new Error(`${block.where}: record ${i} runs past the block`);
+    pos = end;
+  }
+  if (pos !== block.data.length) throw new Error(`${block.where}: ${block.data.length - pos} bytes after its ${block.count} records`);
+}
+
+/** readBlocks, with every record's body split out (by decoding it with plain types). */
+export function readContainer(buf: Buffer): ContainerFile {
+  const { schema, meta, blocks } = readBlocks(buf);
+  // only to find where each record ends: plain types, no logical types needed
+  const type = avro.Type.forSchema(JSON.parse(schema), { wrapUnions: true });
+  const records: Buffer[] = [];
+  for (const b of blocks) {
+    eachRecord(b, (data, pos) => {
+      const { offset } = type.decode(data, pos);
+      if (offset >= 0) records.push(data.subarray(pos, offset));
+      return offset;
+    });
+  }
   return { schema, meta, records };
 }

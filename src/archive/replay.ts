@@ -1,10 +1,10 @@
 // Reading an archive back at a restore point: which window a point names, which files rebuild each
 // table there, and their events in order. Used by restore (into a database) and compact (into a
 // synthetic full), so both read an archive the same way.
-import type { DecodedEvent, EventDecoder } from '../core/codec.ts';
+import { SingleObjectEventDecoder } from '../avro/event-decoder.ts';
+import type { DecodedEvent } from '../core/codec.ts';
 import { ArchiveCorruptError, ArchiveError } from '../core/errors.ts';
-import { SINGLE_OBJECT_HEADER } from '../avro/single-object.ts';
-import { readContainer, type ContainerFile } from './container.ts';
+import { eachRecord, readBlocks, readContainer, type ContainerBlocks, type ContainerFile } from './container.ts';
 import type { FullEntry } from './fulls.ts';
 import { getChecked, readWindows, type FileEntry, type Manifest, type WindowEntry } from './manifest.ts';
 import type { ArchiveStore } from './store.ts';
@@ -79,42 +79,48 @@ export function filesAt(m: Manifest, fulls: FullEntry[], s: bigint, location: st
   return out;
 }
 
-/** An archive file checked against its SHA-256 and parsed; ArchiveCorruptError naming it otherwise. */
-export async function readArchiveFile(store: ArchiveStore, f: FileEntry): Promise<ContainerFile> {
+async function parseChecked<T>(store: ArchiveStore, f: FileEntry, parse: (buf: Buffer) => T): Promise<T> {
   const buf = await getChecked(store, f.name, f.sha256);
   try {
-    return readContainer(buf);
+    return parse(buf);
   } catch (err) {
     throw new ArchiveCorruptError(`${f.name} in ${store.location} is not a readable Avro container file: ${(err as Error).message}`, { cause: err });
   }
 }
 
-function frameHeader(fingerprint: string): Buffer {
-  const h = Buffer.alloc(SINGLE_OBJECT_HEADER);
-  h[0] = 0xc3;
-  h[1] = 0x01;
-  h.writeBigUInt64LE(BigInt(`0x${fingerprint}`), 2);
-  return h;
-}
+/** An archive file checked against its SHA-256 and parsed, records split; ArchiveCorruptError naming it otherwise. */
+export const readArchiveFile = (store: ArchiveStore, f: FileEntry): Promise<ContainerFile> => parseChecked(store, f, readContainer);
+
+/** The same, up to its blocks (records not split). */
+export const readArchiveBlocks = (store: ArchiveStore, f: FileEntry): Promise<ContainerBlocks> => parseChecked(store, f, readBlocks);
 
 /**
  * Calls `fn` with every event that rebuilds `t` at window seq `s`, in replay order, with its Avro
  * body as archived and its writer schema's fingerprint: the full's events, then those of later
  * batches up to `s`. Returns the writer schemas of the files read (JSON by fingerprint).
  */
-export async function forEachEvent(store: ArchiveStore, t: TableFiles, s: bigint, decoder: EventDecoder, fn: (d: DecodedEvent, body: Buffer, fingerprint: string) => void): Promise<Map<string, string>> {
+export async function forEachEvent(store: ArchiveStore, t: TableFiles, s: bigint, fn: (d: DecodedEvent, body: Buffer, fingerprint: string) => void): Promise<Map<string, string>> {
   const schemas = new Map<string, string>();
+  const decoder = new SingleObjectEventDecoder();
   for (const f of t.files) {
-    const c = await readArchiveFile(store, f);
+    const c = await readArchiveBlocks(store, f);
     decoder.learn([{ fingerprint: f.fingerprint, json: c.schema }]);
     schemas.set(f.fingerprint, c.schema);
-    const header = frameHeader(f.fingerprint);
+    const fp = BigInt(`0x${f.fingerprint}`);
     const inFull = f.at !== undefined;
-    for (const [i, r] of c.records.entries()) {
-      const d = decoder.decodeEvent(Buffer.concat([header, r]), `${f.name} record ${i}`);
-      if (!d) throw new ArchiveCorruptError(`${f.name}: its schema ${f.fingerprint} could not be learnt from its header`);
-      const b = d.event.source.batch;
-      if (b <= s && (inFull || t.after === null || b > t.after)) fn(d, r, f.fingerprint);
+    try {
+      for (const block of c.blocks) {
+        // each record decoded once: the decode both reads the event and finds where the next one starts
+        eachRecord(block, (data, pos, i) => {
+          const got = decoder.decodeEventAt(fp, data, pos, `${block.where}, record ${i}`);
+          if (!got) throw new Error(`its schema ${f.fingerprint} could not be learnt from its header`);
+          const b = got.decoded.event.source.batch;
+          if (got.end >= 0 && b <= s && (inFull || t.after === null || b > t.after)) fn(got.decoded, data.subarray(pos, got.end), f.fingerprint);
+          return got.end;
+        });
+      }
+    } catch (err) {
+      throw new ArchiveCorruptError(`${f.name} in ${store.location}: ${(err as Error).message}`, { cause: err });
     }
   }
   return schemas;

@@ -5,18 +5,18 @@
 // `--latest` the last archived. Per table: the newest snapshot epoch that started at or before the
 // point, which must have completed by then (its full), replayed with the incrementals after it up to
 // the point; net per key; written through the standby dialects like the applier writes a window
-// (ensureTable, deleteAll, upsert), in ONE transaction (MariaDB: the tables are created or changed
+// (ensureTable, deleteAll, then a bulk load where the dialect has one, else upsert), in ONE transaction (MariaDB: the tables are created or changed
 // just before it, its DDL being non-transactional). The target also gets a ctrelay_state row at
 // the point, so `ctrelay apply` can carry it forward from the batch log while Kafka still holds it.
 import { targetNamer } from '../apply/run.ts';
 import { planWindows, StandbyTables, type TablePlan } from '../apply/plan.ts';
 import type { CompleteWindow } from '../apply/window-reader.ts';
-import { singleObjectWireFormat } from '../avro/wire-format.ts';
 import type { BatchRecord } from '../core/batch.ts';
 import type { DecodedEvent } from '../core/codec.ts';
 import { ArchiveCorruptError, ConfigError } from '../core/errors.ts';
 import { redactUrl } from '../core/redact.ts';
 import { createDialect, kindFromUrl } from '../standby/create-dialect.ts';
+import { canLoad } from '../standby/dialect.ts';
 import { createArchiveStore } from './create-store.ts';
 import { readFulls } from './fulls.ts';
 import { checkChain, requireManifest, type FileEntry, type Manifest, type WindowEntry } from './manifest.ts';
@@ -55,14 +55,13 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     const point = await resolvePoint(store, m, opts.point);
     const s = BigInt(point.seq);
     progress(`restoring ${store.location} at version ${point.version} (batch ${point.seq}, committed ${point.commitTs ?? '?'}) into ${redactUrl(opts.target)}`);
-    const decoder = singleObjectWireFormat().decoder();
     const tables = new StandbyTables(targetNamer(kind, opts.target, opts.schema));
     const plans: TablePlan[] = [];
     const result: RestoreResult = { location: store.location, window: point, tables: [] };
     for (const t of filesAt(m, await readFulls(store, m), s, store.location)) {
       const { table, epoch, files } = t;
       const events: DecodedEvent[] = [];
-      await forEachEvent(store, t, s, decoder, (d) => events.push(d));
+      await forEachEvent(store, t, s, (d) => events.push(d));
       const w = { batches: [{ tables: [] } as unknown as BatchRecord], events, offset: 0n, bytes: 0 } satisfies CompleteWindow;
       const plan = planWindows([w], tables, () => null);
       plans.push(...plan.tables);
@@ -91,9 +90,11 @@ async function write(kind: string, url: string, m: Manifest, point: WindowEntry,
       for (const t of targets) await tx.deleteAll(t);
       for (const p of plans) {
         const rows = [...p.upserts.values()];
-        const step = 50_000;
+        const step = 100_000;
         for (let i = 0; i < rows.length; i += step) {
-          await tx.upsert(p.target, rows.slice(i, i + step));
+          // the table was emptied above and a key is in one plan only: a bulk load where the dialect has one
+          if (canLoad(tx)) await tx.load(p.target, rows.slice(i, i + step));
+          else await tx.upsert(p.target, rows.slice(i, i + step));
           progress(`${p.name}: ${Math.min(i + step, rows.length)}/${rows.length} rows written`);
         }
       }

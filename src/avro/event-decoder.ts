@@ -126,6 +126,28 @@ export class SingleObjectEventDecoder implements EventDecoder {
     return { event: v, table: reading.table! };
   }
 
+  /**
+   * An event body without its single-object header, at `pos` of `buf` (an Avro container block),
+   * written with schema `fp`: the event and where its body ends (negative: past the end of `buf`).
+   * Null when `fp` is not learnt. One decode finds both, where a split first would decode twice.
+   */
+  decodeEventAt(fp: bigint, buf: Buffer, pos: number, where: string): { decoded: DecodedEvent; end: number } | null {
+    const reading = this.reading(fp, where, 'event');
+    if (!reading) return null;
+    let res: { value: any; offset: number };
+    try {
+      res = reading.type.decode(buf, pos);
+    } catch (err) {
+      throw new DecodeError(`${where}: undecodable event: ${(err as Error).message}`, { cause: err });
+    }
+    const v = res.value;
+    if (res.offset >= 0 && reading.renames.length > 0) {
+      if (v.after !== null) v.after = renamed(v.after, reading.renames);
+      v.key = renamed(v.key, reading.renames);
+    }
+    return { decoded: { event: v, table: reading.table! }, end: res.offset };
+  }
+
   decodeKey(key: Buffer, where: string): Row | null {
     const got = this.body(key, where, 'key');
     return got ? renamed(got.value, got.reading.renames) : null;

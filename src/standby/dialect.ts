@@ -147,6 +147,23 @@ export interface StandbyDialect {
   close(): Promise<void>;
 }
 
+/**
+ * A capability of some standby transactions (PostgreSQL: COPY): loading rows in bulk into a table
+ * this transaction emptied, the way a dump loads. Callers check it with canLoad and use upsert
+ * where a dialect lacks it.
+ */
+export interface BulkLoad {
+  /**
+   * Inserts `rows`, unique by key, into `table`, which holds none of their keys (emptied by
+   * deleteAll in this transaction). The same refusals as upsert: a value its column cannot hold, a
+   * table whose writes would be inexact; where the standby computes a column (read back by upsert)
+   * it writes through upsert instead. Not idempotent: a key already there is a StandbyError.
+   */
+  load(table: TableMeta, rows: Row[]): Promise<void>;
+}
+
+export const canLoad = (tx: StandbyTransaction): tx is StandbyTransaction & BulkLoad => typeof (tx as Partial<BulkLoad>).load === 'function';
+
 /** One open standby transaction; the lifecycle is src/standby/sql-transaction.ts's contract. */
 export interface StandbyTransaction {
   /**

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrentApplierError, isTransient } from '../../src/core/errors.ts';
 import type { ColumnMeta, Row, TableMeta } from '../../src/core/model.ts';
-import type { StandbyDialect, StandbyTransaction } from '../../src/standby/dialect.ts';
+import { canLoad, type StandbyDialect, type StandbyTransaction } from '../../src/standby/dialect.ts';
 import { ColumnChangeRefusedError } from '../../src/standby/column-change.ts';
 import { StandbyTables } from '../../src/apply/plan.ts';
 import type { PrecreatedTables, StandbyDatabase, StandbyHarness, StandbyLimits } from '../support/standby-harness.ts';
@@ -150,6 +150,30 @@ export function standbyDialectConformance(opts: StandbyConformanceOptions): void
         // idempotent: the same rows again leave the same state
         await applyTx(d, (tx) => tx.upsert(t, rows));
         expect(byId(await d.scan(t, null, 100))).toEqual(byId(rows));
+      });
+
+      it('bulk load, where the dialect has one (PostgreSQL: COPY): every type exact, control characters included; a key already there is named', async () => {
+        const t = allTypes(schema, 'loaded');
+        await d.ensureTable(t);
+        // what COPY's text format must escape: tab, newline, CR, backslash, a \N and a \. of the data itself
+        const tricky = { ...rows[2], id: 5n, s: 'tab\there\nnewline\rcr \\N back\\slash\\', long: '\\.', x: '\\N' };
+        const tx = await d.begin();
+        if (!canLoad(tx)) {
+          await tx.rollback();
+          expect(opts.kind).not.toBe('postgres');
+          return;
+        }
+        await tx.deleteAll(t);
+        await tx.load(t, [...rows, tricky]);
+        await tx.commit();
+        expect(byId(await d.scan(t, null, 100))).toEqual(byId([...rows, tricky]));
+        const again = await d.begin();
+        const err = await rejection((again as StandbyTransaction & { load: (t: TableMeta, r: Row[]) => Promise<void> }).load(t, [{ ...rows[2], id: 7n }, rows[0]]));
+        await again.rollback();
+        expect(isTransient(err)).toBe(false);
+        expect(err.message).toContain(`${schema}.loaded`);
+        expect(err.message).toContain('id=1');
+        expect(byId(await d.scan(t, null, 100))).toEqual(byId([...rows, tricky]));
       });
 
       it('updates through upsert, keeps the last image of a key repeated in one call, deletes by key', async () => {

@@ -1,5 +1,6 @@
 // `ctrelay archive compact` and archive.retention.fulls, with the archiver running under a
-// workload, its files in Avro's snappy codec: synthetic fulls at two recorded versions; retention (fulls: 2) then drops the
+// workload, its files in Avro's snappy codec: synthetic fulls at two recorded versions, then one
+// table re-snapshotted online (a second epoch); retention (fulls: 2) then drops the
 // archive's beginning and every segment before the older full, deleting their files; restores at
 // the full's points and after them, into PostgreSQL and MariaDB, equal the source's recorded state
 // (the test's own comparison); a point before the kept fulls is refused by name; the synthetic
@@ -55,6 +56,9 @@ describe('ctrelay archive compact', () => {
     const full2 = JSON.parse(c2.stdout);
     // the beginning and two synthetic fulls are three: retention keeps the two synthetic ones
     const m = (await until(() => manifestOf(dir), (x) => x?.retainedFrom !== undefined, 'retention to drop the beginning', 30_000)) as Manifest;
+    // ledger re-snapshotted online: restores after it take its second epoch, items from the full
+    const resnap = await fx.run(['snapshot', '-c', file, '-t', 'public.ledger', '--wait', '0']);
+    expect(resnap.code, resnap.stderr).toBe(0);
     const v3 = await record('cmp3');
     const txns = await work.stop();
     expect(txns).toBeGreaterThan(50);
@@ -67,6 +71,10 @@ describe('ctrelay archive compact', () => {
     expect(dropped.length).toBeGreaterThan(0);
     for (const f of dropped) expect(existsSync(join(dir, f.name)), `${f.name} deleted by retention`).toBe(false);
     expect((await readFulls(store, m)).map((f) => f.window.version)).toEqual([String(v1), String(v2)]);
+    const last = (await manifestOf(dir))!;
+    const ledger2 = last.epochs.find((e) => e.table === 'public.ledger' && e.epoch > full2.tables.find((t: { table: string }) => t.table === 'public.ledger').epoch);
+    expect(ledger2?.doneVersion, 'the re-snapshot of ledger completed in the archive').toBeDefined();
+    expect(BigInt(ledger2!.doneVersion!)).toBeLessThanOrEqual(v3);
     expect(full2.window.version).toBe(String(v2));
 
     for (const [as, version] of [['cmp1', v1], ['cmp2', v2], ['cmp3', v3]] as const) {

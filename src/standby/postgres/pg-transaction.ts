@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Row, TableMeta } from '../../core/model.ts';
 import { ConcurrentApplierError, StandbyError } from '../../core/errors.ts';
-import type { ApplyState } from '../dialect.ts';
+import type { ApplyState, BulkLoad } from '../dialect.ts';
 import { classified } from '../driver-errors.ts';
 import { describeKey, driverMessage, tableName } from '../messages.ts';
 import { dedupeLastByKey } from '../row-keys.ts';
@@ -18,6 +18,7 @@ import { isDataError, isTransientPg } from './pg-errors.ts';
 import { readPromotionOn } from './pg-promotion.ts';
 import { PromotedError } from '../promotion.ts';
 import { fromPgText } from './pg-types.ts';
+import { copyErrorRow, copyRows } from './pg-copy.ts';
 
 /** Rows per statement: large enough to amortise the round trip, small enough to bound memory. */
 const MAX_ROWS_PER_STATEMENT = 10_000;
@@ -30,7 +31,7 @@ const MAX_BYTES_PER_STATEMENT = 16 << 20;
  * shape (src/standby/write-shape.ts: generated columns left out and read back, identity columns
  * written with OVERRIDING SYSTEM VALUE), kept for the transaction until ensureTable changes the table.
  */
-export class PgTransaction extends SqlTransaction {
+export class PgTransaction extends SqlTransaction implements BulkLoad {
   /** tables this transaction created or altered: another session cannot read them until it ends */
   private readonly changed = new Set<string>();
   /** the standby columns of each table written in this transaction, by table name */
@@ -96,6 +97,21 @@ export class PgTransaction extends SqlTransaction {
       await this.run(() => this.query(sql, values), (err) => this.writeError('upsert', table, shape, chunk, err));
       if (shape.checked.length > 0) await this.compareReadBack(table, shape, chunk);
     }
+  }
+
+  async load(table: TableMeta, rows: Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    const shape = await this.shapeOf(table);
+    if (shape.checked.length > 0) return this.upsert(table, rows); // columns the standby computes are read back there
+    await this.run(async () => checkRowsFit(table, rows, 'PostgreSQL'), (err) => this.classify(err, 'cannot check the rows'));
+    const names = shape.written.map((c) => c.name);
+    await this.run(
+      () => copyRows(this.client, table, names, rows),
+      (err) => {
+        const bad = copyErrorRow(err, rows);
+        return classified(`cannot load ${rows.length} row(s) into table ${tableName(table)}${bad ? ` at key (${describeKey(table, bad)})` : ''}: ${driverMessage(err)}`, isTransientPg(err), err);
+      },
+    );
   }
 
   /** The columns the standby computes (or cannot update) of `rows`, read back and compared exactly with them. */
