@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests live beside the code and need no server. Integration tests under test/ talk to the
 // real local Kafka, PostgreSQL and MariaDB. Each integration file works in its own throwaway
-// databases and topic prefix, so files run three at a time (most of their time is spent waiting on
+// databases and topic prefix, so files run two at a time (most of their time is spent waiting on
 // real processes, polls and the broker). The two files that kill the shared broker run first,
 // alone (an earlier sequence group): no other file sees the broker go away, and a restart is
 // quick while the broker holds few topics (its log recovery grows with every topic the suite makes).
@@ -16,9 +16,8 @@ const integration = {
 
 export default defineConfig({
   test: {
-    // three files at a time on the 2-core machine: integration files mostly wait (on real processes,
-    // polls, the broker), and with two the suite ran 19-27 minutes, over CI's 15
-    maxWorkers: 3,
+    // two files at a time: the machine has 2 cores, and integration files mostly wait
+    maxWorkers: 2,
     projects: [
       {
         test: {
