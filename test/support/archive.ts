@@ -99,8 +99,12 @@ export async function recordState(url: string, as: string, tables: string[]): Pr
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
+    // a moment of the source (README, "PostgreSQL change tracking"): the version lock taken
+    // exclusive around the snapshot waits for every writer that holds a drawn version
+    await c.query('SELECT pg_advisory_lock(7406011, 1)');
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     const v = BigInt((await c.query('SELECT ctrelay.current_version()::text AS v')).rows[0].v);
+    await c.query('SELECT pg_advisory_unlock(7406011, 1)');
     await c.query(`CREATE SCHEMA ${as}`);
     for (const t of tables) await c.query(`CREATE TABLE ${as}.${t.split('.')[1]} AS SELECT * FROM ${t}`);
     await c.query('COMMIT');

@@ -5,6 +5,7 @@ import { SourceError } from '../../core/errors.ts';
 import type { TableRef } from '../../core/model.ts';
 import { quoteIdent, quoteLiteral } from '../../drivers/postgres/quote.ts';
 import { withPgClient } from './ct-admin.ts';
+import { beginVersionSnapshot } from './ct-snapshot.ts';
 import { APPLICATION_NAME } from './source.ts';
 
 export interface Demotion {
@@ -109,9 +110,9 @@ export interface CutState {
  */
 export async function cutState(url: string, tables: TableRef[], since: bigint): Promise<CutState> {
   return withPgClient(url, 'reading the source at the cut', async (c) => {
-    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const version = await beginVersionSnapshot(c);
     try {
-      const head = (await c.query<{ v: string; at: Date }>('SELECT ctrelay.current_version()::text AS v, now() AS at')).rows[0];
+      const head = { v: version.toString(), at: (await c.query<{ at: Date }>('SELECT now() AS at')).rows[0].at };
       const changes: CutState['changes'] = [];
       for (const t of tables) {
         const side = (await c.query<{ s: string }>('SELECT side_table AS s FROM ctrelay.tables WHERE schema_name = $1 AND table_name = $2', [t.schema, t.table])).rows[0]?.s;

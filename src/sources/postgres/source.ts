@@ -1,6 +1,6 @@
 // The PostgreSQL ChangeSource: reads ctrelay's own change tracking (ct-sql.ts) with the same
 // semantics and the same poll pattern as SQL Server CT: one REPEATABLE READ (snapshot) read-only
-// transaction per poll, current version, min valid version, net changes joined to the live row.
+// transaction per poll, taken as a moment of the source (ct-snapshot.ts), current version, min valid version, net changes joined to the live row.
 // Every driver call goes through a PgCall (errors.ts): a lost connection rejects with a transient
 // SourceUnavailableError, a refusal (permission, missing table, ...) with a permanent SourceError.
 import pg from 'pg';
@@ -13,6 +13,7 @@ import { quoteIdent } from '../../drivers/postgres/quote.ts';
 import { isPgConnectionLost, pgCaller, type PgCall } from './errors.ts';
 import { eventTriggerProblems, eventTriggerWarning } from './ct-health.ts';
 import { TRACKING_STATE_SQL } from './ct-sql.ts';
+import { beginVersionSnapshot } from './ct-snapshot.ts';
 import { pgColumnType, textConverter, toPgText, type TextConverter } from './types.ts';
 
 const POOL_SIZE = 4;
@@ -166,9 +167,8 @@ export class PostgresSource implements ChangeSource, CatalogWatch, StartupWarnin
       const conn = new PollConnection(await this.call('connecting for a poll', () => this.pool.connect()));
       try {
         const { version, off } = await this.call('starting a poll transaction', async () => {
-          await conn.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          const r = await conn.client.query(`SELECT ctrelay.current_version()::text AS v`);
-          return { version: BigInt(r.rows[0].v), off: await this.trackingOff(conn.client) };
+          const version = await beginVersionSnapshot(conn.client);
+          return { version, off: await this.trackingOff(conn.client) };
         });
         return new PgPoll(conn, version, (m) => this.table(m), this.call, off);
       } catch (err) {

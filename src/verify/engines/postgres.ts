@@ -9,6 +9,7 @@ import { keyText, type Key, type SourceSide, type SourceSnapshot, type VerifySid
 import { SqlSnapshot, type EngineSql, type Query } from './sql-side.ts';
 import { sideFailure } from './side-errors.ts';
 import { sqlState } from '../../drivers/postgres/errors.ts';
+import { beginVersionSnapshot } from '../../sources/postgres/ct-snapshot.ts';
 
 const q = (name: string) => quoteIdent(name);
 
@@ -99,7 +100,8 @@ abstract class PgSide {
     this.pool.on('error', () => undefined);
   }
 
-  protected async open(begin: string): Promise<{ client: pg.PoolClient; query: Query; done: () => Promise<void> }> {
+  /** A pooled connection with `begin` run on it (null: the caller begins). */
+  protected async open(begin: string | null): Promise<{ client: pg.PoolClient; query: Query; done: () => Promise<void> }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -108,7 +110,7 @@ abstract class PgSide {
     }
     const query = queryOn(client, this.name);
     try {
-      await query(begin, []);
+      if (begin !== null) await query(begin, []);
     } catch (err) {
       client.release(true);
       throw err;
@@ -150,17 +152,22 @@ export class PgSourceSide extends PgSide implements SourceSide {
     super(url, 'source', (t) => t.source);
   }
 
+  /** a moment of the source: every version at or below its version is in it (ct-snapshot.ts) */
   async snapshot(): Promise<PgSourceSnapshot> {
-    return this.start('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { client, query, done } = await this.open(null);
+    let version: bigint;
+    try {
+      version = await beginVersionSnapshot(client);
+    } catch (err) {
+      client.release(true);
+      throw sideFailure(this.name, err);
+    }
+    return new PgSourceSnapshot(postgresSql, query, version, this.locate, EXISTS, done);
   }
 
   /** read committed: a statement after lockKeys sees every change committed before the locks */
   async lockingSnapshot(): Promise<PgSourceSnapshot> {
-    return this.start('BEGIN ISOLATION LEVEL READ COMMITTED');
-  }
-
-  private async start(begin: string): Promise<PgSourceSnapshot> {
-    const { query, done } = await this.open(begin);
+    const { query, done } = await this.open('BEGIN ISOLATION LEVEL READ COMMITTED');
     try {
       const [[v]] = await query('SELECT ctrelay.current_version()::text', []);
       return new PgSourceSnapshot(postgresSql, query, BigInt(v!), this.locate, EXISTS, done);
