@@ -2,7 +2,8 @@
 // one by one, with failures classified like the source's (errors.ts): a lost connection is a
 // transient SourceUnavailableError, a refusal (permission, login) a permanent SourceError, both
 // naming the server and the batch. NOT YET RUN against a real server.
-import sql from 'mssql';
+import type sql from 'mssql';
+import { mssql } from '../../drivers/sqlserver/mssql.ts';
 import { classifySqlServerError } from './errors.ts';
 import { parseSqlServerUrl } from '../../drivers/sqlserver/url.ts';
 
@@ -24,7 +25,7 @@ export async function runSqlServerBatches(url: string, batches: string[], option
   const fail = (err: unknown, doing: string) => classifySqlServerError(err, { server: label, what: `${what}: ${doing}`, secret: config.password });
   let pool: sql.ConnectionPool;
   try {
-    pool = await new sql.ConnectionPool({ ...config, pool: { min: 0, max: 1 } }).connect();
+    pool = await new (mssql().ConnectionPool)({ ...config, pool: { min: 0, max: 1 } }).connect();
   } catch (err) {
     throw fail(err, 'connecting');
   }

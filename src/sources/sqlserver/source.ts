@@ -10,7 +10,8 @@
 // Errors: every driver call goes through query()/fail(), which classify it (errors.ts): a lost
 // connection, a deadlock or a timeout is a transient SourceUnavailableError, a refusal (permission,
 // missing table, change tracking off, login) a permanent SourceError, both naming the server.
-import sql from 'mssql';
+import type sql from 'mssql';
+import { mssql } from '../../drivers/sqlserver/mssql.ts';
 import type { CatalogWatch, ChangeSource, PollSession, StartupWarnings } from '../../core/change-source.ts';
 import { SourceError } from '../../core/errors.ts';
 import { qualifiedName, type TableMeta, type TableRef } from '../../core/model.ts';
@@ -100,9 +101,9 @@ export class SqlServerSource implements ChangeSource, CatalogWatch, StartupWarni
 
   async connect(): Promise<void> {
     try {
-      this.catalogPool = await new sql.ConnectionPool({ ...this.config, pool: { min: 0, max: 2 } }).connect();
+      this.catalogPool = await new (mssql().ConnectionPool)({ ...this.config, pool: { min: 0, max: 2 } }).connect();
       // min = max = 1: the one connection is never reaped while idle between a poll's statements
-      this.sessionPool = await new sql.ConnectionPool({ ...this.config, pool: { min: 1, max: 1 } }).connect();
+      this.sessionPool = await new (mssql().ConnectionPool)({ ...this.config, pool: { min: 1, max: 1 } }).connect();
     } catch (err) {
       await this.close();
       throw this.fail(err, 'connecting');
@@ -209,7 +210,7 @@ export class SqlServerSource implements ChangeSource, CatalogWatch, StartupWarni
       // mssql 12 takes per-request overrides as the Request's second argument (its README:
       // "Override the pool's default request timeout (in ms) for this request only"); its type
       // definitions do not declare it yet
-      const Request = sql.Request as unknown as new (pool: sql.ConnectionPool, overrides?: { requestTimeout?: number }) => sql.Request;
+      const Request = mssql().Request as unknown as new (pool: sql.ConnectionPool, overrides?: { requestTimeout?: number }) => sql.Request;
       return await execute(new Request(pool, timeoutMs === undefined ? undefined : { requestTimeout: timeoutMs }), st);
     } catch (err) {
       throw this.fail(err, doing, table);

@@ -27,7 +27,8 @@
 // NOT RUN YET against a SQL Server (none where it was written): its statements are unit-tested;
 // the standby conformance suite (test/conformance/sqlserver/standby-sqlserver.mssql-test.ts) is
 // its first real test.
-import sql from 'mssql';
+import type sql from 'mssql';
+import { mssql } from '../../drivers/sqlserver/mssql.ts';
 import { StandbyError } from '../../core/errors.ts';
 import type { Row, TableMeta, TableRef } from '../../core/model.ts';
 import { execute, type Statement } from '../../drivers/sqlserver/params.ts';
@@ -104,7 +105,7 @@ export class SqlServerDialect implements StandbyDialect, StandbyPromotion {
 
   /** Runs a statement (a batch when it has no parameters, else sp_executesql); rejects with the driver's error. */
   execute(runner: Runner, st: Statement): Promise<Rec[]> {
-    return execute(new sql.Request(runner as sql.ConnectionPool), st);
+    return execute(new (mssql().Request)(runner as sql.ConnectionPool), st);
   }
 
   /** `execute`, with a failure classified. */
@@ -124,7 +125,7 @@ export class SqlServerDialect implements StandbyDialect, StandbyPromotion {
   async connect(): Promise<void> {
     if (this.pool) return;
     try {
-      this.pool = await new sql.ConnectionPool({ ...this.config, pool: { min: 0, max: this.options.poolSize ?? 4 } }).connect();
+      this.pool = await new (mssql().ConnectionPool)({ ...this.config, pool: { min: 0, max: this.options.poolSize ?? 4 } }).connect();
     } catch (err) {
       throw this.fail(err, 'cannot connect');
     }
@@ -268,9 +269,9 @@ export class SqlServerDialect implements StandbyDialect, StandbyPromotion {
   }
 
   async begin(): Promise<StandbyTransaction> {
-    const tx = new sql.Transaction(this.requirePool());
+    const tx = new (mssql().Transaction)(this.requirePool());
     try {
-      await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+      await tx.begin(mssql().ISOLATION_LEVEL.READ_COMMITTED);
       // the session may write a protected standby's tables (see the header)
       await this.execute(tx, P.applierSessionStatement());
     } catch (err) {

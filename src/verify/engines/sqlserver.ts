@@ -13,7 +13,8 @@
 // (utf8 below: to nvarchar first, so no code page of a varchar column or of the database loses a
 // character, then COLLATE a UTF-8 collation, then to varchar). Canonical texts travel to Node as
 // nvarchar (tedious decodes those without caring for code pages).
-import sql from 'mssql';
+import type sql from 'mssql';
+import { mssql } from '../../drivers/sqlserver/mssql.ts';
 import { CtrelayError, SourceError, StandbyError } from '../../core/errors.ts';
 import type { TableRef } from '../../core/model.ts';
 import { scrubSecret } from '../../core/redact.ts';
@@ -45,7 +46,7 @@ export function mssqlQuery(request: () => RequestLike, fail: (err: unknown) => u
   return async (text, params) => {
     const req = request();
     req.arrayRowMode = true;
-    params.forEach((v, i) => req.input(`p${i}`, sql.NVarChar(sql.MAX), v));
+    params.forEach((v, i) => req.input(`p${i}`, mssql().NVarChar(mssql().MAX), v));
     try {
       const result = await req.query(text);
       return ((result.recordset ?? []) as unknown[][]).map((row) => row.map(cellText));
@@ -122,7 +123,7 @@ abstract class SqlServerSide {
 
   private connect(): Promise<sql.ConnectionPool> {
     if (!this.pool) {
-      const pool = new sql.ConnectionPool(this.config);
+      const pool = new (mssql().ConnectionPool)(this.config);
       pool.on('error', () => undefined);
       this.pool = pool.connect().catch((err: unknown) => {
         this.pool = null;
@@ -134,13 +135,13 @@ abstract class SqlServerSide {
 
   /** One connection in one transaction; `done` rolls it back and returns the connection. */
   protected async open(isolation: sql.IIsolationLevel): Promise<{ query: Query; done: () => Promise<void> }> {
-    const tx = new sql.Transaction(await this.connect());
+    const tx = new (mssql().Transaction)(await this.connect());
     try {
       await tx.begin(isolation);
     } catch (err) {
       throw this.fail(err);
     }
-    const query = mssqlQuery(() => new sql.Request(tx), (err) => this.fail(err));
+    const query = mssqlQuery(() => new (mssql().Request)(tx), (err) => this.fail(err));
     const done = async () => {
       await tx.rollback().catch(() => undefined);
     };
@@ -175,7 +176,7 @@ export class SqlServerStandbySide extends SqlServerSide implements VerifySide {
 
   /** SNAPSHOT isolation: the applier's writes neither block verify nor show up halfway; the state row read pins the snapshot. */
   async snapshot(): Promise<SqlSnapshot> {
-    const { query, done } = await this.open(sql.ISOLATION_LEVEL.SNAPSHOT);
+    const { query, done } = await this.open(mssql().ISOLATION_LEVEL.SNAPSHOT);
     try {
       const state = { schema: this.stateSchema, table: 'ctrelay_state' };
       const has = await query(EXISTS(state).sql, EXISTS(state).params);
@@ -219,7 +220,7 @@ export class SqlServerSourceSide extends SqlServerSide implements SourceSide {
 
   async snapshot(): Promise<SqlServerSourceSnapshot> {
     for (let attempt = 1; ; attempt++) {
-      const { query, done } = await this.open(sql.ISOLATION_LEVEL.SNAPSHOT);
+      const { query, done } = await this.open(mssql().ISOLATION_LEVEL.SNAPSHOT);
       let pinned = false;
       try {
         const [[before, after]] = await query(PIN_VERSION_SQL, []);
@@ -239,7 +240,7 @@ export class SqlServerSourceSide extends SqlServerSide implements SourceSide {
 
   /** read committed: a statement after lockKeys sees every change committed before the locks */
   async lockingSnapshot(): Promise<SqlServerSourceSnapshot> {
-    const { query, done } = await this.open(sql.ISOLATION_LEVEL.READ_COMMITTED);
+    const { query, done } = await this.open(mssql().ISOLATION_LEVEL.READ_COMMITTED);
     try {
       const [[v]] = await query(CURRENT_VERSION_SQL, []);
       return new SqlServerSourceSnapshot(sqlserverSourceSql, query, this.version(v), this.locate, done);
