@@ -3,6 +3,9 @@
 // is put into the local Kafka once, then the Applier drains that batch log from the start into a
 // fresh (a) PostgreSQL and (b) MariaDB standby database, BENCH_RUNS times each; prints the median
 // rows/s, and where the time goes (Kafka read + Avro decode vs the standby dialect's statements).
+// Before that, on the same table and run: the physical references (`pg_dump | psql`, COPY | COPY,
+// bench/physical.ts) and a snapshot end to end through real capture and apply processes
+// (bench/end-to-end.ts), with the ratios the performance aims are stated in.
 //
 //   npm run bench:apply              (node --import tsx bench/apply.ts)
 //   BENCH_ROWS=200000 BENCH_CHANGES=200000 BENCH_RUNS=3 BENCH_MERGE=10 BENCH_KINDS=postgres,mariadb
@@ -20,6 +23,8 @@ import { batchesTopic } from '../src/core/topics.ts';
 import { createDialect, type StandbyKind } from '../src/standby/create-dialect.ts';
 import type { StandbyDialect, StandbyTransaction } from '../src/standby/dialect.ts';
 import { createMariaDatabase, createPgDatabase } from '../test/support/db.ts';
+import { snapshotEndToEnd } from './end-to-end.ts';
+import { physicalReferences, type References } from './physical.ts';
 import {
   createSource, currentVersion, ensureBroker, fmtRate, fmtRuns, kafkaPort, log, machineLine, median, RUNS, sleep,
   snapshotDone, startAgent, uniquePrefix, waitFor, Writer, type AgentSettings,
@@ -205,7 +210,16 @@ async function main(): Promise<void> {
   await ensureBroker();
   const src = await createSource(ROWS);
   let cap: Captured;
+  let refs: References;
   try {
+    // on the table as created (the capture below writes changes into it)
+    refs = await physicalReferences(src, ROWS, RUNS);
+    const e2e: number[] = [];
+    for (let run = 0; run < RUNS; run++) e2e.push(await snapshotEndToEnd(src.url, ROWS));
+    const e2eRate = ROWS / (median(e2e) / 1000);
+    console.log(`snapshot end to end (ctrelay capture + apply processes started together, default settings, start-up included): ` +
+      `${fmtRate(e2eRate)} rows/s (${(median(e2e) / 1000).toFixed(2)} s; runs ${e2e.map((x) => (x / 1000).toFixed(2)).join(', ')}) ` +
+      `= ${(e2eRate / refs.dumpRowsPerSec).toFixed(2)}x pg_dump | psql (aim: 1.0x)`);
     cap = await captureIntoKafka(src.url);
   } finally {
     await src.drop();
@@ -225,6 +239,9 @@ async function main(): Promise<void> {
     const dialectMs = m((r) => r.dialectMs);
     console.log(`${kind.padEnd(8)} end to end ${fmtRate(m((r) => r.rate))} rows/s (runs: ${fmtRuns(runs.map((r) => r.rate))}; ${(totalMs / 1000).toFixed(2)} s)`);
     if (MERGE === 1 || snapMs < totalMs) console.log(`         snapshot windows applied after ${(snapMs / 1000).toFixed(2)} s (${fmtRate(ROWS / (snapMs / 1000))} rows/s), the change window took ${((totalMs - snapMs) / 1000).toFixed(2)} s (${fmtRate((cap.events - ROWS) / ((totalMs - snapMs) / 1000))} rows/s)`);
+    if (kind === 'postgres') {
+      console.log(`         = ${(m((r) => r.rate) / refs.copyRowsPerSec).toFixed(2)}x COPY | COPY end to end, snapshot windows ${((ROWS / (snapMs / 1000)) / refs.copyRowsPerSec).toFixed(2)}x (aim: 0.7x)`);
+    }
     console.log(`         time in standby statements (ensureTable, begin, delete, upsert, writeState, commit): ${(dialectMs / 1000).toFixed(2)} s = ${((100 * dialectMs) / totalMs).toFixed(0)} %; ` +
       `the rest (Kafka read, Avro decode, planning, acks) ${((totalMs - dialectMs) / 1000).toFixed(2)} s`);
   }

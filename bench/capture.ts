@@ -25,6 +25,7 @@ import {
   currentVersion, uniquePrefix, waitFor, Writer, TABLE, sleep, type AgentSettings,
 } from './support.ts';
 import { ArchiveLag, startArchiver } from './archiving.ts';
+import { physicalReferences } from './physical.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 200_000);
@@ -216,6 +217,8 @@ async function main(): Promise<void> {
       if (!best || rate > best.rate) best = { s, rate, ...last! };
       await sleep(200);
     }
+    const refs = await physicalReferences(db, ROWS, RUNS);
+    console.log(`snapshot to Kafka, agent start-up included: ${(best!.rate / refs.dumpRowsPerSec).toFixed(2)}x pg_dump | psql, ${(best!.rate / refs.copyRowsPerSec).toFixed(2)}x COPY | COPY (the whole way to a standby: bench:apply)`);
     const snapStages: Stages[] = [];
     for (let run = 0; run < STAGE_RUNS; run++) snapStages.push(await stagePass(db.url, emptyState(), best!.s, snapshotDone));
     printStages(`snapshot, maxBatchRows=${best!.s.maxBatchRows} snapshotChunkRows=${best!.s.snapshotChunkRows}`, snapStages, ROWS / best!.rate * 1000);

@@ -10,12 +10,10 @@
 //   npm run bench:restore            (node --import tsx bench/restore.ts)
 //   BENCH_ROWS=200000 BENCH_RUNS=3 BENCH_MARIADB=0 BENCH_ARCHIVE_SEGMENT_MS=2000
 // Prints medians of BENCH_RUNS runs; asserts nothing about timing.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { planWindows, StandbyTables, type TablePlan } from '../src/apply/plan.ts';
 import { targetNamer } from '../src/apply/run.ts';
 import type { CompleteWindow } from '../src/apply/window-reader.ts';
@@ -28,9 +26,10 @@ import type { BatchRecord } from '../src/core/batch.ts';
 import type { DecodedEvent } from '../src/core/codec.ts';
 import { createDialect } from '../src/standby/create-dialect.ts';
 import { canLoad } from '../src/standby/dialect.ts';
-import { createMariaDatabase, createPgDatabase, type ThrowawayDb } from '../test/support/db.ts';
+import { createMariaDatabase, createPgDatabase } from '../test/support/db.ts';
 import { createSource, ensureBroker, fmtRate, machineLine, median, RUNS, snapshotDone, startAgent, TABLE_NAME, uniquePrefix, waitFor } from './support.ts';
 import { startArchiver } from './archiving.ts';
+import { dumpOnce, expectRows, pgCount } from './physical.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const MARIADB = process.env.BENCH_MARIADB !== '0';
@@ -38,16 +37,6 @@ const SEGMENT_MS = Number(process.env.BENCH_ARCHIVE_SEGMENT_MS ?? 2000);
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const line = (what: string, runs: number[], rows: number) =>
   console.log(`${what.padEnd(44)} ${sec(median(runs)).padStart(8)}  (${fmtRate(rows / (median(runs) / 1000))} rows/s; runs ${runs.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
-
-async function pgCount(url: string): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return Number((await c.query(`SELECT count(*) AS n FROM ${TABLE_NAME}`)).rows[0].n);
-  } finally {
-    await c.end();
-  }
-}
 
 async function mariaCount(url: string): Promise<number> {
   const c = await mysql.createConnection(url);
@@ -57,11 +46,6 @@ async function mariaCount(url: string): Promise<number> {
   } finally {
     await c.end();
   }
-}
-
-/** The restored (or copied) table must hold every source row: a restore that wrote nothing must not pass as fast. */
-function expectRows(what: string, got: number, want: number): void {
-  if (got !== want) throw new Error(`${what}: the target holds ${got} rows of ${TABLE_NAME}, the source ${want}`);
 }
 
 /** One timed restore() --latest into a fresh database; returns ms and when (ms from start) the first table was planned. */
@@ -77,24 +61,6 @@ async function restoreOnce(dir: string, kind: 'postgres' | 'mariadb', want: numb
     const ms = performance.now() - t0;
     expectRows(`restore into ${kind}`, kind === 'postgres' ? await pgCount(target.url) : await mariaCount(target.url), want);
     return { ms, preparedMs };
-  } finally {
-    await target.drop();
-  }
-}
-
-/** `pg_dump -t bench.orders src | psql fresh`, timed. ctrelay's tracking triggers are left out: they call functions the fresh database lacks. */
-async function dumpOnce(source: ThrowawayDb, want: number): Promise<number> {
-  const target = await createPgDatabase('ctr_bench_dump');
-  try {
-    const env = { ...process.env, S: source.url, T: target.url };
-    // pg_dump -t dumps the table, not its schema
-    spawnSync('psql', [target.url, '-qX', '-c', 'CREATE SCHEMA bench'], { stdio: 'inherit' });
-    const t0 = performance.now();
-    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `pg_dump -t ${TABLE_NAME} "$S" | grep -vF -e 'CREATE TRIGGER ' -e 'ENABLE ALWAYS TRIGGER ' | psql -qX -v ON_ERROR_STOP=1 "$T" > /dev/null`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    const ms = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`pg_dump | psql exited ${r.status}`);
-    expectRows('pg_dump | psql', await pgCount(target.url), want);
-    return ms;
   } finally {
     await target.drop();
   }
