@@ -4,11 +4,10 @@
 // INSERT names its columns). Nothing else of ctrelay runs (no capture): this is the cost of the
 // triggers and of version assignment alone. Prints tps per run, medians and the ratio per client
 // count. Env: BENCH_SCALE (10), BENCH_SECONDS (15), BENCH_CLIENTS ("2,8"), BENCH_RUNS (3).
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { ctEnable, ctDisable } from '../src/sources/postgres/ct-admin.ts';
 import { createPgDatabase } from '../test/support/db.ts';
-import { pgbenchSchema } from '../test/support/pgbench.ts';
+import { pgbenchSchema, pgbenchTps } from '../test/support/pgbench.ts';
 import { RUNS, fmtRate, machineLine, median } from './support.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 10);
@@ -17,18 +16,7 @@ const CLIENTS = (process.env.BENCH_CLIENTS ?? '2,8').split(',').map(Number);
 const TABLES = ['pgbench_branches', 'pgbench_tellers', 'pgbench_accounts', 'pgbench_history'].map((table) => ({ schema: 'public', table }));
 
 function pgbench(url: string, clients: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('pgbench', ['-n', '-c', String(clients), '-j', String(clients), '-T', String(SECONDS), url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const tps = /tps = ([\d.]+)/.exec(out);
-      if (code !== 0 || !tps) reject(new Error(`pgbench exited with ${code}:\n${out}`));
-      else resolve(Number(tps[1]));
-    });
-  });
+  return pgbenchTps(url, ['-c', String(clients), '-j', String(clients), '-T', String(SECONDS)]);
 }
 
 async function sql(url: string, text: string): Promise<void> {

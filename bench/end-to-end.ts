@@ -13,7 +13,8 @@ import { BROKERS, sleep, TABLE_NAME, uniquePrefix } from './support.ts';
 
 const CTRELAY = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'ctrelay.js');
 
-function run(cmd: string, config: string): { child: ChildProcess; output: () => string } {
+/** `ctrelay <cmd> -c <config>` as a child process; output() keeps its last 4,000 characters. */
+export function run(cmd: string, config: string): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, [CTRELAY, cmd, '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-4000)));
@@ -21,7 +22,8 @@ function run(cmd: string, config: string): { child: ChildProcess; output: () => 
   return { child, output: () => out };
 }
 
-async function stop(p: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 10 s. */
+export async function stop(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');

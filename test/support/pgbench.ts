@@ -30,3 +30,19 @@ export function runPgbench(url: string, clients: number, seconds: number): { chi
   child.stderr!.on('data', (d) => (out += d));
   return { child, output: () => out };
 }
+
+/** `pgbench -n <args> url` to its end; resolves its tps, rejects with its output when it fails. */
+export function pgbenchTps(url: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('pgbench', ['-n', ...args, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const tps = /tps = ([\d.]+)/.exec(out);
+      if (code !== 0 || !tps) reject(new Error(`pgbench exited with ${code}:\n${out}`));
+      else resolve(Number(tps[1]));
+    });
+  });
+}
