@@ -239,11 +239,12 @@ export const TRACKING_OPS = ['ins', 'upd', 'del', 'trunc'] as const;
  * table names. Per table (i = its 1-based position) its side table (null: no longer in
  * ctrelay.tables, e.g. after `ct disable`) and one row per tracking trigger that is missing, calls
  * another function than the table's own, or is not enabled ALWAYS (op, state: missing, function, D,
- * O, R); a table whose triggers are all in order has one row with op null. Reads the catalogs and
- * ctrelay.tables only, so it works on installations of every ctrelay version.
+ * O, R); a table whose triggers are all in order has one row with op null; every row carries the
+ * table's min valid version. Reads the catalogs and ctrelay.tables only, so it works on
+ * installations of every ctrelay version.
  */
 export const TRACKING_STATE_SQL = `
-SELECT x.i, t.side_table AS side, bad.op, bad.state
+SELECT x.i, t.side_table AS side, t.min_valid_version::text AS min_valid, bad.op, bad.state
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(sch, tbl, i)
   LEFT JOIN ctrelay.tables t ON t.schema_name = x.sch AND t.table_name = x.tbl
   LEFT JOIN LATERAL (

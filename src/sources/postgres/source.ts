@@ -166,11 +166,11 @@ export class PostgresSource implements ChangeSource, CatalogWatch, StartupWarnin
     for (let attempt = 1; ; attempt++) {
       const conn = new PollConnection(await this.call('connecting for a poll', () => this.pool.connect()));
       try {
-        const { version, off } = await this.call('starting a poll transaction', async () => {
+        const { version, off, minValid } = await this.call('starting a poll transaction', async () => {
           const version = await beginVersionSnapshot(conn.client);
-          return { version, off: await this.trackingOff(conn.client) };
+          return { version, ...(await this.trackingState(conn.client)) };
         });
-        return new PgPoll(conn, version, (m) => this.table(m), this.call, off);
+        return new PgPoll(conn, version, (m) => this.table(m), this.call, off, minValid);
       } catch (err) {
         conn.release(true);
         if (attempt <= POOL_SIZE && err instanceof SourceUnavailableError && isPgConnectionLost(err.cause)) continue;
@@ -184,16 +184,19 @@ export class PostgresSource implements ChangeSource, CatalogWatch, StartupWarnin
    * tracking trigger missing, disabled or not ENABLE ALWAYS), each with the error its reads raise.
    * Checked in every poll: changes written while a trigger is off are never tracked. A table
    * disabled and enabled again since it was described has a new side table: it is read from now
-   * on (its min valid version was raised by the enabling, so capture re-snapshots it).
+   * on (its min valid version was raised by the enabling, so capture re-snapshots it). Also each
+   * tracked table's min valid version, from the same row: one query per poll, not one per table.
    */
-  private async trackingOff(client: pg.PoolClient): Promise<Map<string, SourceError>> {
+  private async trackingState(client: pg.PoolClient): Promise<{ off: Map<string, SourceError>; minValid: Map<string, bigint> }> {
     const off = new Map<string, SourceError>();
+    const minValid = new Map<string, bigint>();
     const tables = [...this.compiled.entries()];
-    if (tables.length === 0) return off;
+    if (tables.length === 0) return { off, minValid };
     const r = await client.query(TRACKING_STATE_SQL, [tables.map(([, c]) => c.meta.schema), tables.map(([, c]) => c.meta.table)]);
     const byTable = new Map<number, { side: string | null; problems: { op: string | null; state: string }[] }>();
     for (const row of r.rows) {
       const i = Number(row.i) - 1;
+      if (row.min_valid !== null) minValid.set(tables[i][0], BigInt(row.min_valid));
       const entry = byTable.get(i) ?? { side: row.side as string | null, problems: [] as { op: string | null; state: string }[] };
       if (row.side === null) entry.problems.push({ op: null, state: 'untracked' });
       else if (row.op !== null) entry.problems.push({ op: row.op, state: row.state });
@@ -204,7 +207,7 @@ export class PostgresSource implements ChangeSource, CatalogWatch, StartupWarnin
       if (problems.length > 0) off.set(name, trackingOffError(name, problems));
       else if (side !== null && side !== c.side) this.compiled.set(name, compile(c.meta, side, c.keySqlTypes));
     }
-    return off;
+    return { off, minValid };
   }
 
   /** What capture should log at start: ctrelay's event triggers missing (see ct-admin.ts). */
@@ -261,6 +264,8 @@ class PgPoll implements PollSession, ResetReasons {
     private readonly call: PgCall,
     /** tables whose tracking is off in this snapshot: their change reads fail with the error */
     private readonly off: Map<string, SourceError>,
+    /** tables' min valid versions in this snapshot, read with the tracking state */
+    private readonly minValid: Map<string, bigint>,
   ) {
     this.client = conn.client;
   }
@@ -273,6 +278,8 @@ class PgPoll implements PollSession, ResetReasons {
   async minValidVersion(meta: TableMeta): Promise<bigint> {
     const name = qualifiedName(meta);
     this.checkTracked(name);
+    const known = this.minValid.get(name);
+    if (known !== undefined) return known;
     const r = await this.call(`reading the min valid version of ${name}`,
       () => this.client.query(`SELECT ctrelay.min_valid_version($1, $2)::text AS v`, [meta.schema, meta.table]), name);
     if (r.rows[0].v === null) throw new SourceError(`source table ${name} is no longer change-tracked; ${notTrackedFix(name)}`);
