@@ -23,7 +23,7 @@ import { batchesTopic } from '../src/core/topics.ts';
 import { createDialect, type StandbyKind } from '../src/standby/create-dialect.ts';
 import type { StandbyDialect, StandbyTransaction } from '../src/standby/dialect.ts';
 import { createMariaDatabase, createPgDatabase } from '../test/support/db.ts';
-import { snapshotEndToEnd } from './end-to-end.ts';
+import { snapshotEndToEnd, type EndToEnd } from './end-to-end.ts';
 import { physicalReferences, type References } from './physical.ts';
 import {
   createSource, currentVersion, ensureBroker, fmtRate, fmtRuns, kafkaPort, log, machineLine, median, RUNS, sleep,
@@ -214,12 +214,14 @@ async function main(): Promise<void> {
   try {
     // on the table as created (the capture below writes changes into it)
     refs = await physicalReferences(src, ROWS, RUNS);
-    const e2e: number[] = [];
+    const e2e: EndToEnd[] = [];
     for (let run = 0; run < RUNS; run++) e2e.push(await snapshotEndToEnd(src.url, ROWS));
-    const e2eRate = ROWS / (median(e2e) / 1000);
+    const ms = e2e.map((r) => r.ms);
+    const e2eRate = ROWS / (median(ms) / 1000);
     console.log(`snapshot end to end (ctrelay capture + apply processes started together, default settings, start-up included): ` +
-      `${fmtRate(e2eRate)} rows/s (${(median(e2e) / 1000).toFixed(2)} s; runs ${e2e.map((x) => (x / 1000).toFixed(2)).join(', ')}) ` +
-      `= ${(e2eRate / refs.dumpRowsPerSec).toFixed(2)}x pg_dump | psql (aim: 1.0x)`);
+      `${fmtRate(e2eRate)} rows/s (${(median(ms) / 1000).toFixed(2)} s; runs ${ms.map((x) => (x / 1000).toFixed(2)).join(', ')}) ` +
+      `= ${(e2eRate / refs.dumpRowsPerSec).toFixed(2)}x pg_dump | psql (aim: 1.0x); ` +
+      `peak RSS capture ${median(e2e.map((r) => r.captureRssMiB)).toFixed(0)} MiB, apply ${median(e2e.map((r) => r.applyRssMiB)).toFixed(0)} MiB`);
     cap = await captureIntoKafka(src.url);
   } finally {
     await src.drop();

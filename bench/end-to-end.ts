@@ -3,7 +3,7 @@
 // standby; timed from the spawn to the standby holding every source row (start-up, topic creation,
 // schema publication, capture, Kafka and apply all included).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +31,24 @@ export async function stop(p: ChildProcess): Promise<void> {
   if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 }
 
-/** Milliseconds from spawning capture and apply to the standby holding `rows` rows of the source table. */
-export async function snapshotEndToEnd(sourceUrl: string, rows: number): Promise<number> {
+/** Peak resident memory of a running process in MiB (VmHWM of /proc/<pid>/status). */
+export function peakRssMiB(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return kb ? Number(kb[1]) / 1024 : NaN;
+}
+
+export interface EndToEnd {
+  ms: number;
+  captureRssMiB: number;
+  applyRssMiB: number;
+}
+
+/**
+ * From spawning capture and apply to the standby holding `rows` rows of the source table, and the
+ * peak RSS of both processes. The standby's row count is read only when its ctrelay_state moved
+ * (a cheap read every 20 ms), so that counting a large table does not slow the pipeline down.
+ */
+export async function snapshotEndToEnd(sourceUrl: string, rows: number): Promise<EndToEnd> {
   const standby = await createPgDatabase('ctr_bench_e2e');
   const dir = mkdtempSync(join(tmpdir(), 'ctrelay-e2e-'));
   const config = join(dir, 'ctrelay.yaml');
@@ -49,12 +65,20 @@ export async function snapshotEndToEnd(sourceUrl: string, rows: number): Promise
   const capture = run('capture', config);
   const apply = run('apply', config);
   try {
+    let state: string | null = null;
     for (;;) {
       for (const [name, p] of [['capture', capture], ['apply', apply]] as const) {
         if (p.child.exitCode !== null) throw new Error(`ctrelay ${name} exited with ${p.child.exitCode}:\n${p.output()}`);
       }
-      const r = await c.query(`SELECT count(*)::int AS n FROM ${TABLE_NAME}`).catch(() => null);
-      if (r && r.rows[0].n === rows) return performance.now() - t0;
+      const st = await c.query(`SELECT string_agg(version::text, ',') AS v FROM ctrelay.ctrelay_state`).catch(() => null);
+      const now = st?.rows[0].v ?? null;
+      if (now !== null && now !== state) {
+        state = now;
+        const r = await c.query(`SELECT count(*)::int AS n FROM ${TABLE_NAME}`).catch(() => null);
+        if (r && r.rows[0].n === rows) {
+          return { ms: performance.now() - t0, captureRssMiB: peakRssMiB(capture.child.pid!), applyRssMiB: peakRssMiB(apply.child.pid!) };
+        }
+      }
       await sleep(20);
     }
   } finally {

@@ -99,6 +99,24 @@ describe('capture window', () => {
     ]);
   });
 
+  it('asks only the tables the session names as changed, from the oldest cursor; every cursor moves to the window', async () => {
+    const W: TableMeta = { ...T, table: 'w' };
+    const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', []], ['u', []], ['w', []]])), [T, U, W], emptyState()));
+    class Listing extends MemorySession {
+      listed: { tables: string[]; since: bigint }[] = [];
+      async changedTables(metas: TableMeta[], since: bigint): Promise<Set<string>> {
+        this.listed.push({ tables: metas.map((m) => m.table), since });
+        return new Set(['s.u']);
+      }
+    }
+    const session = new Listing(3n, new Map(), new Map([['u', [change(1, 2n)]]]));
+    const ps = await pages(session, [T, U, W], start);
+    expect(session.listed).toEqual([{ tables: ['t', 'u', 'w'], since: 1n }]);
+    expect(session.calls.map((c) => c.table)).toEqual(['u']);
+    expect(ps.at(-1)!.events.map((e) => [e.table.table, e.event.key.id])).toEqual([['u', 1]]);
+    expect(ps.at(-1)!.tables.map((t) => [t.table, t.cursor])).toEqual([['s.t', 3n], ['s.u', 3n], ['s.w', 3n]]);
+  });
+
   it('re-snapshots a table whose cursor fell below the min valid version, in a new epoch', async () => {
     const start = after(emptyState(), await pages(new MemorySession(1n, new Map([['t', rows(1)]])), [T], emptyState()));
     const ps = await pages(new MemorySession(9n, new Map([['t', rows(2)]]), new Map(), 5n), [T], start);

@@ -146,3 +146,18 @@ export interface SourceIdentity {
 export function hasSourceIdentity(s: PollSession): s is PollSession & SourceIdentity {
   return 'sourceIdentity' in s;
 }
+
+/**
+ * Optional capability of a PollSession: which of `tables` have a change with version in (since,
+ * currentVersion], answered for all of them at once (PostgreSQL: one statement, where changes()
+ * would be one per table). Capture skips changes() for the others; their cursors still move to the
+ * window's version. Must never leave out a table that has such a change; may name one that has none.
+ * Raises what changes() would raise for a table whose tracking is off.
+ */
+export interface ChangedTables {
+  changedTables(tables: TableMeta[], since: bigint): Promise<Set<string>>;
+}
+
+export function canListChangedTables(s: PollSession): s is PollSession & ChangedTables {
+  return typeof (s as Partial<ChangedTables>).changedTables === 'function';
+}

@@ -4,7 +4,7 @@
 // versions after TRUNCATE and cleanup, status and disable.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PollSession } from '../../src/core/change-source.ts';
+import { canListChangedTables, type PollSession } from '../../src/core/change-source.ts';
 import type { TableMeta } from '../../src/core/model.ts';
 import { ctCleanup, ctDisable, ctEnable, ctStatus } from '../../src/sources/postgres/ct-admin.ts';
 import { PostgresSource } from '../../src/sources/postgres/source.ts';
@@ -121,6 +121,30 @@ describe('PostgreSQL change tracking specifics', () => {
       await t1.end();
       await t2.end();
       await admin.query('DROP TABLE gate; DROP FUNCTION wait_gate()');
+    }
+  });
+
+  it('names in one statement exactly the tables with a change after a version', async () => {
+    await admin.query(`CREATE TABLE other (id int PRIMARY KEY)`);
+    await ctEnable(db.url, [{ schema: 'public', table: 'other' }]);
+    const [, other] = await source.describe([{ schema: 'public', table: 'items' }, { schema: 'public', table: 'other' }]);
+    try {
+      const v0 = await currentVersion();
+      await admin.query(`INSERT INTO items VALUES (201, 'changed', 0)`);
+      const v1 = await currentVersion();
+      await admin.query(`INSERT INTO other VALUES (1)`);
+      const s = await source.beginPoll();
+      try {
+        if (!canListChangedTables(s)) throw new Error('the PostgreSQL poll session lists changed tables');
+        expect(await s.changedTables([items, other], v0)).toEqual(new Set(['public.items', 'public.other']));
+        expect(await s.changedTables([items, other], v1)).toEqual(new Set(['public.other']));
+        expect(await s.changedTables([items, other], s.currentVersion)).toEqual(new Set());
+      } finally {
+        await s.end();
+      }
+    } finally {
+      await ctDisable(db.url, [{ schema: 'public', table: 'other' }]);
+      await admin.query(`DROP TABLE other`);
     }
   });
 
